@@ -1,0 +1,74 @@
+//! Ownership-typed cache entries: what a client cache may close, and when.
+//!
+//! A client cache holds two kinds of value, and the incident that motivated tenure
+//! came from treating them alike:
+//!
+//! - [`Owned<T>`]: the cache is the sole owner (a connection pool it created).
+//!   Callers borrow it through a [`Lease<T>`]; when the entry is retired, the value
+//!   is closed exactly once, after the last lease is returned (drain, then close).
+//! - [`Shared<T>`]: other code holds references (an HTTP client kept by a router).
+//!   Retiring it only drops the cache's reference; closing it does not compile.
+//!
+//! [`Close`] says how a resource shuts down. [`EvictClose`], sealed and implemented
+//! only by `Owned<T>`, is the one path by which a cache closes anything, and
+//! [`Entry`], sealed too, is what a cache is generic over. The cache itself is in
+//! `tenure-pool`; the `tenure` crate re-exports both.
+//!
+//! # Examples
+//!
+//! ```
+//! use tenure_core::{Close, EvictClose, Owned, Shared};
+//!
+//! struct RedisPool;
+//! impl Close for RedisPool {
+//!     async fn close(self) { /* close the connections */ }
+//! }
+//! struct HttpClient;
+//!
+//! async fn retire_owned(pool: Owned<RedisPool>) {
+//!     pool.evict_close().await; // the cache does this after the last lease drops
+//! }
+//!
+//! let shared = Shared::new(HttpClient);
+//! let held_by_router = shared.clone();
+//! drop(shared); // retiring a shared entry: the router's clone keeps working
+//! # drop(held_by_router);
+//! ```
+//!
+//! The incident's bug, closing a client that others still use, is a type error:
+//!
+//! ```compile_fail,E0277
+//! use tenure_core::{EvictClose, Shared};
+//! struct HttpClient;
+//! async fn retire(client: Shared<HttpClient>) {
+//!     client.evict_close().await;
+//! }
+//! ```
+//!
+//! # Feature flags
+//!
+//! This crate has no features. Building with `RUSTFLAGS="--cfg tenure_loom"`
+//! swaps its reference counts for [loom](https://docs.rs/loom)'s, for model checking.
+//!
+//! # Supported Rust versions
+//!
+//! Rust 1.88 or newer (the workspace's `rust-version`).
+
+mod close;
+mod drain;
+mod entry;
+mod evict_close;
+mod lease;
+mod owned;
+mod sealed;
+mod shared;
+mod sync;
+
+pub use close::Close;
+#[doc(hidden)]
+pub use drain::{Closer, PendingClose};
+pub use entry::Entry;
+pub use evict_close::EvictClose;
+pub use lease::Lease;
+pub use owned::Owned;
+pub use shared::Shared;

@@ -1,0 +1,79 @@
+use std::fmt;
+
+use crate::Close;
+
+/// A value whose sole owner is the cache.
+///
+/// Insert an `Owned<T>` into a cache and callers get [`Lease<T>`](crate::Lease)s
+/// for it. When the entry is retired (evicted, expired, replaced, invalidated or
+/// shut down), the cache stops handing out leases and closes the value exactly once,
+/// after the last lease is dropped: drain, then close.
+///
+/// `Owned` is deliberately poor in conversions: it is not `Clone`, it cannot be
+/// built from an `Arc<T>` (an `Arc` is shared by definition), and its `T` cannot be
+/// taken back out. The only way out is [`EvictClose`](crate::EvictClose), which
+/// closes it.
+///
+/// # Examples
+///
+/// ```
+/// use tenure_core::{Close, Owned};
+///
+/// struct Pool;
+/// impl Close for Pool {
+///     async fn close(self) {}
+/// }
+///
+/// let entry = Owned::new(Pool);
+/// # let _ = entry;
+/// ```
+///
+/// An `Owned` cannot be cloned, since two owners could both close it:
+///
+/// ```compile_fail,E0599
+/// # use tenure_core::{Close, Owned};
+/// # struct Pool;
+/// # impl Close for Pool { async fn close(self) {} }
+/// let entry = Owned::new(Pool);
+/// let copy = entry.clone();
+/// ```
+///
+/// Nor can it wrap an `Arc`, whose other clones would be closed under their users:
+///
+/// ```compile_fail,E0277
+/// # use std::sync::Arc;
+/// # use tenure_core::{Close, Owned};
+/// # struct Pool;
+/// # impl Close for Pool { async fn close(self) {} }
+/// let entry = Owned::new(Arc::new(Pool));
+/// ```
+#[must_use = "an `Owned` value does nothing until it is inserted into a cache"]
+pub struct Owned<T: Close> {
+    value: T,
+}
+
+impl<T: Close> Owned<T> {
+    /// Wraps a value that the cache will own alone.
+    pub fn new(value: T) -> Self {
+        Self { value }
+    }
+
+    /// The value, for the lease that derefs to it.
+    pub(crate) fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// Gives the value to [`EvictClose`](crate::EvictClose), the one path that closes it.
+    pub(crate) fn into_value(self) -> T {
+        self.value
+    }
+}
+
+impl<T: Close> fmt::Debug for Owned<T> {
+    // `T` may hold secrets; an owned entry is identified by its key, not its value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Owned")
+            .field("type", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,110 @@
+use std::{fmt, ops::Deref, sync::Arc};
+
+/// A value that other code holds references to; the cache never closes it.
+///
+/// Retiring a `Shared` entry only drops the cache's reference: whoever still holds a
+/// clone keeps a working value, and the last holder's drop frees it. This is the
+/// entry type for clients such as HTTP clients that are handed out and kept by
+/// routers, models or tasks the cache knows nothing about.
+///
+/// Lookups return a cheap clone of the handle (one reference-count increment).
+/// `Shared` has no close in any form: not a method, not [`Close`](crate::Close)
+/// through `Deref` (that needs the value by move), and not
+/// [`EvictClose`](crate::EvictClose).
+///
+/// # Examples
+///
+/// ```
+/// use tenure_core::Shared;
+///
+/// let client = Shared::new(String::from("an HTTP client"));
+/// let held_elsewhere = client.clone();
+/// assert!(Shared::ptr_eq(&client, &held_elsewhere));
+/// assert_eq!(held_elsewhere.len(), 14);
+/// ```
+///
+/// Closing a shared value does not compile, whichever way it is spelled:
+///
+/// ```compile_fail,E0277
+/// # use tenure_core::{Close, EvictClose, Shared};
+/// # struct Client;
+/// # impl Close for Client { async fn close(self) {} }
+/// async fn evict(client: Shared<Client>) {
+///     EvictClose::evict_close(client).await;
+/// }
+/// ```
+///
+/// ```compile_fail,E0277
+/// # use tenure_core::{Close, Shared};
+/// # struct Client;
+/// # impl Close for Client { async fn close(self) {} }
+/// async fn evict(client: Shared<Client>) {
+///     client.close().await;
+/// }
+/// ```
+pub struct Shared<T> {
+    value: Arc<T>,
+}
+
+impl<T> Shared<T> {
+    /// Wraps a value that will be shared with other code.
+    pub fn new(value: T) -> Self {
+        Self {
+            value: Arc::new(value),
+        }
+    }
+
+    /// Wraps a value the caller already shares through an `Arc`.
+    pub fn from_arc(value: Arc<T>) -> Self {
+        Self { value }
+    }
+
+    /// The `Arc` behind this handle, for code that stores `Arc<T>`.
+    pub fn as_arc(this: &Self) -> &Arc<T> {
+        &this.value
+    }
+
+    /// Whether two handles point at the same value.
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        Arc::ptr_eq(&this.value, &other.value)
+    }
+
+    /// Refused at compile time: the cache does not own a shared value, so it may not close it.
+    ///
+    /// This method exists only so that `shared.close()` explains itself instead of
+    /// reaching `T::close` through `Deref`.
+    #[doc(hidden)]
+    pub fn close(self)
+    where
+        Self: crate::EvictClose,
+    {
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Self {
+            value: Arc::clone(&self.value),
+        }
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> From<Arc<T>> for Shared<T> {
+    fn from(value: Arc<T>) -> Self {
+        Self::from_arc(value)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Shared").field(&self.value).finish()
+    }
+}

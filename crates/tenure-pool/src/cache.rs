@@ -1,0 +1,497 @@
+use std::{
+    fmt,
+    future::Future,
+    hash::{BuildHasher, Hash},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use tenure_core::{Closer, Entry};
+use tokio::runtime::Handle;
+
+use crate::{
+    CacheStats, ClientCacheBuilder, Error, GetError, RemovalCause, Shutdown,
+    clock::Clock,
+    closer::{CloseCounters, EntryCloser},
+    reaper,
+    runtime_scope::{self, Scope},
+    shard::{Expiry, Lookup, Removed, Shard},
+    single_flight::{self, Flights, Outcome, Role},
+    sync::Mutex,
+};
+
+/// The bounds a cache key needs. `Debug` is how a key appears in tracing events,
+/// so a key holding a secret must redact it there.
+pub trait CacheKey: Hash + Eq + Clone + fmt::Debug + Send + Sync + 'static {}
+
+impl<K: Hash + Eq + Clone + fmt::Debug + Send + Sync + 'static> CacheKey for K {}
+
+/// An eviction listener: told of every entry that leaves the cache.
+pub(crate) type Listener<K, E> = Arc<dyn Fn(&K, &<E as Entry>::Handle, RemovalCause) + Send + Sync>;
+
+/// A bounded, expiring client cache whose entries are typed by ownership.
+///
+/// `E` is [`Owned<T>`](crate::Owned) (lookups hand out [`Lease<T>`](crate::Lease)s;
+/// a retired entry is closed once, after its last lease is dropped) or
+/// [`Shared<T>`](crate::Shared) (lookups hand out clones; a retired entry is only
+/// dropped by the cache, never closed). The cache cannot close anything else.
+///
+/// Cloning a `ClientCache` gives another handle to the same cache.
+///
+/// - **Capacity**: at most `max_capacity` entries. When full, an expired entry goes
+///   first, then the S3-FIFO policy's victim (see the crate docs for why S3-FIFO).
+/// - **Expiry**: `time_to_live` from insertion and `time_to_idle` from last use,
+///   checked on every lookup and by a background reaper task, which also purges
+///   entries of runtimes that shut down and holds no strong reference to the cache.
+/// - **Single flight**: [`get_or_try_insert_with`](Self::get_or_try_insert_with)
+///   runs `init` once for concurrent misses of one key.
+/// - **Closes** run on a tokio runtime, never inside `get` or `insert`.
+///
+/// # Examples
+///
+/// ```
+/// use tenure_pool::{ClientCache, Close, Owned};
+///
+/// struct Pool(u32);
+/// impl Close for Pool {
+///     async fn close(self) { println!("pool {} closed", self.0); }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let cache = ClientCache::<&str, Owned<Pool>>::builder().max_capacity(10).build()?;
+/// let pool = cache
+///     .get_or_try_insert_with("primary", || async { Ok::<_, std::io::Error>(Owned::new(Pool(1))) })
+///     .await?;
+/// assert_eq!(pool.0, 1);
+/// cache.invalidate(&"primary"); // retired, but not closed: `pool` is still leased
+/// drop(pool);                   // the last lease: now it is closed, on the runtime
+/// cache.shutdown().await;
+/// assert_eq!(cache.stats().closes, 1);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+///
+/// # Dropping without `shutdown`
+///
+/// Dropping the last handle retires every entry, as `invalidate_all` does: unleased
+/// owned entries are closed on their runtime, leased ones when their last lease is
+/// dropped. Nothing is force-closed; the drop does not wait for the closes. If no
+/// runtime is left to run a close, the value is dropped unclosed and a warning is
+/// logged (counted as `closes_abandoned`). Call [`shutdown`](Self::shutdown) to
+/// wait for every close.
+pub struct ClientCache<K: CacheKey, E: Entry> {
+    pub(crate) inner: Arc<Inner<K, E>>,
+}
+
+/// Keeps shard locks on separate cache lines, so threads on different shards do
+/// not invalidate each other's lock word.
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// An entry as the cache holds it.
+pub(crate) struct Held<K, E: Entry> {
+    stored: E::Stored,
+    /// The close path of an owned entry; `None` for shared entries.
+    closer: Option<Arc<EntryCloser<K>>>,
+}
+
+/// Resolved builder settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) expiry: Expiry,
+    pub(crate) scoped: bool,
+    pub(crate) drain_warning: u64,
+    pub(crate) reap_interval: Duration,
+}
+
+pub(crate) struct Inner<K: CacheKey, E: Entry> {
+    shards: Box<[Padded<Mutex<Shard<K, Held<K, E>>>>]>,
+    shard_mask: u64,
+    hasher: foldhash::fast::RandomState,
+    pub(crate) settings: Settings,
+    clock: Clock,
+    pub(crate) counters: Arc<CloseCounters>,
+    /// Retired owned entries that still had leases, for warnings and the shutdown report.
+    draining: parking_lot::Mutex<Vec<Arc<EntryCloser<K>>>>,
+    flights: Flights<K, E::Handle>,
+    listener: Option<Listener<K, E>>,
+    shut_down: AtomicBool,
+    /// The runtime the cache was built on, for closes and the reaper when the
+    /// caller is not on one.
+    runtime: OnceLock<Handle>,
+    pub(crate) reaper_running: Arc<AtomicBool>,
+}
+
+impl<K: CacheKey, E: Entry> Inner<K, E> {
+    pub(crate) fn new(
+        shard_capacities: &[usize],
+        settings: Settings,
+        listener: Option<Listener<K, E>>,
+    ) -> Self {
+        debug_assert!(shard_capacities.len().is_power_of_two());
+        let runtime = OnceLock::new();
+        if let Ok(handle) = Handle::try_current() {
+            let _ = runtime.set(handle);
+        }
+        Self {
+            shards: shard_capacities
+                .iter()
+                .map(|&capacity| Padded(Mutex::new(Shard::new(capacity))))
+                .collect(),
+            shard_mask: shard_capacities.len() as u64 - 1,
+            hasher: foldhash::fast::RandomState::default(),
+            settings,
+            clock: Clock::new(),
+            counters: Arc::default(),
+            draining: parking_lot::Mutex::new(Vec::new()),
+            flights: parking_lot::Mutex::default(),
+            listener,
+            shut_down: AtomicBool::new(false),
+            runtime,
+            reaper_running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn hash(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn shard(&self, hash: u64) -> &Mutex<Shard<K, Held<K, E>>> {
+        // hashbrown probes with the low bits and tags with the top seven; the
+        // shard takes bits from the middle so neither is skewed within a shard.
+        &self.shards[((hash >> 32) & self.shard_mask) as usize].0
+    }
+
+    fn scope(&self) -> Result<Scope, Error> {
+        if !self.settings.scoped {
+            return Ok(Scope::NONE);
+        }
+        runtime_scope::current().map(Scope::of).ok_or_else(Error::no_runtime)
+    }
+
+    fn lookup(&self, key: &K, tag: u64) -> Option<E::Handle> {
+        let hash = self.hash(key);
+        let now = self.clock.now();
+        let mut shard = self.shard(hash).lock();
+        match shard.get(hash, key, tag, now, self.settings.expiry) {
+            Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
+            Lookup::Miss => None,
+            Lookup::Stale(removed) => {
+                drop(shard);
+                self.retire(removed);
+                None
+            }
+        }
+    }
+
+    fn insert(&self, key: K, entry: E, scope: Scope) -> Result<E::Handle, Error> {
+        let held = self.hold(&key, entry);
+        let hash = self.hash(&key);
+        let now = self.clock.now();
+        let mut removed = Vec::new();
+        let mut shard = self.shard(hash).lock();
+        // Checked under the shard lock: `shutdown` sets the flag before it clears
+        // the shards, so an entry is either refused here or cleared there.
+        if self.shut_down.load(Ordering::SeqCst) {
+            drop(shard);
+            self.retire(Removed {
+                key,
+                stored: held,
+                cause: RemovalCause::Explicit,
+            });
+            return Err(Error::shut_down());
+        }
+        tracing::debug!(key = ?key, "entry inserted");
+        let index = shard.insert(hash, key, scope, held, now, self.settings.expiry, &mut removed);
+        let handle = E::__handle(&shard.stored(index).stored);
+        drop(shard);
+        for entry in removed {
+            self.retire(entry);
+        }
+        Ok(handle)
+    }
+
+    fn hold(&self, key: &K, entry: E) -> Held<K, E> {
+        let mut closer = None;
+        let stored = E::__store(entry, || {
+            let runtime = Handle::try_current().ok().or_else(|| self.runtime.get().cloned());
+            let typed = Arc::new(EntryCloser::new(key.clone(), runtime, Arc::clone(&self.counters)));
+            closer = Some(Arc::clone(&typed));
+            typed as Arc<dyn Closer>
+        });
+        Held { stored, closer }
+    }
+
+    /// Takes an entry out of service: tells the listener, starts the drain of an
+    /// owned entry, and drops the cache's reference. Never called under a shard lock.
+    pub(crate) fn retire(&self, removed: Removed<K, Held<K, E>>) {
+        let Removed { key, stored: held, cause } = removed;
+        tracing::debug!(key = ?key, ?cause, "entry retired");
+        if let Some(listener) = &self.listener {
+            listener(&key, &E::__handle(&held.stored), cause);
+        }
+        if let Some(closer) = &held.closer {
+            closer.retire(self.clock.now());
+            let leases = E::__leases(&held.stored);
+            if leases > 0 {
+                tracing::debug!(key = ?key, leases, "retired entry draining: it closes after its last lease");
+                self.draining.lock().push(Arc::clone(closer));
+            }
+        }
+        // For an unleased owned entry this reference is the last: its close is spawned now.
+        drop(held);
+    }
+
+    fn remove_all(&self) {
+        let mut removed = Vec::new();
+        for shard in self.shards.iter() {
+            shard.0.lock().clear(&mut removed);
+            for entry in removed.drain(..) {
+                self.retire(entry);
+            }
+        }
+    }
+
+    /// One reaper pass: expired, idle and dead-runtime entries out; stuck drains warned.
+    pub(crate) fn reap(&self) {
+        let now = self.clock.now();
+        let mut removed = Vec::new();
+        for shard in self.shards.iter() {
+            shard.0.lock().remove_expired(now, self.settings.expiry, &mut removed);
+            for entry in removed.drain(..) {
+                self.retire(entry);
+            }
+        }
+        let mut draining = self.draining.lock();
+        draining.retain(|closer| closer.is_draining());
+        for closer in draining.iter() {
+            closer.warn_if_stuck(now, self.settings.drain_warning);
+        }
+    }
+
+    /// Keys of retired entries that still have leases.
+    pub(crate) fn still_leased(&self) -> Vec<K> {
+        let mut draining = self.draining.lock();
+        draining.retain(|closer| closer.is_draining());
+        draining.iter().map(|closer| closer.key().clone()).collect()
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shut_down.store(true, Ordering::SeqCst);
+        self.remove_all();
+    }
+
+    /// Returns once every retired owned entry is closed.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let notified = self.counters.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.counters.draining.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn runtime_for_reaper(&self) -> Option<Handle> {
+        Handle::try_current().ok().or_else(|| self.runtime.get().cloned())
+    }
+}
+
+impl<K: CacheKey, E: Entry> Drop for Inner<K, E> {
+    fn drop(&mut self) {
+        // Retire what is left so owned entries close (now, or after their leases).
+        self.remove_all();
+    }
+}
+
+impl<K: CacheKey, E: Entry> ClientCache<K, E> {
+    /// Starts configuring a cache: capacity 200, time-to-live 10 minutes.
+    pub fn builder() -> ClientCacheBuilder<K, E> {
+        ClientCacheBuilder::new()
+    }
+
+    /// The entry under `key`, if present and not expired.
+    ///
+    /// For an owned entry this is a new [`Lease`](crate::Lease); for a shared one,
+    /// a clone. In a runtime-scoped cache, only the current runtime's entry is
+    /// found, and outside a runtime nothing is.
+    pub fn get(&self, key: &K) -> Option<E::Handle> {
+        let scope = self.inner.scope().ok()?;
+        self.inner.lookup(key, scope.tag())
+    }
+
+    /// Inserts an entry and returns a handle to it.
+    ///
+    /// An entry already under `key` (in this runtime's scope) is retired as
+    /// [`RemovalCause::Replaced`]; at capacity, a victim is retired to make room.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after
+    /// [`shutdown`](Self::shutdown): the entry is retired at once (an owned one is
+    /// closed), not leaked. [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime)
+    /// in a runtime-scoped cache outside a runtime (the entry is dropped unclosed).
+    pub fn insert(&self, key: K, entry: E) -> Result<E::Handle, Error> {
+        let scope = self.inner.scope()?;
+        self.ensure_reaper();
+        self.inner.insert(key, entry, scope)
+    }
+
+    /// The entry under `key`, or the one `init` creates, with single flight.
+    ///
+    /// Concurrent callers that miss the same key run `init` once: the first runs
+    /// it, the others wait and get a handle to the same entry, or the same error.
+    /// Errors are not cached: the next call runs `init` again. If the caller running
+    /// `init` is cancelled (its future dropped), a waiting caller takes over and
+    /// runs its own `init`.
+    ///
+    /// # Errors
+    ///
+    /// [`GetError::Init`] with `init`'s error, shared by every waiter;
+    /// [`GetError::Cache`] if the cache refused the entry (see [`insert`](Self::insert)).
+    ///
+    /// # Cancellation
+    ///
+    /// Safe to cancel: a cancelled caller leaves nothing behind, and an entry that
+    /// `init` created but that was not inserted is dropped.
+    pub async fn get_or_try_insert_with<F, Fut, Err>(&self, key: K, init: F) -> Result<E::Handle, GetError<Err>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<E, Err>>,
+        Err: Send + Sync + 'static,
+    {
+        let scope = self.inner.scope().map_err(GetError::Cache)?;
+        let leader = loop {
+            if self.inner.shut_down.load(Ordering::SeqCst) {
+                return Err(GetError::Cache(Error::shut_down()));
+            }
+            if let Some(handle) = self.inner.lookup(&key, scope.tag()) {
+                return Ok(handle);
+            }
+            match single_flight::join(&self.inner.flights, &key, scope.tag()) {
+                Role::Lead(leader) => break leader,
+                Role::Wait(rx) => match single_flight::wait(rx).await {
+                    Some(Outcome::Ready(handle)) => return Ok(handle),
+                    Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
+                    Some(Outcome::InitFailed(error)) => {
+                        if let Ok(error) = error.downcast::<Err>() {
+                            return Err(GetError::Init(error));
+                        }
+                        // The leader's error type differs from ours: run our own init.
+                    }
+                    // The leader was cancelled: look again, and lead if nobody else does.
+                    None => {}
+                },
+            }
+        };
+        match init().await {
+            Ok(entry) => {
+                self.ensure_reaper();
+                match self.inner.insert(key, entry, scope) {
+                    Ok(handle) => {
+                        leader.publish(Outcome::Ready(handle.clone()));
+                        Ok(handle)
+                    }
+                    Err(error) => {
+                        leader.publish(Outcome::Refused(error.clone()));
+                        Err(GetError::Cache(error))
+                    }
+                }
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                leader.publish(Outcome::InitFailed(Arc::clone(&error) as _));
+                Err(GetError::Init(error))
+            }
+        }
+    }
+
+    /// Retires the entry under `key` (in every runtime's scope) as [`RemovalCause::Explicit`].
+    pub fn invalidate(&self, key: &K) {
+        let hash = self.inner.hash(key);
+        let mut removed = Vec::new();
+        self.inner.shard(hash).lock().remove_all_scopes(hash, key, &mut removed);
+        for entry in removed {
+            self.inner.retire(entry);
+        }
+    }
+
+    /// Retires every entry as [`RemovalCause::Explicit`].
+    pub fn invalidate_all(&self) {
+        self.inner.remove_all();
+    }
+
+    /// The number of entries, expired ones not yet removed included.
+    pub fn len(&self) -> usize {
+        self.inner.shards.iter().map(|shard| shard.0.lock().len()).sum()
+    }
+
+    /// Whether the cache holds no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A snapshot of the cache's counters.
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        for shard in self.inner.shards.iter() {
+            stats.add_shard(&shard.0.lock().counters);
+        }
+        let counters = &self.inner.counters;
+        stats.closes = counters.closes.load(Ordering::Relaxed);
+        stats.close_panics = counters.close_panics.load(Ordering::Relaxed);
+        stats.closes_abandoned = counters.closes_abandoned.load(Ordering::Relaxed);
+        stats.draining = counters.draining.load(Ordering::Relaxed);
+        stats
+    }
+
+    /// Retires every entry and waits until every owned entry is closed.
+    ///
+    /// Afterwards the cache is empty and refuses new entries. Await the result
+    /// directly to wait for every lease, or set a [`deadline`](Shutdown::deadline)
+    /// to stop waiting and get a report of what is still leased. Calling it again
+    /// is safe.
+    pub fn shutdown(&self) -> Shutdown<'_, K, E> {
+        Shutdown::new(self)
+    }
+
+    /// Starts the reaper on the current runtime if it is not running (never started,
+    /// or its runtime shut down).
+    fn ensure_reaper(&self) {
+        if self.inner.reaper_running.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(runtime) = self.inner.runtime_for_reaper() {
+            if self
+                .inner
+                .reaper_running
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                reaper::spawn(&self.inner, &runtime);
+            }
+        }
+    }
+}
+
+impl<K: CacheKey, E: Entry> Clone for ClientCache<K, E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K: CacheKey, E: Entry> fmt::Debug for ClientCache<K, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCache")
+            .field("shards", &self.inner.shards.len())
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}

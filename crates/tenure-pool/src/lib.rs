@@ -1,0 +1,82 @@
+//! A client cache whose entries are typed by ownership.
+//!
+//! [`ClientCache<K, E>`] caches expensive clients (connection pools, HTTP
+//! clients, SDK clients) under a key, bounded by capacity and expiry, with
+//! single-flight creation. Its entries are [`Owned<T>`] or [`Shared<T>`]
+//! (from `tenure-core`, re-exported here), and the entry type decides what
+//! retiring one does:
+//!
+//! - an `Owned<T>` is closed exactly once, after its last [`Lease`] is dropped;
+//! - a `Shared<T>` is only dropped by the cache; whoever holds a clone keeps a
+//!   working value. Closing it does not compile.
+//!
+//! [`OwnedPool`] makes any deadpool pool an owned entry.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use tenure_pool::{ClientCache, Shared};
+//!
+//! #[derive(Debug)]
+//! struct HttpClient { base: String }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let clients = ClientCache::<String, Shared<HttpClient>>::builder()
+//!     .max_capacity(1)
+//!     .time_to_live(Duration::from_secs(600))
+//!     .build()?;
+//! let a = clients.insert("a".into(), Shared::new(HttpClient { base: "https://a".into() }))?;
+//! clients.insert("b".into(), Shared::new(HttpClient { base: "https://b".into() }))?; // evicts "a"
+//! assert!(clients.get(&"a".to_string()).is_none());
+//! assert_eq!(a.base, "https://a"); // whoever held "a" still has a working client
+//! # Ok::<_, tenure_pool::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Eviction policy
+//!
+//! Expired entries go first. Otherwise the cache evicts by S3-FIFO, per shard: a
+//! small FIFO admits new entries, entries read again graduate to a main FIFO with
+//! up to three second chances, and a ghost list readmits recently evicted keys
+//! straight to main. Compared with LRU, a hit only bumps a counter (no list
+//! surgery under the lock), and scans of one-off keys cannot flush the hot
+//! clients: the benchmark in `docs/benchmarks.md` compares hit ratios with LRU,
+//! moka and quick_cache.
+//!
+//! # Feature flags
+//!
+//! This crate has no features. Building with `RUSTFLAGS="--cfg tenure_loom"`
+//! swaps its locks for [loom](https://docs.rs/loom)'s, for model checking.
+//!
+//! # Supported Rust versions
+//!
+//! Rust 1.88 or newer (the workspace's `rust-version`).
+
+mod builder;
+mod cache;
+mod catch_unwind;
+mod clock;
+mod closer;
+mod error;
+mod owned_pool;
+mod reaper;
+mod runtime_scope;
+mod shard;
+mod shutdown;
+mod single_flight;
+mod stats;
+mod sync;
+
+pub use builder::ClientCacheBuilder;
+pub use cache::{CacheKey, ClientCache};
+pub use error::{Error, ErrorKind, GetError};
+pub use owned_pool::OwnedPool;
+pub use shutdown::{Shutdown, ShutdownReport};
+pub use stats::{CacheStats, Evictions, RemovalCause};
+pub use tenure_core::{Close, Entry, EvictClose, Lease, Owned, Shared};
+
+/// The deadpool crate, re-exported so [`OwnedPool`] users need no second dependency.
+pub use deadpool;
+
+pub(crate) use runtime_scope::Scope;

@@ -1,0 +1,107 @@
+/// Why an entry left the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RemovalCause {
+    /// Evicted to make room: the cache was at `max_capacity`.
+    Capacity,
+    /// Its `time_to_live` had passed.
+    Expired,
+    /// Unused for longer than its `time_to_idle`.
+    Idle,
+    /// Removed by `invalidate`, `invalidate_all`, `shutdown` or dropping the cache.
+    Explicit,
+    /// Replaced by an `insert` under the same key.
+    Replaced,
+    /// The tokio runtime that created it has shut down (runtime-scoped caches).
+    RuntimeGone,
+}
+
+/// Evictions counted by [`RemovalCause`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Evictions {
+    /// [`RemovalCause::Capacity`].
+    pub capacity: u64,
+    /// [`RemovalCause::Expired`].
+    pub expired: u64,
+    /// [`RemovalCause::Idle`].
+    pub idle: u64,
+    /// [`RemovalCause::Explicit`].
+    pub explicit: u64,
+    /// [`RemovalCause::Replaced`].
+    pub replaced: u64,
+    /// [`RemovalCause::RuntimeGone`].
+    pub runtime_gone: u64,
+}
+
+impl Evictions {
+    /// Every eviction, whatever its cause.
+    pub fn total(&self) -> u64 {
+        self.capacity + self.expired + self.idle + self.explicit + self.replaced + self.runtime_gone
+    }
+
+    pub(crate) fn count(&mut self, cause: RemovalCause) {
+        let counter = match cause {
+            RemovalCause::Capacity => &mut self.capacity,
+            RemovalCause::Expired => &mut self.expired,
+            RemovalCause::Idle => &mut self.idle,
+            RemovalCause::Explicit => &mut self.explicit,
+            RemovalCause::Replaced => &mut self.replaced,
+            RemovalCause::RuntimeGone => &mut self.runtime_gone,
+        };
+        *counter += 1;
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.capacity += other.capacity;
+        self.expired += other.expired;
+        self.idle += other.idle;
+        self.explicit += other.explicit;
+        self.replaced += other.replaced;
+        self.runtime_gone += other.runtime_gone;
+    }
+}
+
+/// A snapshot of a cache's counters, from [`ClientCache::stats`](crate::ClientCache::stats).
+///
+/// Counters only grow, except `draining`, which is a current level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Lookups that found a live entry.
+    pub hits: u64,
+    /// Lookups that found nothing, or only an expired entry.
+    pub misses: u64,
+    /// Entries inserted (by `insert` or a successful `get_or_try_insert_with`).
+    pub inserts: u64,
+    /// Entries that left the cache, by cause.
+    pub evictions: Evictions,
+    /// Owned entries closed (close finished without panicking).
+    pub closes: u64,
+    /// Closes that panicked; the panic was caught and the cache carried on.
+    pub close_panics: u64,
+    /// Closes that could not run because their runtime had shut down; the value
+    /// was dropped instead and a warning logged.
+    pub closes_abandoned: u64,
+    /// Owned entries retired but not yet closed: waiting for their last lease to
+    /// be dropped, or for their close to finish.
+    pub draining: u64,
+}
+
+/// Counters kept inside one shard's lock, so a hit touches no shared cache line.
+#[derive(Debug, Default)]
+pub(crate) struct ShardCounters {
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+    pub(crate) inserts: u64,
+    pub(crate) evictions: Evictions,
+}
+
+impl CacheStats {
+    pub(crate) fn add_shard(&mut self, shard: &ShardCounters) {
+        self.hits += shard.hits;
+        self.misses += shard.misses;
+        self.inserts += shard.inserts;
+        self.evictions.add(&shard.evictions);
+    }
+}

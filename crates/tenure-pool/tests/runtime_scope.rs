@@ -1,0 +1,65 @@
+//! Runtime scoping with real runtimes: each runtime gets its own entry, and a
+//! runtime's entries die with it.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use tenure_pool::{ClientCache, ErrorKind, Shared};
+
+/// A client bound to the runtime that made it, as hyper's clients are.
+#[derive(Debug)]
+struct Bound {
+    runtime: tokio::runtime::Id,
+    serial: usize,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
+}
+
+async fn client_for(cache: &ClientCache<&'static str, Shared<Bound>>, made: &Arc<AtomicUsize>) -> Shared<Bound> {
+    let here = tokio::runtime::Handle::current().id();
+    let client = cache
+        .get_or_try_insert_with("config", || async {
+            let serial = made.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime: here, serial }))
+        })
+        .await
+        .unwrap();
+    assert_eq!(client.runtime, here, "never another runtime's client");
+    client
+}
+
+#[test]
+fn two_runtimes_get_different_clients_and_a_dead_runtimes_client_is_never_served() {
+    let cache = ClientCache::<&'static str, Shared<Bound>>::builder().scope_by_runtime().build().unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+
+    let first = runtime();
+    let second = runtime();
+    let a = first.block_on(async { client_for(&cache, &made).await });
+    let b = second.block_on(async { client_for(&cache, &made).await });
+    assert!(!Shared::ptr_eq(&a, &b));
+    assert_ne!(a.runtime, b.runtime);
+    let a_again = first.block_on(async { client_for(&cache, &made).await });
+    assert!(Shared::ptr_eq(&a, &a_again), "each runtime keeps its own client");
+    assert_eq!(cache.len(), 2);
+
+    drop(first);
+    let third = runtime();
+    let c = third.block_on(async { client_for(&cache, &made).await });
+    assert!(!Shared::ptr_eq(&a, &c) && !Shared::ptr_eq(&b, &c));
+    assert_eq!(c.serial, 2, "a fresh client for the new runtime");
+    assert_eq!(made.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_scoped_cache_outside_a_runtime_refuses_inserts_and_misses_lookups() {
+    let cache = ClientCache::<&'static str, Shared<u32>>::builder().scope_by_runtime().build().unwrap();
+    let error = cache.insert("k", Shared::new(1)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoRuntime);
+    assert!(error.to_string().contains("runtime"), "{error}");
+    assert!(cache.get(&"k").is_none());
+}

@@ -1,0 +1,145 @@
+//! Single flight: concurrent misses for one key run `init` once.
+
+mod support;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use support::{Log, Probe};
+use tenure_pool::{ClientCache, GetError, Owned, Shared};
+use tokio::sync::Barrier;
+
+#[derive(Debug, PartialEq)]
+struct InitFailed(u32);
+
+/// 100 concurrent misses for one key: one `init`, one entry, every caller served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_concurrent_misses_run_init_once() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
+    let inits = Arc::new(AtomicUsize::new(0));
+    let start = Arc::new(Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (cache, inits, start, log) = (cache.clone(), Arc::clone(&inits), Arc::clone(&start), Arc::clone(&log));
+            tokio::spawn(async move {
+                start.wait().await;
+                let lease = cache
+                    .get_or_try_insert_with("k", || async move {
+                        inits.fetch_add(1, Ordering::SeqCst);
+                        // Stay in flight long enough for every caller to pile up.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, InitFailed>(Owned::new(Probe::new(7, &log)))
+                    })
+                    .await
+                    .unwrap();
+                lease.id
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 7);
+    }
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+    let stats = cache.stats();
+    assert_eq!((stats.inserts, cache.len()), (1, 1));
+}
+
+/// Errors reach every waiter, are not cached, and the next call runs `init` again.
+#[tokio::test(start_paused = true)]
+async fn errors_reach_every_waiter_and_are_not_cached() {
+    let cache = ClientCache::<&str, Shared<u32>>::builder().build().unwrap();
+    let inits = Arc::new(AtomicUsize::new(0));
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let (cache, inits) = (cache.clone(), Arc::clone(&inits));
+            tokio::spawn(async move {
+                cache
+                    .get_or_try_insert_with("k", || async move {
+                        let n = inits.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        Err::<Shared<u32>, _>(InitFailed(n as u32))
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for call in calls {
+        match call.await.unwrap() {
+            Err(GetError::Init(error)) => errors.push(error),
+            other => panic!("expected the init error, got {:?}", other.map(|v| *v)),
+        }
+    }
+    assert_eq!(inits.load(Ordering::SeqCst), 1, "one init for ten callers");
+    assert!(errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])), "the same error for all");
+    assert_eq!(*errors[0], InitFailed(0));
+
+    let value = cache
+        .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new(5)) })
+        .await
+        .unwrap();
+    assert_eq!((*value, inits.load(Ordering::SeqCst)), (5, 1), "not cached: this call ran its own init");
+}
+
+/// A cancelled leader hands over: a waiter runs its own `init` and everyone is served.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_leader_hands_over_to_a_waiter() {
+    let cache = ClientCache::<&str, Shared<u32>>::builder().build().unwrap();
+    let leader = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_try_insert_with("k", || async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok::<_, InitFailed>(Shared::new(1))
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await; // the leader is in flight
+    let waiter = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new(2)) })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await; // the waiter is waiting
+    leader.abort();
+    assert!(leader.await.unwrap_err().is_cancelled());
+    let value = tokio::time::timeout(Duration::from_secs(1), waiter).await.unwrap().unwrap().unwrap();
+    assert_eq!(*value, 2, "the waiter took over");
+    assert_eq!(*cache.get(&"k").unwrap(), 2);
+}
+
+/// Different keys do not wait for each other.
+#[tokio::test(start_paused = true)]
+async fn different_keys_fly_separately() {
+    let cache = ClientCache::<u32, Shared<u32>>::builder().build().unwrap();
+    let slow = {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            cache
+                .get_or_try_insert_with(1, || async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok::<_, InitFailed>(Shared::new(1))
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let fast = cache
+        .get_or_try_insert_with(2, || async { Ok::<_, InitFailed>(Shared::new(2)) })
+        .await
+        .unwrap();
+    assert_eq!(*fast, 2);
+    assert!(!slow.is_finished());
+    slow.abort();
+}

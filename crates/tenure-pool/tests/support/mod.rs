@@ -1,0 +1,80 @@
+//! A closeable test resource that records how often it was closed and whether
+//! anybody was using it at that moment.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicUsize, Ordering},
+};
+
+use tenure_pool::Close;
+
+/// What every probe of one test reports to.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub closes: AtomicUsize,
+}
+
+/// A resource: usable until closed; closing twice is counted.
+#[derive(Debug)]
+pub struct Probe {
+    pub id: u32,
+    pub closes: Arc<AtomicUsize>,
+    closed: Arc<AtomicBool>,
+    log: Arc<Log>,
+}
+
+impl Probe {
+    pub fn new(id: u32, log: &Arc<Log>) -> Self {
+        Self {
+            id,
+            closes: Arc::default(),
+            closed: Arc::default(),
+            log: Arc::clone(log),
+        }
+    }
+
+    /// A view of this probe's close count that outlives it.
+    pub fn watch(&self) -> Watch {
+        Watch {
+            closes: Arc::clone(&self.closes),
+        }
+    }
+
+    /// What a client does: fails if it was closed under its user.
+    pub fn request(&self) -> Result<u32, &'static str> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err("closed under its user")
+        } else {
+            Ok(self.id)
+        }
+    }
+}
+
+impl Close for Probe {
+    async fn close(self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.closes.fetch_add(1, Ordering::SeqCst);
+        self.log.closes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Watches one probe's closes after the probe has moved into the cache.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    closes: Arc<AtomicUsize>,
+}
+
+impl Watch {
+    pub fn closes(&self) -> usize {
+        self.closes.load(Ordering::SeqCst)
+    }
+}
+
+/// Lets spawned close tasks run on a current-thread runtime.
+pub async fn settle() {
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
