@@ -51,9 +51,7 @@ pub struct Lease<T: Close> {
 
 impl<T: Close> Lease<T> {
     pub(crate) fn new(slot: &Arc<Slot<T>>) -> Self {
-        Self {
-            slot: Arc::clone(slot),
-        }
+        Self { slot: Arc::clone(slot) }
     }
 
     /// Whether two leases lend the same entry.

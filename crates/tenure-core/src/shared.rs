@@ -49,9 +49,7 @@ pub struct Shared<T> {
 impl<T> Shared<T> {
     /// Wraps a value that will be shared with other code.
     pub fn new(value: T) -> Self {
-        Self {
-            value: Arc::new(value),
-        }
+        Self { value: Arc::new(value) }
     }
 
     /// Wraps a value the caller already shares through an `Arc`.

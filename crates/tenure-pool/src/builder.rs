@@ -138,7 +138,10 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
     ///     .build();
     /// ```
     #[doc(alias = "on_retire")]
-    pub fn eviction_listener(mut self, listener: impl Fn(&K, &E::Handle, RemovalCause) + Send + Sync + 'static) -> Self {
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(&K, &E::Handle, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
         self.listener = Some(Arc::new(listener));
         self
     }
@@ -166,7 +169,11 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
             ("drain_warning_after", Some(self.drain_warning)),
         ] {
             if value == Some(Duration::ZERO) {
-                return Err(Error::invalid_setting(setting, Duration::ZERO, "must be greater than zero"));
+                return Err(Error::invalid_setting(
+                    setting,
+                    Duration::ZERO,
+                    "must be greater than zero",
+                ));
             }
         }
         let shortest = [self.time_to_live, self.time_to_idle].into_iter().flatten().min();
@@ -232,7 +239,10 @@ mod tests {
             assert_eq!(shards.iter().sum::<usize>() as u64, capacity);
             assert!(shards.iter().all(|&c| c >= 1));
             if capacity >= MIN_SHARD_CAPACITY {
-                assert!(shards.iter().all(|&c| c as u64 >= MIN_SHARD_CAPACITY / 2), "{capacity}: {shards:?}");
+                assert!(
+                    shards.iter().all(|&c| c as u64 >= MIN_SHARD_CAPACITY / 2),
+                    "{capacity}: {shards:?}"
+                );
             }
         }
         assert_eq!(shard_capacities(1), vec![1]);
@@ -242,7 +252,10 @@ mod tests {
     fn reap_interval_is_a_quarter_of_the_shortest_expiry_within_bounds() {
         assert_eq!(reap_interval(None), Duration::from_secs(1));
         assert_eq!(reap_interval(Some(Duration::from_secs(600))), Duration::from_secs(1));
-        assert_eq!(reap_interval(Some(Duration::from_millis(100))), Duration::from_millis(25));
+        assert_eq!(
+            reap_interval(Some(Duration::from_millis(100))),
+            Duration::from_millis(25)
+        );
         assert_eq!(reap_interval(Some(Duration::from_micros(1))), Duration::from_millis(1));
     }
 }

@@ -91,6 +91,8 @@ pub struct ClientCache<K: CacheKey, E: Entry> {
 #[repr(align(128))]
 pub(crate) struct Padded<T>(pub(crate) T);
 
+type ShardLock<K, E> = Mutex<Shard<K, Held<K, E>>>;
+
 /// An entry as the cache holds it.
 pub(crate) struct Held<K, E: Entry> {
     stored: E::Stored,
@@ -108,7 +110,7 @@ pub(crate) struct Settings {
 }
 
 pub(crate) struct Inner<K: CacheKey, E: Entry> {
-    shards: Box<[Padded<Mutex<Shard<K, Held<K, E>>>>]>,
+    shards: Box<[Padded<ShardLock<K, E>>]>,
     shard_mask: u64,
     hasher: foldhash::fast::RandomState,
     pub(crate) settings: Settings,
@@ -126,11 +128,7 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
-    pub(crate) fn new(
-        shard_capacities: &[usize],
-        settings: Settings,
-        listener: Option<Listener<K, E>>,
-    ) -> Self {
+    pub(crate) fn new(shard_capacities: &[usize], settings: Settings, listener: Option<Listener<K, E>>) -> Self {
         debug_assert!(shard_capacities.len().is_power_of_two());
         let runtime = OnceLock::new();
         if let Ok(handle) = Handle::try_current() {
@@ -159,7 +157,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         self.hasher.hash_one(key)
     }
 
-    fn shard(&self, hash: u64) -> &Mutex<Shard<K, Held<K, E>>> {
+    fn shard(&self, hash: u64) -> &ShardLock<K, E> {
         // hashbrown probes with the low bits and tags with the top seven; the
         // shard takes bits from the middle so neither is skewed within a shard.
         &self.shards[((hash >> 32) & self.shard_mask) as usize].0
@@ -228,7 +226,11 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// Takes an entry out of service: tells the listener, starts the drain of an
     /// owned entry, and drops the cache's reference. Never called under a shard lock.
     pub(crate) fn retire(&self, removed: Removed<K, Held<K, E>>) {
-        let Removed { key, stored: held, cause } = removed;
+        let Removed {
+            key,
+            stored: held,
+            cause,
+        } = removed;
         tracing::debug!(key = ?key, ?cause, "entry retired");
         if let Some(listener) = &self.listener {
             listener(&key, &E::__handle(&held.stored), cause);
@@ -466,15 +468,14 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         if self.inner.reaper_running.load(Ordering::Acquire) {
             return;
         }
-        if let Some(runtime) = self.inner.runtime_for_reaper() {
-            if self
+        if let Some(runtime) = self.inner.runtime_for_reaper()
+            && self
                 .inner
                 .reaper_running
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
-            {
-                reaper::spawn(&self.inner, &runtime);
-            }
+        {
+            reaper::spawn(&self.inner, &runtime);
         }
     }
 }

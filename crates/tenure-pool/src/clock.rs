@@ -13,9 +13,7 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn new() -> Self {
-        Self {
-            base: Instant::now(),
-        }
+        Self { base: Instant::now() }
     }
 
     pub(crate) fn now(&self) -> u64 {

@@ -71,7 +71,9 @@ impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
         self.counters.draining.fetch_add(1, Ordering::AcqRel);
         // A close that already ran (the value was never leased and the cache's
         // reference was the last) cannot happen before retirement: the cache holds one.
-        let _ = self.state.compare_exchange(LIVE, DRAINING, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self
+            .state
+            .compare_exchange(LIVE, DRAINING, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// Whether the entry is retired and still waiting for a lease to be dropped.

@@ -59,6 +59,8 @@ mod catch_unwind;
 mod clock;
 mod closer;
 mod error;
+#[cfg(all(test, tenure_loom))]
+mod loom_tests;
 mod owned_pool;
 mod reaper;
 mod runtime_scope;

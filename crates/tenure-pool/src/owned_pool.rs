@@ -76,6 +76,8 @@ impl<M: Manager + 'static, W: From<Object<M>> + Send + 'static> Close for OwnedP
 
 impl<M: Manager, W: From<Object<M>>> fmt::Debug for OwnedPool<M, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPool").field("status", &self.pool.status()).finish()
+        f.debug_struct("OwnedPool")
+            .field("status", &self.pool.status())
+            .finish()
     }
 }

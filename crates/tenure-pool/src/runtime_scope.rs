@@ -122,7 +122,10 @@ impl Future for Sentinel {
 impl Drop for Sentinel {
     fn drop(&mut self) {
         self.life.alive.store(false, Ordering::Release);
-        tracing::debug!(tag = self.life.tag, "runtime shut down; its scoped cache entries will be purged");
+        tracing::debug!(
+            tag = self.life.tag,
+            "runtime shut down; its scoped cache entries will be purged"
+        );
     }
 }
 
@@ -157,14 +160,21 @@ mod tests {
     use crate::ClientCache;
 
     fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
     }
 
     /// tokio documents that a runtime ID may be reused once its runtime is gone
     /// (this version's counter happens not to). Replay it with a forced ID.
     #[test]
     fn a_reused_runtime_id_never_gets_the_dead_runtimes_entry() {
-        let cache = ClientCache::<&str, Shared<u32>>::builder().scope_by_runtime().build().unwrap();
+        let cache = ClientCache::<&str, Shared<u32>>::builder()
+            .scope_by_runtime()
+            .build()
+            .unwrap();
         FORCED_ID.with(|id| id.set(Some(u64::MAX)));
 
         let first = runtime();
@@ -180,7 +190,10 @@ mod tests {
         second.block_on(async {
             let life = current().unwrap();
             assert_ne!(life.tag(), old_life.tag(), "same ID, new life");
-            assert!(cache.get(&"client").is_none(), "the dead runtime's entry is never served");
+            assert!(
+                cache.get(&"client").is_none(),
+                "the dead runtime's entry is never served"
+            );
             cache.insert("client", Shared::new(2)).unwrap();
             assert_eq!(cache.get(&"client").map(|c| *c), Some(2));
             // The reaper (restarted on this runtime by the insert) purges the dead entry.

@@ -35,15 +35,15 @@ pub(crate) struct Expiry {
 impl Expiry {
     /// Why a node should go now, if it should.
     fn check(&self, inserted_at: u64, last_access: u64, now: u64) -> Option<RemovalCause> {
-        if let Some(ttl) = self.ttl {
-            if now >= inserted_at.saturating_add(ttl) {
-                return Some(RemovalCause::Expired);
-            }
+        if let Some(ttl) = self.ttl
+            && now >= inserted_at.saturating_add(ttl)
+        {
+            return Some(RemovalCause::Expired);
         }
-        if let Some(tti) = self.tti {
-            if now >= last_access.saturating_add(tti) {
-                return Some(RemovalCause::Idle);
-            }
+        if let Some(tti) = self.tti
+            && now >= last_access.saturating_add(tti)
+        {
+            return Some(RemovalCause::Idle);
         }
         None
     }
@@ -192,6 +192,9 @@ impl<K: Eq, S> Shard<K, S> {
 
     /// Inserts an entry, pushing what it displaced (an old value, a victim) to `removed`.
     /// Returns the new entry's slab index.
+    // The key's parts and the clock reading arrive separately from the caller's
+    // one hash computation; bundling them would only add a struct to unpack.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert(
         &mut self,
         hash: u64,
@@ -205,10 +208,10 @@ impl<K: Eq, S> Shard<K, S> {
         if let Some(index) = self.find(hash, &key, scope.tag()) {
             removed.push(self.take(index, RemovalCause::Replaced));
         }
-        if self.len >= self.capacity {
-            if let Some(victim) = self.evict_one(now, expiry) {
-                removed.push(victim);
-            }
+        if self.len >= self.capacity
+            && let Some(victim) = self.evict_one(now, expiry)
+        {
+            removed.push(victim);
         }
         let to_main = self.forget_ghost(hash);
         let node = Node {
@@ -337,10 +340,11 @@ impl<K: Eq, S> Shard<K, S> {
         }
         // Each turn pops one reference; second chances are bounded by MAX_FREQ, so this ends.
         while self.len > 0 {
-            let from_small = self.small_len > 0 && (self.small_len >= self.small_capacity || self.small_len == self.len);
+            let from_small =
+                self.small_len > 0 && (self.small_len >= self.small_capacity || self.small_len == self.len);
             let queue = if from_small { &mut self.small } else { &mut self.main };
             let entry = queue.pop_front()?;
-            if !self.is_live(entry) || self.node(entry.index).in_main != !from_small {
+            if !self.is_live(entry) || self.node(entry.index).in_main == from_small {
                 continue;
             }
             let node = self.node_mut(entry.index);
@@ -374,10 +378,10 @@ impl<K: Eq, S> Shard<K, S> {
         self.ghost_set.insert_unique(hash, hash, |&h| h);
         self.ghost.push_back(hash);
         while self.ghost.len() > self.ghost_capacity {
-            if let Some(old) = self.ghost.pop_front() {
-                if let Ok(entry) = self.ghost_set.find_entry(old, |&h| h == old) {
-                    entry.remove();
-                }
+            if let Some(old) = self.ghost.pop_front()
+                && let Ok(entry) = self.ghost_set.find_entry(old, |&h| h == old)
+            {
+                entry.remove();
             }
         }
     }

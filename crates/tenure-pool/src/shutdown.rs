@@ -45,7 +45,9 @@ impl<'a, K: CacheKey, E: Entry> Shutdown<'a, K, E> {
 
 impl<K: CacheKey, E: Entry> fmt::Debug for Shutdown<'_, K, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shutdown").field("deadline", &self.deadline).finish_non_exhaustive()
+        f.debug_struct("Shutdown")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +68,10 @@ impl<'a, K: CacheKey, E: Entry> IntoFuture for Shutdown<'a, K, E> {
             };
             let still_leased = if complete { Vec::new() } else { inner.still_leased() };
             if !still_leased.is_empty() {
-                tracing::warn!(entries = still_leased.len(), "shutdown deadline passed with entries still leased");
+                tracing::warn!(
+                    entries = still_leased.len(),
+                    "shutdown deadline passed with entries still leased"
+                );
             }
             ShutdownReport {
                 still_leased,

@@ -24,7 +24,8 @@ pub(crate) enum Outcome<H> {
 type Slot<H> = Option<Outcome<H>>;
 
 /// The flights under way, by (key, runtime tag).
-pub(crate) type Flights<K, H> = parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Slot<H>>, foldhash::fast::RandomState>>;
+pub(crate) type Flights<K, H> =
+    parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Slot<H>>, foldhash::fast::RandomState>>;
 
 /// What a caller that missed should do.
 pub(crate) enum Role<'a, K: Hash + Eq + Clone, H> {
@@ -53,7 +54,11 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone, H>(flights: &'a Flights<K, H>, key:
 
 /// Waits for the leader; `None` if it was cancelled (the caller should retry).
 pub(crate) async fn wait<H: Clone>(mut rx: watch::Receiver<Slot<H>>) -> Option<Outcome<H>> {
-    let published = rx.wait_for(Option::is_some).await.ok().and_then(|outcome| outcome.clone());
+    let published = rx
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|outcome| outcome.clone());
     // Closed: published-then-closed still counts; unpublished means cancelled.
     published.or_else(|| rx.borrow().clone())
 }

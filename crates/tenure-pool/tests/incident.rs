@@ -1,5 +1,7 @@
 //! The incident's two cases in generic form, and their owned twins.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::{sync::Arc, time::Duration};
@@ -11,7 +13,10 @@ use tenure_pool::{ClientCache, Owned, RemovalCause, Shared};
 #[tokio::test]
 async fn shared_entry_evicted_by_capacity_is_still_usable() {
     let log = Arc::new(Log::default());
-    let cache = ClientCache::<&str, Shared<Probe>>::builder().max_capacity(1).build().unwrap();
+    let cache = ClientCache::<&str, Shared<Probe>>::builder()
+        .max_capacity(1)
+        .build()
+        .unwrap();
     let a = cache.insert("a", Shared::new(Probe::new(1, &log))).unwrap();
     cache.insert("b", Shared::new(Probe::new(2, &log))).unwrap();
     settle().await;
@@ -49,7 +54,10 @@ async fn shared_entry_expired_by_ttl_is_still_usable() {
 #[tokio::test]
 async fn owned_entry_retired_while_leased_closes_after_last_lease() {
     let log = Arc::new(Log::default());
-    let cache = ClientCache::<&str, Owned<Probe>>::builder().max_capacity(1).build().unwrap();
+    let cache = ClientCache::<&str, Owned<Probe>>::builder()
+        .max_capacity(1)
+        .build()
+        .unwrap();
     let probe = Probe::new(1, &log);
     let watch = probe.watch();
     let lease = cache.insert("a", Owned::new(probe)).unwrap();
@@ -96,7 +104,10 @@ async fn owned_entry_past_ttl_is_closed_by_the_reaper() {
     settle().await;
     assert_eq!(watch.closes(), 1, "closed with no lookup, insert or shutdown");
     let stats = cache.stats();
-    assert_eq!((stats.evictions.expired, stats.closes, stats.hits, stats.misses), (1, 1, 0, 0));
+    assert_eq!(
+        (stats.evictions.expired, stats.closes, stats.hits, stats.misses),
+        (1, 1, 0, 0)
+    );
 }
 
 /// The same, by time-to-idle: an entry in use stays, an unused one goes.

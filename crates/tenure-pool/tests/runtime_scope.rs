@@ -1,6 +1,8 @@
 //! Runtime scoping with real runtimes: each runtime gets its own entry, and a
 //! runtime's entries die with it.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::sync::{
     Arc,
     atomic::{AtomicUsize, Ordering},
@@ -16,7 +18,10 @@ struct Bound {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
 }
 
 async fn client_for(cache: &ClientCache<&'static str, Shared<Bound>>, made: &Arc<AtomicUsize>) -> Shared<Bound> {
@@ -34,7 +39,10 @@ async fn client_for(cache: &ClientCache<&'static str, Shared<Bound>>, made: &Arc
 
 #[test]
 fn two_runtimes_get_different_clients_and_a_dead_runtimes_client_is_never_served() {
-    let cache = ClientCache::<&'static str, Shared<Bound>>::builder().scope_by_runtime().build().unwrap();
+    let cache = ClientCache::<&'static str, Shared<Bound>>::builder()
+        .scope_by_runtime()
+        .build()
+        .unwrap();
     let made = Arc::new(AtomicUsize::new(0));
 
     let first = runtime();
@@ -57,7 +65,10 @@ fn two_runtimes_get_different_clients_and_a_dead_runtimes_client_is_never_served
 
 #[test]
 fn a_scoped_cache_outside_a_runtime_refuses_inserts_and_misses_lookups() {
-    let cache = ClientCache::<&'static str, Shared<u32>>::builder().scope_by_runtime().build().unwrap();
+    let cache = ClientCache::<&'static str, Shared<u32>>::builder()
+        .scope_by_runtime()
+        .build()
+        .unwrap();
     let error = cache.insert("k", Shared::new(1)).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NoRuntime);
     assert!(error.to_string().contains("runtime"), "{error}");

@@ -1,5 +1,7 @@
 //! Single flight: concurrent misses for one key run `init` once.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod support;
 
 use std::{
@@ -77,14 +79,21 @@ async fn errors_reach_every_waiter_and_are_not_cached() {
         }
     }
     assert_eq!(inits.load(Ordering::SeqCst), 1, "one init for ten callers");
-    assert!(errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])), "the same error for all");
+    assert!(
+        errors.iter().all(|e| Arc::ptr_eq(e, &errors[0])),
+        "the same error for all"
+    );
     assert_eq!(*errors[0], InitFailed(0));
 
     let value = cache
         .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new(5)) })
         .await
         .unwrap();
-    assert_eq!((*value, inits.load(Ordering::SeqCst)), (5, 1), "not cached: this call ran its own init");
+    assert_eq!(
+        (*value, inits.load(Ordering::SeqCst)),
+        (5, 1),
+        "not cached: this call ran its own init"
+    );
 }
 
 /// A cancelled leader hands over: a waiter runs its own `init` and everyone is served.
@@ -114,7 +123,11 @@ async fn a_cancelled_leader_hands_over_to_a_waiter() {
     tokio::time::sleep(Duration::from_millis(1)).await; // the waiter is waiting
     leader.abort();
     assert!(leader.await.unwrap_err().is_cancelled());
-    let value = tokio::time::timeout(Duration::from_secs(1), waiter).await.unwrap().unwrap().unwrap();
+    let value = tokio::time::timeout(Duration::from_secs(1), waiter)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(*value, 2, "the waiter took over");
     assert_eq!(*cache.get(&"k").unwrap(), 2);
 }

@@ -1,0 +1,142 @@
+//! loom models of drain-then-close: the real shard and slot code, with loom's
+//! mutex and reference counts, under every interleaving loom explores.
+//!
+//! Run: `RUSTFLAGS="--cfg tenure_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p tenure-pool --release --lib loom`
+
+use std::{
+    sync::Arc as StdArc,
+    task::{Context, Poll, Waker},
+};
+
+use loom::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread,
+};
+use tenure_core::{Close, Closer, Entry, Owned, PendingClose};
+
+use crate::{
+    Scope,
+    shard::{Expiry, Lookup, Shard},
+    sync::Mutex,
+};
+
+#[derive(Default)]
+struct State {
+    closes: AtomicUsize,
+    leases: AtomicUsize,
+}
+
+struct Resource(Arc<State>);
+
+impl Close for Resource {
+    async fn close(self) {
+        self.0.closes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs the close at once, checking that no lease is alive.
+struct CheckingCloser(Arc<State>);
+
+impl Closer for CheckingCloser {
+    fn close(&self, mut close: PendingClose) {
+        assert_eq!(self.0.leases.load(Ordering::SeqCst), 0, "closed under a live lease");
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(matches!(close.as_mut().poll(&mut cx), Poll::Ready(())));
+    }
+}
+
+type Stored = <Owned<Resource> as Entry>::Stored;
+
+fn cache_with_one_entry(state: &Arc<State>) -> Arc<Mutex<Shard<u32, Stored>>> {
+    let closer_state = Arc::clone(state);
+    let stored = Owned::new(Resource(Arc::clone(state))).__store(move || StdArc::new(CheckingCloser(closer_state)));
+    let mut shard = Shard::new(4);
+    shard.insert(0, 1, Scope::NONE, stored, 0, Expiry::default(), &mut Vec::new());
+    Arc::new(Mutex::new(shard))
+}
+
+/// What a lookup does: a lease taken under the shard lock.
+fn lease(shard: &Mutex<Shard<u32, Stored>>, state: &State) -> Option<<Owned<Resource> as Entry>::Handle> {
+    let mut shard = shard.lock();
+    match shard.get(0, &1, 0, 0, Expiry::default()) {
+        Lookup::Hit(index) => {
+            state.leases.fetch_add(1, Ordering::SeqCst);
+            Some(<Owned<Resource> as Entry>::__handle(shard.stored(index)))
+        }
+        _ => None,
+    }
+}
+
+/// What retiring does: out of the map under the lock, the reference dropped after it.
+fn retire(shard: &Mutex<Shard<u32, Stored>>) {
+    let mut removed = Vec::new();
+    shard.lock().remove_all_scopes(0, &1, &mut removed);
+    drop(removed);
+}
+
+#[test]
+fn loom_last_lease_dropped_while_the_entry_is_retired() {
+    loom::model(|| {
+        let state = Arc::new(State::default());
+        let shard = cache_with_one_entry(&state);
+        let held = lease(&shard, &state).expect("the entry is present");
+        let user = {
+            let state = Arc::clone(&state);
+            thread::spawn(move || {
+                state.leases.fetch_sub(1, Ordering::SeqCst);
+                drop(held);
+            })
+        };
+        retire(&shard);
+        user.join().unwrap();
+        assert_eq!(state.closes.load(Ordering::SeqCst), 1, "closed exactly once");
+    });
+}
+
+#[test]
+fn loom_lease_taken_while_the_entry_is_retired() {
+    loom::model(|| {
+        let state = Arc::new(State::default());
+        let shard = cache_with_one_entry(&state);
+        let user = {
+            let (shard, state) = (Arc::clone(&shard), Arc::clone(&state));
+            thread::spawn(move || {
+                if let Some(held) = lease(&shard, &state) {
+                    state.leases.fetch_sub(1, Ordering::SeqCst);
+                    drop(held);
+                }
+            })
+        };
+        retire(&shard);
+        user.join().unwrap();
+        assert_eq!(state.closes.load(Ordering::SeqCst), 1, "closed exactly once");
+    });
+}
+
+#[test]
+fn loom_two_leases_dropped_concurrently_after_retirement() {
+    loom::model(|| {
+        let state = Arc::new(State::default());
+        let shard = cache_with_one_entry(&state);
+        let first = lease(&shard, &state).expect("present");
+        let second = lease(&shard, &state).expect("present");
+        retire(&shard);
+        let users: Vec<_> = [first, second]
+            .into_iter()
+            .map(|held| {
+                let state = Arc::clone(&state);
+                thread::spawn(move || {
+                    state.leases.fetch_sub(1, Ordering::SeqCst);
+                    drop(held);
+                })
+            })
+            .collect();
+        for user in users {
+            user.join().unwrap();
+        }
+        assert_eq!(state.closes.load(Ordering::SeqCst), 1, "closed exactly once");
+    });
+}

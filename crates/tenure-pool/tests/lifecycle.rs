@@ -1,0 +1,307 @@
+//! Shutdown, drop, panicking closes, refused inserts, builder rules, tracing.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use std::{
+    fmt,
+    io::Write,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use support::{Log, Probe, settle};
+use tenure_pool::{ClientCache, Close, ErrorKind, Owned, Shared};
+
+/// `shutdown` waits for the last lease, then every owned entry is closed; twice is fine.
+#[tokio::test(start_paused = true)]
+async fn shutdown_waits_for_leases_and_closes_everything() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+    let watches: Vec<_> = (0..5)
+        .map(|id| {
+            let probe = Probe::new(id, &log);
+            let watch = probe.watch();
+            drop(cache.insert(id, Owned::new(probe)).unwrap());
+            watch
+        })
+        .collect();
+    let lease = cache.get(&3).unwrap();
+    let holder = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(lease.request(), Ok(3), "usable right up to its drop");
+    });
+
+    let report = cache.shutdown().await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(
+        holder.is_finished(),
+        "shutdown returned only after the lease was dropped"
+    );
+    assert!(watches.iter().all(|w| w.closes() == 1));
+    assert_eq!((report.stats.closes, report.stats.draining, cache.len()), (5, 0, 0));
+
+    let again = cache.shutdown().await;
+    assert!(again.is_complete());
+    assert_eq!(again.stats.closes, 5, "nothing closed twice");
+}
+
+/// With a deadline, shutdown reports what is still leased and does not force-close it.
+#[tokio::test(start_paused = true)]
+async fn shutdown_deadline_reports_what_is_still_leased() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
+    let kept = Probe::new(1, &log);
+    let kept_watch = kept.watch();
+    let lease = cache.insert("kept", Owned::new(kept)).unwrap();
+    drop(cache.insert("free", Owned::new(Probe::new(2, &log))).unwrap());
+
+    let report = cache.shutdown().deadline(Duration::from_secs(5)).await;
+    assert!(!report.is_complete());
+    assert_eq!(report.still_leased, vec!["kept"]);
+    assert_eq!((report.stats.closes, report.stats.draining), (1, 1));
+    assert_eq!(kept_watch.closes(), 0, "never force-closed");
+    assert_eq!(lease.request(), Ok(1));
+
+    drop(lease);
+    settle().await;
+    assert_eq!(kept_watch.closes(), 1);
+    assert!(cache.shutdown().await.is_complete());
+}
+
+/// After shutdown, inserts are refused and the entry is closed, not leaked.
+#[tokio::test]
+async fn insert_after_shutdown_is_refused_and_closed() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
+    cache.shutdown().await;
+    let probe = Probe::new(1, &log);
+    let watch = probe.watch();
+    let error = cache.insert("late", Owned::new(probe)).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ShutDown);
+    let error = cache
+        .get_or_try_insert_with("late", || async {
+            Ok::<_, std::io::Error>(Owned::new(Probe::new(2, &log)))
+        })
+        .await
+        .err()
+        .unwrap();
+    assert!(error.to_string().contains("shut down"), "{error}");
+    settle().await;
+    assert_eq!(watch.closes(), 1);
+    assert!(cache.is_empty());
+}
+
+/// Dropping the cache without shutdown: nothing is force-closed, nothing leaks.
+#[tokio::test]
+async fn dropping_the_cache_closes_unleased_entries_and_leased_ones_later() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+    let free = Probe::new(1, &log);
+    let free_watch = free.watch();
+    drop(cache.insert(1, Owned::new(free)).unwrap());
+    let leased = Probe::new(2, &log);
+    let leased_watch = leased.watch();
+    let lease = cache.insert(2, Owned::new(leased)).unwrap();
+
+    drop(cache);
+    settle().await;
+    assert_eq!(free_watch.closes(), 1, "unleased: closed on the runtime");
+    assert_eq!(leased_watch.closes(), 0, "leased: not force-closed");
+    assert_eq!(lease.request(), Ok(2));
+
+    drop(lease);
+    settle().await;
+    assert_eq!(
+        leased_watch.closes(),
+        1,
+        "closed after its last lease, cache or no cache"
+    );
+}
+
+/// The reaper holds no strong reference: dropping the cache ends it.
+#[tokio::test(start_paused = true)]
+async fn the_reaper_stops_when_the_cache_is_dropped() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let baseline = metrics.num_alive_tasks();
+    let cache = ClientCache::<u32, Shared<u32>>::builder()
+        .time_to_live(Duration::from_millis(40))
+        .build()
+        .unwrap();
+    cache.insert(1, Shared::new(1)).unwrap();
+    assert_eq!(metrics.num_alive_tasks(), baseline + 1, "the reaper runs");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(cache.is_empty(), "and reaps");
+
+    drop(cache);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    settle().await;
+    assert_eq!(metrics.num_alive_tasks(), baseline, "and stops");
+}
+
+struct Panicky;
+
+impl Close for Panicky {
+    async fn close(self) {
+        panic!("close failed");
+    }
+}
+
+/// A panicking close is caught and counted; the cache keeps working.
+#[tokio::test]
+async fn a_panicking_close_is_caught_and_counted() {
+    let cache = ClientCache::<u32, Owned<Panicky>>::builder().build().unwrap();
+    drop(cache.insert(1, Owned::new(Panicky)).unwrap());
+    cache.invalidate(&1);
+    settle().await;
+    let stats = cache.stats();
+    assert_eq!((stats.close_panics, stats.closes, stats.draining), (1, 0, 0));
+    drop(cache.insert(2, Owned::new(Panicky)).unwrap());
+    assert!(cache.get(&2).is_some(), "not poisoned");
+    assert!(cache.shutdown().await.is_complete());
+    assert_eq!(cache.stats().close_panics, 2);
+}
+
+/// The zero rule and the other range checks name the setting and its value.
+#[test]
+fn invalid_settings_are_typed_errors_naming_the_setting() {
+    type Cache = ClientCache<u32, Shared<u32>>;
+    let cases = [
+        (Cache::builder().max_capacity(0).build(), "max_capacity", "0"),
+        (
+            Cache::builder().max_capacity(1 << 40).build(),
+            "max_capacity",
+            "1099511627776",
+        ),
+        (
+            Cache::builder().time_to_live(Duration::ZERO).build(),
+            "time_to_live",
+            "0ns",
+        ),
+        (
+            Cache::builder().time_to_idle(Duration::ZERO).build(),
+            "time_to_idle",
+            "0ns",
+        ),
+        (
+            Cache::builder().drain_warning_after(Duration::ZERO).build(),
+            "drain_warning_after",
+            "0ns",
+        ),
+    ];
+    for (result, setting, value) in cases {
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidSetting);
+        let message = error.to_string();
+        assert!(message.contains(setting) && message.contains(value), "{message}");
+    }
+    assert!(
+        Cache::builder().max_capacity(1).build().is_ok(),
+        "1 is the smallest capacity"
+    );
+}
+
+/// A key that knows its secret must not be logged.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ApiKeyed {
+    endpoint: &'static str,
+    api_key: &'static str,
+}
+
+impl fmt::Debug for ApiKeyed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyed")
+            .field("endpoint", &self.endpoint)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every lifecycle event is traced with the key's own representation, a stuck
+/// lease is warned about once, and the secret never appears.
+#[tokio::test(start_paused = true)]
+async fn tracing_names_keys_by_their_debug_and_warns_about_stuck_leases() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<ApiKeyed, Owned<Probe>>::builder()
+        .drain_warning_after(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let key = ApiKeyed {
+        endpoint: "https://llm.example",
+        api_key: "sk-live-SECRET",
+    };
+    let lease = cache.insert(key.clone(), Owned::new(Probe::new(1, &log))).unwrap();
+    cache.invalidate(&key);
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    drop(lease);
+    settle().await;
+
+    let output = String::from_utf8(captured.0.lock().clone()).unwrap();
+    for event in [
+        "entry inserted",
+        "entry retired",
+        "draining",
+        "still leased",
+        "closing",
+        "entry closed",
+    ] {
+        assert!(output.contains(event), "no {event:?} event in:\n{output}");
+    }
+    assert_eq!(output.matches("still leased").count(), 1, "warned once");
+    assert!(output.contains("llm.example"));
+    assert!(!output.contains("SECRET"), "secret logged:\n{output}");
+}
+
+/// Shared entries are never closed, whatever retires them.
+#[tokio::test(start_paused = true)]
+async fn shared_entries_are_never_closed() {
+    let closed = Arc::new(AtomicBool::new(false));
+    struct Tracked(Arc<AtomicBool>);
+    impl Close for Tracked {
+        async fn close(self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let cache = ClientCache::<u32, Shared<Tracked>>::builder()
+        .max_capacity(2)
+        .time_to_live(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    for key in 0..5 {
+        cache.insert(key, Shared::new(Tracked(Arc::clone(&closed)))).unwrap();
+    }
+    cache.insert(4, Shared::new(Tracked(Arc::clone(&closed)))).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cache.insert(9, Shared::new(Tracked(Arc::clone(&closed)))).unwrap();
+    cache.invalidate_all();
+    cache.shutdown().await;
+    drop(cache);
+    settle().await;
+    assert!(!closed.load(Ordering::SeqCst));
+}
