@@ -35,6 +35,11 @@ use crate::{
 /// assert!(hands_out::<Owned<Pool>>().contains("Lease"));
 /// assert!(hands_out::<Shared<Client>>().contains("Shared"));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a cache entry: the cache must know whether it owns it",
+    label = "wrap it in `Owned<_>` or `Shared<_>`",
+    note = "`Owned::new(value)` if the cache is its sole owner (closed after its last lease), `Shared::new(value)` if other code holds it too (never closed)"
+)]
 pub trait Entry: EntrySeal + Send + Sync + Sized + 'static {
     /// What a lookup hands out: [`Lease<T>`] for owned entries, [`Shared<T>`] for shared ones.
     type Handle: Clone + Send + Sync + 'static;

@@ -53,7 +53,8 @@ use crate::{Close, Owned, sealed::CloseSeal};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be closed by the cache: only `Owned<T>` entries are closed when retired",
     label = "the cache does not own this value",
-    note = "a `Shared<T>` is referenced by other code, so retiring it only drops the cache's reference; if the cache really is the sole owner, insert `Owned::new(value)` instead"
+    note = "a `Shared<T>` is referenced by other code, so retiring it only drops the cache's reference; a `Lease<T>` only borrows an owned entry, which the cache closes after the last lease is dropped",
+    note = "if the cache really is the sole owner, insert `Owned::new(value)` instead"
 )]
 pub trait EvictClose: CloseSeal + Send + 'static {
     /// Closes the value, consuming its sole owner.

@@ -65,10 +65,21 @@ impl<T: Close> Lease<T> {
     /// reaching `T::close` through `Deref`.
     #[doc(hidden)]
     #[allow(private_bounds)]
-    pub fn close(self)
+    pub fn close(self) -> std::future::Ready<()>
     where
         Self: NotByLease,
     {
+        std::future::ready(())
+    }
+
+    /// Refused at compile time, like [`close`](Self::close).
+    #[doc(hidden)]
+    #[allow(private_bounds)]
+    pub fn evict_close(self) -> std::future::Ready<()>
+    where
+        Self: NotByLease,
+    {
+        std::future::ready(())
     }
 }
 

@@ -30,7 +30,7 @@ use crate::Close;
 ///
 /// An `Owned` cannot be cloned, since two owners could both close it:
 ///
-/// ```compile_fail,E0599
+/// ```compile_fail,E0277
 /// # use tenure_core::{Close, Owned};
 /// # struct Pool;
 /// # impl Close for Pool { async fn close(self) {} }
@@ -56,6 +56,18 @@ impl<T: Close> Owned<T> {
     /// Wraps a value that the cache will own alone.
     pub fn new(value: T) -> Self {
         Self { value }
+    }
+
+    /// Refused at compile time: an owned entry has one owner.
+    ///
+    /// This method exists only so that `owned.clone()` explains itself instead of
+    /// saying "no method named `clone`".
+    #[doc(hidden)]
+    #[allow(private_bounds, clippy::should_implement_trait)]
+    pub fn clone(&self)
+    where
+        Self: crate::sealed::SoleOwner,
+    {
     }
 
     /// The value, for the lease that derefs to it.

@@ -26,3 +26,12 @@ pub trait EntrySeal {}
     note = "the cache closes an owned entry exactly once, after it is retired and its last lease is dropped: drop the lease, or retire the entry with `cache.invalidate(&key)`"
 )]
 pub trait NotByLease {}
+
+/// Has no implementations: the bound that makes `owned.clone()` a compile error
+/// with an explanation instead of "no method named `clone`".
+#[diagnostic::on_unimplemented(
+    message = "an `Owned` entry has exactly one owner, so it cannot be cloned",
+    label = "two owners would both close it",
+    note = "insert it once (`cache.insert(key, owned)`) and share the lease it returns: `lease.clone()` takes another loan; for a value that other code holds too, use `Shared::new(value)`, whose clones are never closed"
+)]
+pub trait SoleOwner {}

@@ -72,10 +72,22 @@ impl<T> Shared<T> {
     /// This method exists only so that `shared.close()` explains itself instead of
     /// reaching `T::close` through `Deref`.
     #[doc(hidden)]
-    pub fn close(self)
+    pub fn close(self) -> std::future::Ready<()>
     where
         Self: crate::EvictClose,
     {
+        std::future::ready(())
+    }
+
+    /// Refused at compile time, like [`close`](Self::close): without it,
+    /// `shared.evict_close()` says "no method found" and suggests implementing the
+    /// sealed trait.
+    #[doc(hidden)]
+    pub fn evict_close(self) -> std::future::Ready<()>
+    where
+        Self: crate::EvictClose,
+    {
+        std::future::ready(())
     }
 }
 

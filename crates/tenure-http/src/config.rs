@@ -1,0 +1,537 @@
+//! [`HttpClientConfig`]: every setting of a client, and the cache key.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+
+use crate::error::Error;
+#[cfg(feature = "rustls")]
+use crate::tls::TlsConfig;
+
+/// Which HTTP versions a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum HttpVersion {
+    /// HTTP/1.1 over plain TCP; over TLS, HTTP/2 or HTTP/1.1 as negotiated by ALPN.
+    #[default]
+    Auto,
+    /// HTTP/1.1 only (TLS offers only `http/1.1` through ALPN).
+    Http1Only,
+    /// HTTP/2 only: prior knowledge over plain TCP, ALPN `h2` over TLS.
+    Http2Only,
+}
+
+/// Every setting of an [`HttpClient`](crate::HttpClient).
+///
+/// The config is the cache key of [`HttpClients`](crate::HttpClients): every
+/// field takes part in `Eq` and `Hash`, so two configs that differ only in a
+/// header (for example a credential) get different clients.
+///
+/// `Debug` redacts the values of sensitive headers (see
+/// [`is_sensitive_header`]) and shows `<redacted>` instead.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tenure_http::HttpClientConfig;
+///
+/// let config = HttpClientConfig::builder()
+///     .connect_timeout(Duration::from_secs(5))
+///     .request_timeout(Duration::from_secs(30))
+///     .header("authorization", "Bearer s3cr3t")
+///     .build()?;
+/// assert!(!format!("{config:?}").contains("s3cr3t"));
+/// # Ok::<(), tenure_http::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct HttpClientConfig {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    pool_idle_timeout: Duration,
+    pool_max_idle_per_host: usize,
+    http_version: HttpVersion,
+    http1_title_case_headers: bool,
+    http2_adaptive_window: bool,
+    http2_keep_alive_interval: Option<Duration>,
+    /// Sorted by name (stable), so insertion order of distinct names does not
+    /// change the key.
+    default_headers: Vec<(HeaderName, HeaderValue)>,
+    #[cfg(feature = "rustls")]
+    tls: TlsConfig,
+}
+
+impl HttpClientConfig {
+    /// Default connect timeout: 10 seconds.
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Default request timeout: 60 seconds.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Default pool idle timeout: 90 seconds (hyper-util's default).
+    pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+    /// Default maximum of idle connections kept per host: 32 (hyper-util's
+    /// default is unbounded).
+    pub const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = 32;
+
+    /// A builder starting from the defaults.
+    pub fn builder() -> HttpClientConfigBuilder {
+        HttpClientConfigBuilder {
+            config: HttpClientConfig::default(),
+            error: None,
+        }
+    }
+
+    /// A builder starting from this config, to derive a variant.
+    pub fn to_builder(&self) -> HttpClientConfigBuilder {
+        HttpClientConfigBuilder {
+            config: self.clone(),
+            error: None,
+        }
+    }
+
+    /// Timeout for establishing the TCP connection.
+    #[must_use]
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// Timeout for a whole request: from sending until the response head
+    /// arrives (for [`HttpClient::get_bytes`](crate::HttpClient::get_bytes),
+    /// until the body is read too).
+    #[must_use]
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// How long an idle pooled connection is kept before it is closed in the
+    /// background.
+    #[must_use]
+    pub fn pool_idle_timeout(&self) -> Duration {
+        self.pool_idle_timeout
+    }
+
+    /// Maximum of idle connections kept per host.
+    #[must_use]
+    pub fn pool_max_idle_per_host(&self) -> usize {
+        self.pool_max_idle_per_host
+    }
+
+    /// The HTTP versions spoken.
+    #[must_use]
+    pub fn http_version(&self) -> HttpVersion {
+        self.http_version
+    }
+
+    /// Whether HTTP/1 header names are sent in Title-Case.
+    #[must_use]
+    pub fn http1_title_case_headers(&self) -> bool {
+        self.http1_title_case_headers
+    }
+
+    /// Whether HTTP/2 uses an adaptive flow-control window.
+    #[must_use]
+    pub fn http2_adaptive_window(&self) -> bool {
+        self.http2_adaptive_window
+    }
+
+    /// Interval of HTTP/2 keep-alive pings, if any.
+    #[must_use]
+    pub fn http2_keep_alive_interval(&self) -> Option<Duration> {
+        self.http2_keep_alive_interval
+    }
+
+    /// Headers added to every request that does not set them itself.
+    pub fn default_headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.default_headers.iter().map(|(n, v)| (n, v))
+    }
+
+    /// TLS settings.
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(&self) -> &TlsConfig {
+        &self.tls
+    }
+
+    pub(crate) fn default_headers_slice(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.default_headers
+    }
+}
+
+impl Default for HttpClientConfig {
+    fn default() -> Self {
+        HttpClientConfig {
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
+            pool_idle_timeout: Self::DEFAULT_POOL_IDLE_TIMEOUT,
+            pool_max_idle_per_host: Self::DEFAULT_POOL_MAX_IDLE_PER_HOST,
+            http_version: HttpVersion::Auto,
+            http1_title_case_headers: false,
+            http2_adaptive_window: false,
+            http2_keep_alive_interval: None,
+            default_headers: Vec::new(),
+            #[cfg(feature = "rustls")]
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+/// Whether the value of a header with this name is treated as a secret:
+/// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`, and any name
+/// containing `auth`, `key`, `token`, `secret`, `password`, `credential`,
+/// `session` or `signature`. Values marked with
+/// [`HeaderValue::set_sensitive`] are secret too, whatever the name.
+#[must_use]
+pub fn is_sensitive_header(name: &HeaderName) -> bool {
+    const NEEDLES: [&str; 9] = [
+        "auth",
+        "key",
+        "token",
+        "secret",
+        "password",
+        "credential",
+        "session",
+        "signature",
+        "cookie",
+    ];
+    // Header names are lowercase in `http`.
+    let name = name.as_str();
+    NEEDLES.iter().any(|needle| name.contains(needle))
+}
+
+pub(crate) struct Redacted<'a>(pub(crate) &'a HeaderName, pub(crate) &'a HeaderValue);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.1.is_sensitive() || is_sensitive_header(self.0) {
+            f.write_str("<redacted>")
+        } else {
+            fmt::Debug::fmt(self.1, f)
+        }
+    }
+}
+
+struct HeadersDebug<'a>(&'a [(HeaderName, HeaderValue)]);
+
+impl fmt::Debug for HeadersDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(n, v)| (n.as_str(), Redacted(n, v))))
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("HttpClientConfig");
+        d.field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .field("http_version", &self.http_version)
+            .field("http1_title_case_headers", &self.http1_title_case_headers)
+            .field("http2_adaptive_window", &self.http2_adaptive_window)
+            .field("http2_keep_alive_interval", &self.http2_keep_alive_interval)
+            .field("default_headers", &HeadersDebug(&self.default_headers));
+        #[cfg(feature = "rustls")]
+        d.field("tls", &self.tls);
+        d.finish()
+    }
+}
+
+/// Builder of [`HttpClientConfig`]; invalid settings are reported by
+/// [`build`](HttpClientConfigBuilder::build) (the first one wins) as an
+/// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error naming
+/// the setting and its value, never a header value.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct HttpClientConfigBuilder {
+    config: HttpClientConfig,
+    error: Option<Error>,
+}
+
+fn non_zero(name: &'static str, d: Duration) -> Result<Duration, Error> {
+    if d.is_zero() {
+        Err(Error::setting(name, format!("{d:?}"), "must be greater than zero"))
+    } else {
+        Ok(d)
+    }
+}
+
+impl HttpClientConfigBuilder {
+    fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    fn set_duration(
+        mut self,
+        name: &'static str,
+        d: Duration,
+        set: impl FnOnce(&mut HttpClientConfig, Duration),
+    ) -> Self {
+        match non_zero(name, d) {
+            Ok(d) => set(&mut self.config, d),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Timeout for establishing the TCP connection (default 10 s). Must be
+    /// greater than zero.
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.set_duration("connect_timeout", timeout, |c, d| c.connect_timeout = d)
+    }
+
+    /// Timeout of a whole request (default 60 s). Must be greater than zero.
+    pub fn request_timeout(self, timeout: Duration) -> Self {
+        self.set_duration("request_timeout", timeout, |c, d| c.request_timeout = d)
+    }
+
+    /// How long an idle pooled connection is kept (default 90 s); idle
+    /// connections are reaped in the background by a tokio timer. Must be
+    /// greater than zero.
+    pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
+        self.set_duration("pool_idle_timeout", timeout, |c, d| c.pool_idle_timeout = d)
+    }
+
+    /// Maximum of idle connections kept per host (default 32; 0 disables
+    /// connection reuse).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.config.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Which HTTP versions to speak (default [`HttpVersion::Auto`]).
+    pub fn http_version(mut self, version: HttpVersion) -> Self {
+        self.config.http_version = version;
+        self
+    }
+
+    /// HTTP/2 only, with prior knowledge over plain TCP. Shorthand for
+    /// `http_version(HttpVersion::Http2Only)`.
+    pub fn http2_only(self) -> Self {
+        self.http_version(HttpVersion::Http2Only)
+    }
+
+    /// HTTP/1.1 only. Shorthand for `http_version(HttpVersion::Http1Only)`.
+    pub fn http1_only(self) -> Self {
+        self.http_version(HttpVersion::Http1Only)
+    }
+
+    /// Send HTTP/1 header names in Title-Case (default `false`).
+    pub fn http1_title_case_headers(mut self, enabled: bool) -> Self {
+        self.config.http1_title_case_headers = enabled;
+        self
+    }
+
+    /// Use an adaptive HTTP/2 flow-control window (default `false`).
+    pub fn http2_adaptive_window(mut self, enabled: bool) -> Self {
+        self.config.http2_adaptive_window = enabled;
+        self
+    }
+
+    /// Send HTTP/2 keep-alive pings at this interval (default none). Must be
+    /// greater than zero.
+    pub fn http2_keep_alive_interval(self, interval: Duration) -> Self {
+        self.set_duration("http2_keep_alive_interval", interval, |c, d| {
+            c.http2_keep_alive_interval = Some(d);
+        })
+    }
+
+    /// Adds a default header, sent with every request that does not set this
+    /// header itself. Repeating a name adds another value. Values of
+    /// sensitive names (see [`is_sensitive_header`]) are marked sensitive:
+    /// redacted in `Debug` and never indexed by HTTP/2 header compression.
+    pub fn header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        V: TryInto<HeaderValue>,
+    {
+        let name = match name.try_into() {
+            Ok(name) => name,
+            Err(_) => {
+                // The name itself is not secret, but it is invalid: do not
+                // echo arbitrary bytes either.
+                self.fail(Error::setting("header", "<invalid name>".into(), "invalid header name"));
+                return self;
+            }
+        };
+        match value.try_into() {
+            Ok(mut value) => {
+                if is_sensitive_header(&name) {
+                    value.set_sensitive(true);
+                }
+                self.config.default_headers.push((name, value));
+            }
+            Err(_) => {
+                let shown = format!("{name}: <value not shown>");
+                self.fail(Error::setting("header", shown, "invalid header value"));
+            }
+        }
+        self
+    }
+
+    /// Adds a default header whose value is always treated as a secret,
+    /// whatever its name.
+    pub fn sensitive_header<K, V>(self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        V: TryInto<HeaderValue>,
+    {
+        let before = self.config.default_headers.len();
+        let mut this = self.header(name, value);
+        if let Some((_, v)) = this.config.default_headers.get_mut(before) {
+            v.set_sensitive(true);
+        }
+        this
+    }
+
+    /// Whether to trust the Mozilla root certificates shipped by
+    /// `webpki-roots` (default `true`).
+    #[cfg(feature = "rustls")]
+    pub fn webpki_roots(mut self, enabled: bool) -> Self {
+        self.config.tls.webpki_roots = enabled;
+        self
+    }
+
+    /// Trusts an extra root certificate, given as DER bytes.
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        let der = der.into();
+        match crate::tls::validate_der(&der) {
+            Ok(()) => self.config.tls.extra_roots.push(der),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Trusts every certificate of a PEM bundle (at least one
+    /// `CERTIFICATE` block is required).
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        match crate::tls::parse_pem(pem.as_ref()) {
+            Ok(ders) => self.config.tls.extra_roots.extend(ders),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Validates the settings and returns the config.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid setting, as an
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error.
+    pub fn build(self) -> Result<HttpClientConfig, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut config = self.config;
+        // Canonical order: stable by name, so values of one name keep their order.
+        config.default_headers.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+
+    fn hash(c: &HttpClientConfig) -> u64 {
+        let mut h = DefaultHasher::new();
+        c.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn differing_credentials_are_different_keys() {
+        let a = HttpClientConfig::builder()
+            .header("authorization", "Bearer a")
+            .build()
+            .unwrap();
+        let b = HttpClientConfig::builder()
+            .header("authorization", "Bearer b")
+            .build()
+            .unwrap();
+        assert_ne!(a, b);
+        assert_ne!(hash(&a), hash(&b));
+        let a2 = a.to_builder().build().unwrap();
+        assert_eq!(a, a2);
+        assert_eq!(hash(&a), hash(&a2));
+    }
+
+    #[test]
+    fn header_order_of_distinct_names_is_canonical() {
+        let a = HttpClientConfig::builder()
+            .header("x-a", "1")
+            .header("x-b", "2")
+            .build()
+            .unwrap();
+        let b = HttpClientConfig::builder()
+            .header("x-b", "2")
+            .header("x-a", "1")
+            .build()
+            .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn zero_timeouts_are_rejected_with_the_setting_name() {
+        for (name, b) in [
+            (
+                "connect_timeout",
+                HttpClientConfig::builder().connect_timeout(Duration::ZERO),
+            ),
+            (
+                "request_timeout",
+                HttpClientConfig::builder().request_timeout(Duration::ZERO),
+            ),
+            (
+                "pool_idle_timeout",
+                HttpClientConfig::builder().pool_idle_timeout(Duration::ZERO),
+            ),
+        ] {
+            let e = b.build().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+            assert!(e.to_string().contains(name), "{e}");
+            assert!(e.to_string().contains("0ns"), "{e}");
+        }
+    }
+
+    #[test]
+    fn invalid_header_value_is_not_echoed() {
+        let e = HttpClientConfig::builder()
+            .header("x-api-key", "sec\nret")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("x-api-key"), "{shown}");
+        assert!(!shown.contains("sec"), "{shown}");
+        let e = HttpClientConfig::builder().header("bad name", "v").build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    }
+
+    #[test]
+    fn sensitive_names() {
+        for n in [
+            "authorization",
+            "proxy-authorization",
+            "x-api-key",
+            "x-auth-token",
+            "client-secret",
+            "x-password",
+            "cookie",
+        ] {
+            assert!(
+                is_sensitive_header(&HeaderName::from_static(n)),
+                "{n} should be sensitive"
+            );
+        }
+        assert!(!is_sensitive_header(&HeaderName::from_static("user-agent")));
+    }
+}

@@ -1,0 +1,74 @@
+//! Cached hyper HTTP clients, one per configuration and tokio runtime, that are never closed under a request in flight.
+//!
+//! [`HttpClients::get_async_http_client`] returns a [`Shared`]`<`[`HttpClient`]`>`
+//! from a [`tenure_pool::ClientCache`] keyed by [`HttpClientConfig`] and the
+//! current runtime. Shared entries are never closed by the cache: evicting or
+//! expiring one only drops the cache's reference, so a caller that still holds
+//! the client (or reads a streaming response from it) keeps a working client.
+//! Entries expire after a period without use (time-to-idle), so a client in
+//! steady use is never torn down and rebuilt cold.
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use tenure_http::{HttpClientConfig, HttpClients};
+//! # let server = tenure_http::testing::CountingServer::start().await?;
+//! # let url = server.uri("/");
+//!
+//! let clients = HttpClients::builder().build()?;
+//! let config = HttpClientConfig::builder()
+//!     .request_timeout(Duration::from_secs(30))
+//!     .header("authorization", "Bearer not-in-debug-output")
+//!     .build()?;
+//!
+//! let client = clients.get_async_http_client(&config).await?;
+//! let response = client.get_bytes(url.as_str()).await?;
+//! assert!(response.status().is_success());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | default | what it enables |
+//! | --- | --- | --- |
+//! | `rustls` | yes | HTTPS through rustls (ring provider), web PKI roots plus extra roots (`TlsConfig`) |
+//! | `test-util` | no | `testing::CountingServer`, an in-process loopback server counting connections; implies `rustls`; for tests, examples and benchmarks only, not for production |
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version is 1.88.
+
+mod client;
+mod clients;
+mod config;
+mod error;
+#[cfg(feature = "test-util")]
+pub mod testing;
+#[cfg(feature = "rustls")]
+mod tls;
+
+pub use client::{HttpClient, RequestBody, Response};
+pub use clients::{HttpClients, HttpClientsBuilder};
+pub use config::{HttpClientConfig, HttpClientConfigBuilder, HttpVersion, is_sensitive_header};
+pub use error::{BoxError, Error, ErrorKind};
+#[cfg(feature = "rustls")]
+pub use tls::TlsConfig;
+
+pub use tenure_pool::{CacheStats, ClientCache, Shared};
+
+/// The cache crate this one builds on.
+pub use tenure_pool;
+
+/// The `http` crate (request, response, URI and header types).
+pub use http;
+/// The `hyper` crate (body types such as [`hyper::body::Incoming`]).
+pub use hyper;
+/// The `hyper-util` crate (the legacy client this crate wraps).
+pub use hyper_util;
+/// The `rustls` crate (feature `rustls`).
+#[cfg(feature = "rustls")]
+pub use rustls;

@@ -1,0 +1,13 @@
+// Calling the value's own `Close::close` through the lease needs it by value.
+use tenure::{Close, Lease};
+
+struct RedisPool;
+impl Close for RedisPool {
+    async fn close(self) {}
+}
+
+async fn done(pool: Lease<RedisPool>) {
+    Close::close(*pool).await;
+}
+
+fn main() {}

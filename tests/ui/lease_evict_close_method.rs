@@ -1,0 +1,13 @@
+// A lease is not the owner: `EvictClose` is for `Owned<T>`, and only the cache holds that.
+use tenure::{Close, EvictClose, Lease};
+
+struct RedisPool;
+impl Close for RedisPool {
+    async fn close(self) {}
+}
+
+async fn done(pool: Lease<RedisPool>) {
+    pool.evict_close().await;
+}
+
+fn main() {}

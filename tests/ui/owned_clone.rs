@@ -1,0 +1,14 @@
+// Two `Owned` handles to one value would both close it.
+use tenure::{Close, Owned};
+
+struct RedisPool;
+impl Close for RedisPool {
+    async fn close(self) {}
+}
+
+fn two_owners() {
+    let entry = Owned::new(RedisPool);
+    let _second = entry.clone();
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+// The incident: a cache closing a client that other code still uses.
+// `Shared<T>` has no close; `shared.close()` must not reach `T::close` through `Deref`.
+use tenure::{Close, Shared};
+
+struct HttpClient;
+impl Close for HttpClient {
+    async fn close(self) {}
+}
+
+async fn retire(client: Shared<HttpClient>) {
+    client.close();
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+// `shared.close().await`, as the incident's code would be written in async Rust.
+use tenure::{Close, Shared};
+
+struct HttpClient;
+impl Close for HttpClient {
+    async fn close(self) {}
+}
+
+async fn retire(client: Shared<HttpClient>) {
+    client.close().await;
+}
+
+fn main() {}
