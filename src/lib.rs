@@ -34,3 +34,15 @@ pub use tenure_http as http;
 /// Cached deadpool-redis pools: the `tenure-redis` crate.
 #[cfg(feature = "redis")]
 pub use tenure_redis as redis;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/design.md")]
+mod design_md {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/incident.md")]
+mod incident_md {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adopting.md")]
+mod adopting_md {}

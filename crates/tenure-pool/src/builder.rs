@@ -185,6 +185,7 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
             scoped: self.scoped,
             drain_warning: nanos(self.drain_warning),
             reap_interval: reap_interval(shortest),
+            slack: nanos(reap_interval(shortest)) * 2,
         };
         let inner = Inner::new(&shard_capacities(self.max_capacity), settings, self.listener);
         Ok(ClientCache { inner: Arc::new(inner) })

@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 
 use crate::{
     CacheStats, ClientCacheBuilder, Error, GetError, RemovalCause, Shutdown,
-    clock::Clock,
+    clock::{Clock, Reading},
     closer::{CloseCounters, EntryCloser},
     reaper,
     runtime_scope::{self, Scope},
@@ -107,6 +107,8 @@ pub(crate) struct Settings {
     pub(crate) scoped: bool,
     pub(crate) drain_warning: u64,
     pub(crate) reap_interval: Duration,
+    /// Two reaper ticks in nanoseconds: the most the reaper lets `recent` lag.
+    pub(crate) slack: u64,
 }
 
 pub(crate) struct Inner<K: CacheKey, E: Entry> {
@@ -125,6 +127,8 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     /// caller is not on one.
     runtime: OnceLock<Handle>,
     pub(crate) reaper_running: Arc<AtomicBool>,
+    /// Whether the reaper is being polled, so `recent` lags by under two ticks.
+    pub(crate) reaper_ticking: Arc<AtomicBool>,
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
@@ -150,6 +154,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             shut_down: AtomicBool::new(false),
             runtime,
             reaper_running: Arc::new(AtomicBool::new(false)),
+            reaper_ticking: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -172,9 +177,14 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
 
     fn lookup(&self, key: &K, tag: u64) -> Option<E::Handle> {
         let hash = self.hash(key);
-        let now = self.clock.now();
+        // While the reaper ticks, `recent` lags the clock by under two ticks.
+        let slack = self
+            .reaper_ticking
+            .load(Ordering::Relaxed)
+            .then_some(self.settings.slack);
+        let mut time = Reading::new(&self.clock, slack);
         let mut shard = self.shard(hash).lock();
-        match shard.get(hash, key, tag, now, self.settings.expiry) {
+        match shard.get(hash, key, tag, &mut time, self.settings.expiry) {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
             Lookup::Miss => None,
             Lookup::Stale(removed) => {

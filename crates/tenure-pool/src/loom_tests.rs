@@ -19,6 +19,7 @@ use tenure_core::{Close, Closer, Entry, Owned, PendingClose};
 
 use crate::{
     Scope,
+    clock::{Clock, Reading},
     shard::{Expiry, Lookup, Shard},
     sync::Mutex,
 };
@@ -60,8 +61,10 @@ fn cache_with_one_entry(state: &Arc<State>) -> Arc<Mutex<Shard<u32, Stored>>> {
 
 /// What a lookup does: a lease taken under the shard lock.
 fn lease(shard: &Mutex<Shard<u32, Stored>>, state: &State) -> Option<<Owned<Resource> as Entry>::Handle> {
+    let clock = Clock::new();
+    let mut time = Reading::new(&clock, None);
     let mut shard = shard.lock();
-    match shard.get(0, &1, 0, 0, Expiry::default()) {
+    match shard.get(0, &1, 0, &mut time, Expiry::default()) {
         Lookup::Hit(index) => {
             state.leases.fetch_add(1, Ordering::SeqCst);
             Some(<Owned<Resource> as Entry>::__handle(shard.stored(index)))

@@ -17,9 +17,11 @@ use crate::cache::{CacheKey, Inner};
 pub(crate) fn spawn<K: CacheKey, E: Entry>(inner: &Arc<Inner<K, E>>, runtime: &Handle) {
     let cache = Arc::downgrade(inner);
     let interval = inner.settings.reap_interval;
-    let running = RunningFlag(Arc::clone(&inner.reaper_running));
+    let running = RunningFlag(Arc::clone(&inner.reaper_running), Arc::clone(&inner.reaper_ticking));
     drop(runtime.spawn(async move {
-        let _running = running;
+        let running = running;
+        // Only a reaper that is being polled keeps `recent` fresh for lookups.
+        running.1.store(true, Ordering::Release);
         loop {
             tokio::time::sleep(interval).await;
             let Some(inner) = cache.upgrade() else {
@@ -31,12 +33,13 @@ pub(crate) fn spawn<K: CacheKey, E: Entry>(inner: &Arc<Inner<K, E>>, runtime: &H
     }));
 }
 
-/// Clears the cache's "reaper running" flag when the task ends or is dropped
-/// with its runtime.
-struct RunningFlag(Arc<AtomicBool>);
+/// Clears the cache's "reaper running" and "reaper ticking" flags when the task
+/// ends, or is dropped with its runtime (polled or not).
+struct RunningFlag(Arc<AtomicBool>, Arc<AtomicBool>);
 
 impl Drop for RunningFlag {
     fn drop(&mut self) {
+        self.1.store(false, Ordering::Release);
         self.0.store(false, Ordering::Release);
     }
 }

@@ -22,6 +22,7 @@ use hashbrown::HashTable;
 
 use crate::{
     Scope,
+    clock::Reading,
     stats::{RemovalCause, ShardCounters},
 };
 
@@ -33,8 +34,18 @@ pub(crate) struct Expiry {
 }
 
 impl Expiry {
+    /// When a node with these times expires, if it ever does.
+    pub(crate) fn deadline(&self, inserted_at: u64, last_access: u64) -> Option<u64> {
+        let ttl = self.ttl.map(|ttl| inserted_at.saturating_add(ttl));
+        let tti = self.tti.map(|tti| last_access.saturating_add(tti));
+        match (ttl, tti) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Why a node should go now, if it should.
-    fn check(&self, inserted_at: u64, last_access: u64, now: u64) -> Option<RemovalCause> {
+    pub(crate) fn check(&self, inserted_at: u64, last_access: u64, now: u64) -> Option<RemovalCause> {
         if let Some(ttl) = self.ttl
             && now >= inserted_at.saturating_add(ttl)
         {
@@ -174,18 +185,18 @@ impl<K: Eq, S> Shard<K, S> {
     }
 
     /// Looks a key up, counting a hit or a miss and removing it if it expired.
-    pub(crate) fn get(&mut self, hash: u64, key: &K, tag: u64, now: u64, expiry: Expiry) -> Lookup<K, S> {
+    pub(crate) fn get(&mut self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup<K, S> {
         let Some(index) = self.find(hash, key, tag) else {
             self.counters.misses += 1;
             return Lookup::Miss;
         };
         let node = self.node_mut(index);
-        if let Some(cause) = expiry.check(node.inserted_at, node.last_access, now) {
+        if let Some(cause) = time.check(expiry, node.inserted_at, node.last_access) {
             self.counters.misses += 1;
             return Lookup::Stale(self.take(index, cause));
         }
         node.freq = (node.freq + 1).min(MAX_FREQ);
-        node.last_access = now;
+        node.last_access = node.last_access.max(time.stamp());
         self.counters.hits += 1;
         Lookup::Hit(index)
     }

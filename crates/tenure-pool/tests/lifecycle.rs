@@ -305,3 +305,23 @@ async fn shared_entries_are_never_closed() {
     settle().await;
     assert!(!closed.load(Ordering::SeqCst));
 }
+
+/// Hits skip the clock only while the reaper ticks; with a runtime that is never
+/// driven (so no reaper runs), expiry is still exact.
+#[test]
+fn expiry_is_exact_when_no_reaper_ticks() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter(); // the reaper is spawned but never polled
+    let cache = ClientCache::<u32, Shared<u32>>::builder()
+        .time_to_live(Duration::from_millis(30))
+        .build()
+        .unwrap();
+    cache.insert(1, Shared::new(1)).unwrap();
+    assert!(cache.get(&1).is_some());
+    std::thread::sleep(Duration::from_millis(40)); // at least 40 ms pass: past the TTL
+    assert!(cache.get(&1).is_none(), "served past its TTL");
+    assert_eq!(cache.stats().evictions.expired, 1);
+}

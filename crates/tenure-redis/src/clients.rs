@@ -1,0 +1,303 @@
+//! [`RedisClients`]: the cache of Redis pools, owned or shared.
+
+use std::{sync::Arc, time::Duration};
+
+use deadpool_redis::Pool;
+use tenure_pool::{CacheStats, ClientCache, Close, Owned, OwnedPool, Shared, ShutdownReport};
+
+use crate::{Error, RedisConfig, RedisPool, handle::OwnedRedisPool};
+
+/// A cache of Redis connection pools, keyed by [`RedisConfig`].
+///
+/// It holds two kinds of pool, and treats them differently when it retires one
+/// (capacity eviction, time-to-live expiry, invalidation, shutdown):
+///
+/// - **owned** pools, which [`get`](Self::get) creates from a configuration. The
+///   cache is their only owner. A retired owned pool is closed once the last
+///   [`RedisPool`] handle and the last [`RedisConnection`](crate::RedisConnection)
+///   lent from it are dropped: in-flight commands complete, and no pool leaks.
+/// - **shared** pools, which the caller hands in with
+///   [`insert_shared`](Self::insert_shared) (pool passthrough). [`get`](Self::get)
+///   returns them as they are, without creating a duplicate, and the cache never
+///   closes them: retiring one only drops the cache's reference.
+///
+/// Cloning a `RedisClients` is cheap and shares the cache.
+///
+/// # Examples
+///
+/// ```no_run
+/// use tenure_redis::{RedisClients, RedisConfig};
+/// use tenure_redis::deadpool_redis::redis::AsyncCommands;
+///
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// let clients = RedisClients::new()?;
+/// let config = RedisConfig::builder("redis://127.0.0.1:6390/0")
+///     .max_connections(8)
+///     .build()?;
+///
+/// let pool = clients.get(&config).await?; // creates the pool, or finds it
+/// let mut conn = pool.get().await?;
+/// let () = conn.set("k", "v").await?;
+///
+/// drop((conn, pool));
+/// clients.shutdown().await; // closes every owned pool
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisClients {
+    owned: ClientCache<RedisConfig, Owned<OwnedRedisPool>>,
+    shared: ClientCache<RedisConfig, Shared<Pool>>,
+}
+
+impl RedisClients {
+    /// Default [`max_capacity`](RedisClientsBuilder::max_capacity).
+    pub const DEFAULT_MAX_CAPACITY: u64 = 200;
+    /// Default [`time_to_live`](RedisClientsBuilder::time_to_live) of owned pools.
+    pub const DEFAULT_TIME_TO_LIVE: Duration = Duration::from_secs(600);
+
+    /// A cache with the defaults: 200 pools of each kind, owned pools retired
+    /// 10 minutes after creation, shared pools kept until evicted or invalidated.
+    ///
+    /// # Errors
+    ///
+    /// Never with the defaults; see [`RedisClientsBuilder::build`].
+    pub fn new() -> Result<Self, Error> {
+        Self::builder().build()
+    }
+
+    /// Configures a cache.
+    pub fn builder() -> RedisClientsBuilder {
+        RedisClientsBuilder {
+            max_capacity: Self::DEFAULT_MAX_CAPACITY,
+            time_to_live: Some(Self::DEFAULT_TIME_TO_LIVE),
+            time_to_idle: None,
+            shared_time_to_live: None,
+            scope_by_runtime: false,
+        }
+    }
+
+    /// The pool for `config`: the shared pool handed in for it, else the owned
+    /// pool the cache has for it, else a new owned pool.
+    ///
+    /// Creating a pool is single-flight (concurrent callers for one configuration
+    /// wait for one creation) and opens one connection, so that an unreachable
+    /// server is reported here rather than cached. That connection stays in the
+    /// pool. A failed creation is not cached: the next call tries again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connection`] naming `host:port` if the server cannot be reached
+    /// within the configuration's timeouts, [`Error::Config`] if the pool cannot be
+    /// built, [`Error::Cache`] after [`shutdown`](Self::shutdown).
+    pub async fn get(&self, config: &RedisConfig) -> Result<RedisPool, Error> {
+        let addr: Arc<str> = config.addr().into();
+        if let Some(pool) = self.shared.get(config) {
+            return Ok(RedisPool::shared(pool, addr));
+        }
+        let lease = self
+            .owned
+            .get_or_try_insert_with(config.clone(), || create_owned(config))
+            .await?;
+        Ok(RedisPool::owned(lease, addr))
+    }
+
+    /// Hands in a pool for `config` (pool passthrough): from now on,
+    /// [`get`](Self::get) returns this very pool for `config` instead of creating
+    /// one. The cache never closes it; the caller keeps owning it.
+    ///
+    /// An owned pool the cache already had for `config` is retired (and closed once
+    /// its handles are dropped), so that one configuration never has two pools. A
+    /// shared pool already registered for `config` is replaced (and not closed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Cache`] after [`shutdown`](Self::shutdown).
+    pub fn insert_shared(&self, config: RedisConfig, pool: Pool) -> Result<RedisPool, Error> {
+        let addr: Arc<str> = config.addr().into();
+        self.owned.invalidate(&config);
+        let pool = self.shared.insert(config, Shared::new(pool)).map_err(Error::Cache)?;
+        Ok(RedisPool::shared(pool, addr))
+    }
+
+    /// Retires the pools for `config`: an owned one is closed after its last
+    /// handle is dropped; a shared one is only forgotten.
+    pub fn invalidate(&self, config: &RedisConfig) {
+        self.owned.invalidate(config);
+        self.shared.invalidate(config);
+    }
+
+    /// Retires every pool, as [`invalidate`](Self::invalidate) does.
+    pub fn invalidate_all(&self) {
+        self.owned.invalidate_all();
+        self.shared.invalidate_all();
+    }
+
+    /// How many pools the cache holds (owned and shared).
+    pub fn len(&self) -> usize {
+        self.owned.len() + self.shared.len()
+    }
+
+    /// Whether the cache holds no pool.
+    pub fn is_empty(&self) -> bool {
+        self.owned.is_empty() && self.shared.is_empty()
+    }
+
+    /// Counters of the owned pools: hits, misses, evictions by cause, closes,
+    /// pools retired but still draining.
+    pub fn owned_stats(&self) -> CacheStats {
+        self.owned.stats()
+    }
+
+    /// Counters of the shared pools (their `closes` is always 0).
+    pub fn shared_stats(&self) -> CacheStats {
+        self.shared.stats()
+    }
+
+    /// Retires every pool and waits until every owned pool is closed; takes no
+    /// new pools afterwards.
+    ///
+    /// What is awaited, precisely: for each owned pool, the last [`RedisPool`]
+    /// handle and the last [`RedisConnection`](crate::RedisConnection) lent from it
+    /// are dropped, then the pool is closed, which drops its idle connections; at
+    /// that point the pool holds no connection (`status().size == 0`). Each
+    /// dropped connection's socket is then closed by its connection task on the
+    /// runtime, right after. Shared pools are only forgotten.
+    ///
+    /// With handles held forever this waits forever; use
+    /// [`shutdown_within`](Self::shutdown_within) for a bound. Calling it again
+    /// returns at once.
+    pub async fn shutdown(&self) -> ShutdownReport<RedisConfig> {
+        let report = self.owned.shutdown().await;
+        let _ = self.shared.shutdown().await;
+        tracing::debug!(closes = report.stats.closes, "Redis client cache shut down");
+        report
+    }
+
+    /// [`shutdown`](Self::shutdown), waiting at most `deadline` for handles to be
+    /// dropped. The report lists the configurations whose pools were still in use;
+    /// each is closed when its last handle is dropped.
+    pub async fn shutdown_within(&self, deadline: Duration) -> ShutdownReport<RedisConfig> {
+        let report = self.owned.shutdown().deadline(deadline).await;
+        let _ = self.shared.shutdown().await;
+        report
+    }
+}
+
+/// Builds an owned pool and opens its first connection.
+async fn create_owned(config: &RedisConfig) -> Result<Owned<OwnedRedisPool>, Error> {
+    tracing::debug!(config = %config, "creating a Redis pool");
+    let pool = OwnedPool::from_builder(config.pool_builder()?).map_err(|e| config.build_error(e.to_string()))?;
+    match pool.get().await {
+        Ok(conn) => drop(conn),
+        Err(e) => {
+            tracing::debug!(addr = %config.addr(), error = %e, "Redis pool creation failed");
+            pool.close().await;
+            return Err(Error::connection(&config.addr(), e));
+        }
+    }
+    Ok(Owned::new(pool))
+}
+
+/// Configures [`RedisClients`]; see [`RedisClients::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RedisClientsBuilder {
+    max_capacity: u64,
+    time_to_live: Option<Duration>,
+    time_to_idle: Option<Duration>,
+    shared_time_to_live: Option<Duration>,
+    scope_by_runtime: bool,
+}
+
+impl RedisClientsBuilder {
+    /// The most pools of each kind the cache holds (default 200).
+    pub fn max_capacity(mut self, max_capacity: u64) -> Self {
+        self.max_capacity = max_capacity;
+        self
+    }
+
+    /// How long an owned pool lives after creation (default 10 minutes).
+    pub fn time_to_live(mut self, time_to_live: Duration) -> Self {
+        self.time_to_live = Some(time_to_live);
+        self
+    }
+
+    /// Owned pools live until evicted, idle or invalidated: no time-to-live.
+    pub fn without_time_to_live(mut self) -> Self {
+        self.time_to_live = None;
+        self
+    }
+
+    /// How long an owned pool lives after its last lookup (default: no limit).
+    pub fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
+        self.time_to_idle = Some(time_to_idle);
+        self
+    }
+
+    /// How long a shared pool stays registered (default: until evicted by capacity
+    /// or invalidated). When it goes, the next [`RedisClients::get`] creates an
+    /// owned pool for its configuration.
+    pub fn shared_time_to_live(mut self, time_to_live: Duration) -> Self {
+        self.shared_time_to_live = Some(time_to_live);
+        self
+    }
+
+    /// Keys owned pools by the tokio runtime too, so that a pool whose connection
+    /// tasks run on one runtime is never handed to another. Off by default: a pool
+    /// used from another runtime still works while the first one runs, and
+    /// replaces connections that died with it.
+    pub fn scope_by_runtime(mut self) -> Self {
+        self.scope_by_runtime = true;
+        self
+    }
+
+    /// Builds the cache.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Cache`] naming the setting that is out of range (a capacity of 0,
+    /// a zero duration).
+    pub fn build(self) -> Result<RedisClients, Error> {
+        let mut owned = ClientCache::builder().max_capacity(self.max_capacity);
+        owned = match self.time_to_live {
+            Some(ttl) => owned.time_to_live(ttl),
+            None => owned.without_time_to_live(),
+        };
+        if let Some(tti) = self.time_to_idle {
+            owned = owned.time_to_idle(tti);
+        }
+        if self.scope_by_runtime {
+            owned = owned.scope_by_runtime();
+        }
+        let mut shared = ClientCache::builder().max_capacity(self.max_capacity);
+        shared = match self.shared_time_to_live {
+            Some(ttl) => shared.time_to_live(ttl),
+            None => shared.without_time_to_live(),
+        };
+        Ok(RedisClients {
+            owned: owned.build().map_err(Error::Cache)?,
+            shared: shared.build().map_err(Error::Cache)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_defaults_and_invalid_settings() {
+        let clients = RedisClients::new().unwrap();
+        assert!(clients.is_empty());
+        assert_eq!(clients.len(), 0);
+        let err = RedisClients::builder().max_capacity(0).build().unwrap_err();
+        assert!(matches!(err, Error::Cache(_)), "{err:?}");
+        assert!(err.to_string().contains("max_capacity"), "{err}");
+        let err = RedisClients::builder()
+            .time_to_live(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("time_to_live"), "{err}");
+    }
+}

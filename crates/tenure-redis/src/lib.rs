@@ -1,0 +1,76 @@
+//! A cache of [deadpool-redis] connection pools typed by ownership: pools it creates
+//! are closed after their last lease, pools handed in are never closed.
+//!
+//! [`RedisClients`] maps a [`RedisConfig`] (a `redis://` URL plus pool settings,
+//! with `max_connections` honoured) to a [`RedisPool`]:
+//!
+//! - an **owned** pool, created by the cache on first use. When the cache retires
+//!   it (capacity, time-to-live, invalidation, [`shutdown`](RedisClients::shutdown)),
+//!   it drains: holders keep a working pool, in-flight commands complete, and the
+//!   pool is closed once the last [`RedisPool`] and [`RedisConnection`] are dropped.
+//!   No pool leaks and none is closed under a caller.
+//! - a **shared** pool, handed in by the caller with
+//!   [`insert_shared`](RedisClients::insert_shared) (pool passthrough): used as it
+//!   is, never duplicated, never closed by the cache.
+//!
+//! Passwords never appear in `Debug`, `Display`, errors or tracing output.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use tenure_redis::{RedisClients, RedisConfig};
+//! use tenure_redis::deadpool_redis::redis::AsyncCommands;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let clients = RedisClients::builder()
+//!     .max_capacity(200)
+//!     .time_to_live(std::time::Duration::from_secs(600))
+//!     .build()?;
+//! let config = RedisConfig::builder("redis://app:secret@127.0.0.1:6390/0")
+//!     .max_connections(10)
+//!     .build()?;
+//!
+//! let pool = clients.get(&config).await?;
+//! let mut conn = pool.get().await?;
+//! let () = conn.set("answer", 42).await?;
+//! let answer: i64 = conn.get("answer").await?;
+//! assert_eq!(answer, 42);
+//!
+//! drop((conn, pool));
+//! let report = clients.shutdown().await; // every owned pool closed
+//! assert!(report.is_complete());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | Feature     | Default | What it enables |
+//! |-------------|---------|-----------------|
+//! | `test-util` | off     | the `testing` module: `RedisServer`, a private `redis-server` process for tests and examples. Not for production. |
+//!
+//! TLS (`rediss://`) is not supported by this build: such a URL gives
+//! [`ConfigError::TlsNotEnabled`].
+//!
+//! # Supported Rust versions
+//!
+//! Rust 1.88 or newer (deadpool-redis 0.23 needs it).
+//!
+//! [deadpool-redis]: deadpool_redis
+
+mod clients;
+mod config;
+mod error;
+mod handle;
+mod pool;
+mod secret;
+#[cfg(feature = "test-util")]
+pub mod testing;
+
+pub use clients::{RedisClients, RedisClientsBuilder};
+pub use config::{Protocol, RedisConfig, RedisConfigBuilder};
+/// The backend, re-exported (with `redis` as `deadpool_redis::redis`).
+pub use deadpool_redis;
+pub use error::{ConfigError, Error};
+pub use handle::{Ownership, RedisConnection, RedisPool};
+pub use tenure_pool::{CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, Evictions, ShutdownReport};

@@ -1,0 +1,141 @@
+//! URL passwords never appear in Debug, Display, errors or tracing output.
+
+mod common;
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use common::start_server;
+use tenure_redis::{ConfigError, RedisClients, RedisConfig};
+
+const SECRET: &str = "s3cret";
+
+/// Everything any test in this binary logs through `tracing`, at every level.
+fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = Arc::clone(&buf);
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(Arc::clone(&writer)))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
+        buf
+    })
+}
+
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_redacted(what: &str, text: &str) {
+    assert!(!text.contains(SECRET), "{what} leaks the password: {text}");
+}
+
+#[test]
+fn config_debug_display_and_url_errors_never_show_the_password() {
+    let config = RedisConfig::from_url("redis://user:s3cret@127.0.0.1:6390/0").unwrap();
+    assert_redacted("Display", &config.to_string());
+    assert_redacted("Debug", &format!("{config:?}"));
+    assert_redacted("Debug (pretty)", &format!("{config:#?}"));
+    assert_eq!(config.to_string(), "redis://user:***@127.0.0.1:6390/0");
+    assert!(format!("{config:?}").contains("<redacted>"));
+    let builder = RedisConfig::builder("redis://user:s3cret@127.0.0.1:6390/0");
+    assert_redacted("builder Debug", &format!("{builder:?}"));
+    let pool = config.create_pool().unwrap();
+    assert_redacted("deadpool Pool Debug", &format!("{pool:?}"));
+
+    for url in [
+        "redis://user:s3cret@127.0.0.1:99999/0",
+        "redis://user:s3cret@127.0.0.1:6390/notadb",
+        "redis://user:s3cret@127.0.0.1:6390/0?protocol=9",
+        "redis://user:s3cret@127.0.0.1:6390/0?timeout=1",
+        "redis://user:s3cret@127.0.0.1:6390/0#frag",
+        "rediss://user:s3cret@127.0.0.1:6390/0",
+        "http://user:s3cret@127.0.0.1:6390/0",
+        "redis://user:s3cret@/0",
+        "redis://user:s3cret%FF@127.0.0.1/0",
+        "redis://user:s3cret@0.0.0.0/0",
+        "user:s3cret@127.0.0.1:6390",
+        "s3cret",
+    ] {
+        let err = RedisConfig::from_url(url).unwrap_err();
+        assert_redacted(url, &err.to_string());
+        assert_redacted(url, &format!("{err:?}"));
+        println!("{url:?} -> {err}");
+    }
+    assert!(matches!(
+        RedisConfig::from_url("rediss://user:s3cret@127.0.0.1:6390/0"),
+        Err(ConfigError::TlsNotEnabled { .. })
+    ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn connection_errors_pools_and_tracing_never_show_the_password() {
+    let _watchdog = common::Watchdog::new(
+        "connection_errors_pools_and_tracing_never_show_the_password",
+        common::TEST_LIMIT,
+    );
+    let buf = captured();
+    let mut server = start_server();
+    let port = server.port();
+    // An ACL user whose password is NOT the URL's: authentication fails.
+    server
+        .command(&["ACL", "SETUSER", "user", "on", ">other-password", "~*", "&*", "+@all"])
+        .unwrap();
+    let clients = RedisClients::new().unwrap();
+    let url = format!("redis://user:{SECRET}@127.0.0.1:{port}/0");
+    let config = RedisConfig::from_url(&url).unwrap();
+
+    let err = clients.get(&config).await.unwrap_err();
+    assert_redacted("auth error Display", &err.to_string());
+    assert_redacted("auth error Debug", &format!("{err:?}"));
+    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    println!("wrong password: {err}");
+
+    // The right password: it connects, and handles and connections stay redacted.
+    server
+        .command(&["ACL", "SETUSER", "user", "resetpass", &format!(">{SECRET}")])
+        .unwrap();
+    let pool = clients.get(&config).await.unwrap();
+    common::set_get(&pool, "k").await.unwrap();
+    let conn = pool.get().await.unwrap();
+    assert_redacted("RedisPool Debug", &format!("{pool:?}"));
+    assert_redacted("RedisConnection Debug", &format!("{conn:?}"));
+    assert_redacted("RedisClients Debug", &format!("{clients:?}"));
+    drop(conn);
+
+    // Unreachable: the server is gone.
+    server.stop().unwrap();
+    let err = pool.get().await.map(|_| ()).unwrap_err();
+    let fresh = RedisConfig::builder(&url).database(1).build().unwrap();
+    let err2 = clients.get(&fresh).await.unwrap_err();
+    for e in [&err, &err2] {
+        assert_redacted("unreachable error Display", &e.to_string());
+        assert_redacted("unreachable error Debug", &format!("{e:?}"));
+        assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+    }
+    drop(pool);
+    let report = clients.shutdown_within(common::SHUTDOWN_LIMIT).await;
+    assert_redacted("ShutdownReport Debug", &format!("{report:?}"));
+
+    let logged = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+    assert!(!logged.is_empty(), "nothing was logged: the capture is broken");
+    assert_redacted("tracing output", &logged);
+    println!("tracing output ({} bytes) is redacted", logged.len());
+}
