@@ -23,7 +23,13 @@ use std::{fmt, ops::Deref, sync::Arc};
 /// assert_eq!(held_elsewhere.len(), 14);
 /// ```
 ///
-/// Closing a shared value does not compile, whichever way it is spelled:
+/// What the types cannot see: a client's own `close(&self)` method reached
+/// explicitly through `Deref` (`Pool::close(&shared)` on a deadpool or sqlx pool)
+/// compiles, because it only needs `&T`. The cache never calls such a method; to
+/// keep your own code from doing so, wrap the client so the method is out of
+/// reach, or list it under clippy's `disallowed-methods` (see docs/adopting.md).
+///
+/// Closing a shared value through tenure does not compile, whichever way it is spelled:
 ///
 /// ```compile_fail,E0277
 /// # use tenure_core::{Close, EvictClose, Shared};

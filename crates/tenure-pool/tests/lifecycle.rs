@@ -325,3 +325,75 @@ fn expiry_is_exact_when_no_reaper_ticks() {
     assert!(cache.get(&1).is_none(), "served past its TTL");
     assert_eq!(cache.stats().evictions.expired, 1);
 }
+
+/// A close is spawned, never run inside the `insert` (or `get`) that retired the entry.
+#[tokio::test]
+async fn closes_never_run_inside_the_call_that_retires() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .max_capacity(1)
+        .build()
+        .unwrap();
+    let first = Probe::new(1, &log);
+    let watch = first.watch();
+    drop(cache.insert(1, Owned::new(first)).unwrap());
+    drop(cache.insert(2, Owned::new(Probe::new(2, &log))).unwrap()); // evicts 1, unleased
+    assert_eq!(
+        watch.closes(),
+        0,
+        "not closed inside insert: this thread has not yielded"
+    );
+    assert_eq!(cache.stats().draining, 1);
+    settle().await;
+    assert_eq!(watch.closes(), 1);
+}
+
+/// A holder that keeps a lease for hours (the deferred-close regression failed every
+/// such request ~75 minutes after boot): the lease keeps working through every TTL,
+/// and the entry closes only after it is dropped.
+#[tokio::test(start_paused = true)]
+async fn a_lease_held_for_hours_keeps_working() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<&str, Owned<Probe>>::builder()
+        .time_to_live(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let probe = Probe::new(1, &log);
+    let watch = probe.watch();
+    let lease = cache.insert("long-lived", Owned::new(probe)).unwrap();
+    for _ in 0..18 {
+        tokio::time::sleep(Duration::from_secs(600)).await; // three hours in all
+        assert_eq!(lease.request(), Ok(1));
+        assert_eq!(watch.closes(), 0);
+    }
+    assert!(cache.get(&"long-lived").is_none(), "expired from the cache long ago");
+    assert_eq!(cache.stats().draining, 1);
+    drop(lease);
+    settle().await;
+    assert_eq!(watch.closes(), 1);
+}
+
+/// A close whose runtime has shut down cannot run: it is counted and warned, and
+/// the value is dropped, not leaked silently.
+#[test]
+fn a_close_whose_runtime_is_gone_is_counted_as_abandoned() {
+    let log = Arc::new(Log::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let (cache, lease, watch) = runtime.block_on(async {
+        let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+        let probe = Probe::new(1, &log);
+        let watch = probe.watch();
+        let lease = cache.insert(1, Owned::new(probe)).unwrap();
+        cache.invalidate(&1);
+        (cache, lease, watch)
+    });
+    drop(runtime);
+    drop(lease); // the last lease: the close goes to the dead runtime
+    let stats = cache.stats();
+    assert_eq!((stats.closes_abandoned, stats.closes, stats.draining), (1, 0, 0));
+    assert_eq!(watch.closes(), 0);
+    assert_eq!(Arc::strong_count(&log), 1, "the probe was dropped, not leaked");
+}
