@@ -126,9 +126,9 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     /// The runtime the cache was built on, for closes and the reaper when the
     /// caller is not on one.
     runtime: OnceLock<Handle>,
-    pub(crate) reaper_running: Arc<AtomicBool>,
+    pub(crate) reaper_running: AtomicBool,
     /// Whether the reaper is being polled, so `recent` lags by under two ticks.
-    pub(crate) reaper_ticking: Arc<AtomicBool>,
+    pub(crate) reaper_ticking: AtomicBool,
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
@@ -153,8 +153,8 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             listener,
             shut_down: AtomicBool::new(false),
             runtime,
-            reaper_running: Arc::new(AtomicBool::new(false)),
-            reaper_ticking: Arc::new(AtomicBool::new(false)),
+            reaper_running: AtomicBool::new(false),
+            reaper_ticking: AtomicBool::new(false),
         }
     }
 
@@ -187,7 +187,8 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         match shard.get(hash, key, tag, &mut time, self.settings.expiry) {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
             Lookup::Miss => None,
-            Lookup::Stale(removed) => {
+            Lookup::Stale(index, cause) => {
+                let removed = shard.take(index, cause);
                 drop(shard);
                 self.retire(removed);
                 None
@@ -333,8 +334,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// a clone. In a runtime-scoped cache, only the current runtime's entry is
     /// found, and outside a runtime nothing is.
     pub fn get(&self, key: &K) -> Option<E::Handle> {
-        let scope = self.inner.scope().ok()?;
-        self.inner.lookup(key, scope.tag())
+        let tag = if self.inner.settings.scoped {
+            runtime_scope::current()?.tag()
+        } else {
+            Scope::NONE.tag()
+        };
+        self.inner.lookup(key, tag)
     }
 
     /// Inserts an entry and returns a handle to it.

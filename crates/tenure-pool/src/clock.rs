@@ -61,6 +61,7 @@ pub(crate) struct Reading<'a> {
 }
 
 impl<'a> Reading<'a> {
+    #[inline]
     pub(crate) fn new(clock: &'a Clock, slack: Option<u64>) -> Self {
         Self {
             clock,
@@ -70,23 +71,45 @@ impl<'a> Reading<'a> {
         }
     }
 
-    /// Why an entry with these times should go now, reading the clock only when
-    /// `recent` cannot decide.
-    pub(crate) fn check(&mut self, expiry: Expiry, inserted_at: u64, last_access: u64) -> Option<RemovalCause> {
-        let deadline = expiry.deadline(inserted_at, last_access)?;
-        if deadline <= self.recent {
-            return expiry.check(inserted_at, last_access, self.recent);
-        }
+    /// Why an entry with these times (and `deadline`, the earlier of its two
+    /// expiries) should go now, reading the clock only when `recent` cannot decide.
+    #[inline]
+    pub(crate) fn check(
+        &mut self,
+        expiry: Expiry,
+        deadline: u64,
+        inserted_at: u64,
+        last_access: u64,
+    ) -> Option<RemovalCause> {
+        // The common case, one comparison: far from any deadline (or none at all).
         if let Some(slack) = self.slack
-            && deadline - self.recent > slack
+            && deadline > self.recent.saturating_add(slack)
         {
             return None;
+        }
+        self.check_near(expiry, deadline, inserted_at, last_access)
+    }
+
+    #[cold]
+    fn check_near(
+        &mut self,
+        expiry: Expiry,
+        deadline: u64,
+        inserted_at: u64,
+        last_access: u64,
+    ) -> Option<RemovalCause> {
+        if deadline == u64::MAX {
+            return None;
+        }
+        if deadline <= self.recent {
+            return expiry.check(inserted_at, last_access, self.recent);
         }
         let now = self.now();
         expiry.check(inserted_at, last_access, now)
     }
 
     /// The best time known without a clock read if possible: for last-use stamps.
+    #[inline]
     pub(crate) fn stamp(&self) -> u64 {
         self.exact.unwrap_or(self.recent)
     }

@@ -4,10 +4,7 @@
 //! handle ends it at its next tick. If its runtime shuts down, the next insert
 //! from a live runtime starts a new one.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::{Arc, Weak, atomic::Ordering};
 
 use tenure_core::Entry;
 use tokio::runtime::Handle;
@@ -15,16 +12,17 @@ use tokio::runtime::Handle;
 use crate::cache::{CacheKey, Inner};
 
 pub(crate) fn spawn<K: CacheKey, E: Entry>(inner: &Arc<Inner<K, E>>, runtime: &Handle) {
-    let cache = Arc::downgrade(inner);
     let interval = inner.settings.reap_interval;
-    let running = RunningFlag(Arc::clone(&inner.reaper_running), Arc::clone(&inner.reaper_ticking));
+    let running = RunningFlag(Arc::downgrade(inner));
     drop(runtime.spawn(async move {
         let running = running;
         // Only a reaper that is being polled keeps `recent` fresh for lookups.
-        running.1.store(true, Ordering::Release);
+        if let Some(inner) = running.0.upgrade() {
+            inner.reaper_ticking.store(true, Ordering::Release);
+        }
         loop {
             tokio::time::sleep(interval).await;
-            let Some(inner) = cache.upgrade() else {
+            let Some(inner) = running.0.upgrade() else {
                 tracing::trace!("cache dropped; reaper stops");
                 return;
             };
@@ -35,11 +33,13 @@ pub(crate) fn spawn<K: CacheKey, E: Entry>(inner: &Arc<Inner<K, E>>, runtime: &H
 
 /// Clears the cache's "reaper running" and "reaper ticking" flags when the task
 /// ends, or is dropped with its runtime (polled or not).
-struct RunningFlag(Arc<AtomicBool>, Arc<AtomicBool>);
+struct RunningFlag<K: CacheKey, E: Entry>(Weak<Inner<K, E>>);
 
-impl Drop for RunningFlag {
+impl<K: CacheKey, E: Entry> Drop for RunningFlag<K, E> {
     fn drop(&mut self) {
-        self.1.store(false, Ordering::Release);
-        self.0.store(false, Ordering::Release);
+        if let Some(inner) = self.0.upgrade() {
+            inner.reaper_ticking.store(false, Ordering::Release);
+            inner.reaper_running.store(false, Ordering::Release);
+        }
     }
 }

@@ -69,14 +69,15 @@ pub(crate) struct Removed<K, S> {
 }
 
 /// What a lookup found.
-#[derive(Debug)]
-pub(crate) enum Lookup<K, S> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
     /// A live entry at this slab index.
     Hit(u32),
     /// Nothing under this key.
     Miss,
-    /// An entry that had expired; it is removed and must be retired.
-    Stale(Removed<K, S>),
+    /// An entry at this slab index that has expired, and why: take it with
+    /// [`Shard::take`] and retire it.
+    Stale(u32, RemovalCause),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +89,12 @@ struct Ref {
 #[derive(Debug)]
 struct Node<K, S> {
     key: K,
+    /// `scope.tag()`, kept inline so a probe compares two integers.
+    tag: u64,
     scope: Scope,
     hash: u64,
+    /// When the entry expires, given its insertion and last use (`u64::MAX`: never).
+    expires_at: u64,
     stored: S,
     freq: u8,
     in_main: bool,
@@ -155,7 +160,7 @@ impl<K: Eq, S> Shard<K, S> {
                 slots[index as usize]
                     .node
                     .as_ref()
-                    .is_some_and(|node| node.scope.tag() == tag && node.key == *key)
+                    .is_some_and(|node| node.tag == tag && node.key == *key)
             })
             .copied()
     }
@@ -185,18 +190,28 @@ impl<K: Eq, S> Shard<K, S> {
     }
 
     /// Looks a key up, counting a hit or a miss and removing it if it expired.
-    pub(crate) fn get(&mut self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup<K, S> {
+    pub(crate) fn get(&mut self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup {
         let Some(index) = self.find(hash, key, tag) else {
             self.counters.misses += 1;
             return Lookup::Miss;
         };
         let node = self.node_mut(index);
-        if let Some(cause) = time.check(expiry, node.inserted_at, node.last_access) {
+        if let Some(cause) = time.check(expiry, node.expires_at, node.inserted_at, node.last_access) {
             self.counters.misses += 1;
-            return Lookup::Stale(self.take(index, cause));
+            return Lookup::Stale(index, cause);
         }
-        node.freq = (node.freq + 1).min(MAX_FREQ);
-        node.last_access = node.last_access.max(time.stamp());
+        // Write only what changes: a hot entry's node line then stays shared
+        // between cores instead of bouncing on every hit.
+        if node.freq < MAX_FREQ {
+            node.freq += 1;
+        }
+        if expiry.tti.is_some() {
+            let stamp = time.stamp();
+            if stamp > node.last_access {
+                node.last_access = stamp;
+                node.expires_at = expiry.deadline(node.inserted_at, stamp).unwrap_or(u64::MAX);
+            }
+        }
         self.counters.hits += 1;
         Lookup::Hit(index)
     }
@@ -227,8 +242,10 @@ impl<K: Eq, S> Shard<K, S> {
         let to_main = self.forget_ghost(hash);
         let node = Node {
             key,
+            tag: scope.tag(),
             scope,
             hash,
+            expires_at: expiry.deadline(now, now).unwrap_or(u64::MAX),
             stored,
             freq: 0,
             in_main: to_main,
@@ -316,7 +333,7 @@ impl<K: Eq, S> Shard<K, S> {
         );
     }
 
-    fn take(&mut self, index: u32, cause: RemovalCause) -> Removed<K, S> {
+    pub(crate) fn take(&mut self, index: u32, cause: RemovalCause) -> Removed<K, S> {
         let slot = &mut self.slots[index as usize];
         let node = slot.node.take().expect("only live slots are taken");
         slot.generation = slot.generation.wrapping_add(1);

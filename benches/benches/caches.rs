@@ -1,0 +1,449 @@
+//! Timings of tenure's `ClientCache` against moka, quick_cache and
+//! `Mutex<lru::LruCache>` on the same workloads (criterion).
+//!
+//! Groups: `hit` (one lookup of a present key, one thread), `read_heavy` (1 and 2
+//! threads), `churn` (capacity 200, 10,000 keys, Zipf 1.0, 10% inserts),
+//! `single_flight` (64 tasks miss one key at once) and `retire` (10,000 owned
+//! entries retired, none leased). Hit ratios, init counts and bytes per entry
+//! are not timings: the `metrics` bench prints them.
+
+use std::{
+    convert::Infallible,
+    hint::black_box,
+    num::NonZeroUsize,
+    sync::{
+        Arc, Barrier, Mutex, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use tenure_bench::{
+    BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureOwned, TenureShared,
+    churn_step, churn_trace, lookup_sequence, present_keys, runtime,
+};
+use tenure_pool::{ClientCache, Owned, Shared};
+
+/// Keys present in the hit-path and read-heavy caches.
+const PRESENT: usize = 1_000;
+/// Capacity for those caches: roomy, so no shard of any cache evicts a present key.
+const ROOMY: u64 = 4_096;
+/// Lookup sequence length (power of two).
+const SEQ: usize = 1 << 14;
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .without_plots()
+        .configure_from_args()
+}
+
+fn filled<C: BenchCache>(keys: &[Key]) -> C {
+    let cache = C::with_capacity(ROOMY);
+    for &key in keys {
+        cache.insert(key, &Client::new(key));
+    }
+    assert_eq!(cache.len(), keys.len(), "{}: every key present", C::NAME);
+    for key in keys {
+        assert!(cache.get(key), "{}: present", C::NAME);
+    }
+    cache
+}
+
+fn hit_one<C: BenchCache>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, keys: &[Key]) {
+    let cache: C = filled(keys);
+    let sequence = lookup_sequence(keys, SEQ, 1);
+    let mut i = 0usize;
+    c.bench_function(C::NAME, |b| {
+        b.iter(|| {
+            i = (i + 1) & (SEQ - 1);
+            cache.get(&sequence[i])
+        });
+    });
+}
+
+/// 1. Hit path: one lookup of a present key on one thread; the handle is dropped.
+fn hit(c: &mut Criterion) {
+    let rt = runtime(1);
+    let _guard = rt.enter();
+    let keys = present_keys(PRESENT);
+    let mut group = c.benchmark_group("hit");
+    group.throughput(Throughput::Elements(1));
+    hit_one::<TenureShared>(&mut group, &keys);
+    {
+        let cache = TenureOwned::with_capacity(ROOMY);
+        for &key in &keys {
+            cache.insert(key);
+        }
+        assert_eq!(cache.0.len(), keys.len());
+        let sequence = lookup_sequence(&keys, SEQ, 1);
+        let mut i = 0usize;
+        group.bench_function("tenure (owned, lease)", |b| {
+            b.iter(|| {
+                i = (i + 1) & (SEQ - 1);
+                cache.get(&sequence[i])
+            });
+        });
+    }
+    hit_one::<QuickCache>(&mut group, &keys);
+    hit_one::<MokaSync>(&mut group, &keys);
+    hit_one::<MokaFuture>(&mut group, &keys);
+    hit_one::<MutexLru>(&mut group, &keys);
+    group.finish();
+}
+
+fn read_heavy_one<C: BenchCache>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    keys: &[Key],
+    threads: usize,
+) {
+    let cache: C = filled(keys);
+    let sequences: Vec<Vec<Key>> = (0..threads)
+        .map(|t| lookup_sequence(keys, SEQ, 100 + t as u64))
+        .collect();
+    group.throughput(Throughput::Elements(threads as u64));
+    group.bench_function(BenchmarkId::new(C::NAME, format!("{threads} thread(s)")), |b| {
+        b.iter_custom(|iters| {
+            let start = Barrier::new(threads + 1);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = sequences
+                    .iter()
+                    .map(|sequence| {
+                        let (cache, start) = (&cache, &start);
+                        s.spawn(move || {
+                            start.wait();
+                            let mut hits = 0u64;
+                            for i in 0..iters as usize {
+                                hits += u64::from(cache.get(&sequence[i & (SEQ - 1)]));
+                            }
+                            black_box(hits)
+                        })
+                    })
+                    .collect();
+                start.wait();
+                let began = Instant::now();
+                for handle in handles {
+                    handle.join().expect("reader thread");
+                }
+                began.elapsed()
+            })
+        });
+    });
+}
+
+/// 2. Read-heavy: uniform lookups of present keys on 1 and 2 threads.
+///
+/// One criterion iteration is one lookup on each thread; the reported
+/// throughput is lookups per second over all threads.
+fn read_heavy(c: &mut Criterion) {
+    let rt = runtime(1);
+    let _guard = rt.enter();
+    let keys = present_keys(PRESENT);
+    let mut group = c.benchmark_group("read_heavy");
+    for threads in [1, 2] {
+        read_heavy_one::<TenureShared>(&mut group, &keys, threads);
+        read_heavy_one::<QuickCache>(&mut group, &keys, threads);
+        read_heavy_one::<MokaSync>(&mut group, &keys, threads);
+        read_heavy_one::<MokaFuture>(&mut group, &keys, threads);
+        read_heavy_one::<MutexLru>(&mut group, &keys, threads);
+    }
+    group.finish();
+}
+
+fn churn_one<C: BenchCache>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    trace: &[tenure_bench::Op],
+) {
+    let cache = C::with_capacity(tenure_bench::churn::CAPACITY);
+    let value = Client::new(0);
+    // Warm the cache up with one pass of the trace.
+    for &op in trace {
+        churn_step(&cache, op, &value);
+    }
+    let mask = trace.len() - 1;
+    let mut i = 0usize;
+    group.bench_function(C::NAME, |b| {
+        b.iter(|| {
+            i = (i + 1) & mask;
+            churn_step(&cache, trace[i], &value)
+        });
+    });
+}
+
+/// 3. Churn: capacity 200, 10,000 keys, Zipf(1.0), 10% inserts, get-or-insert on a miss.
+fn churn(c: &mut Criterion) {
+    let rt = runtime(1);
+    let _guard = rt.enter();
+    let trace = churn_trace(1 << 17, tenure_bench::churn::SEED);
+    let mut group = c.benchmark_group("churn");
+    group.throughput(Throughput::Elements(1));
+    churn_one::<TenureShared>(&mut group, &trace);
+    churn_one::<QuickCache>(&mut group, &trace);
+    churn_one::<MokaSync>(&mut group, &trace);
+    churn_one::<MokaFuture>(&mut group, &trace);
+    churn_one::<MutexLru>(&mut group, &trace);
+    group.finish();
+}
+
+/// The simulated cost of creating a client: two yields around 20 µs of CPU work.
+async fn make_client(inits: &AtomicUsize) -> Arc<Client> {
+    inits.fetch_add(1, Ordering::Relaxed);
+    tokio::task::yield_now().await;
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_micros(20) {
+        std::hint::spin_loop();
+    }
+    tokio::task::yield_now().await;
+    Client::new(7)
+}
+
+/// Tasks that miss the same key at once.
+const TASKS: usize = 64;
+
+/// One round of the single-flight workload: `TASKS` tasks wait at a barrier, then
+/// all get-or-insert the same key through `lookup`. Returns the time until every
+/// task is served.
+async fn single_flight_round<F, Fut>(lookup: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Arc<Client>> + Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let began = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            let fut = lookup();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                black_box(fut.await.id)
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    began.elapsed()
+}
+
+/// 4. Single flight: 64 tasks miss the same key at once, on a 2-worker runtime.
+fn single_flight(c: &mut Criterion) {
+    let rt = runtime(2);
+    let mut group = c.benchmark_group("single_flight");
+    group.throughput(Throughput::Elements(TASKS as u64));
+    let inits = Arc::new(AtomicUsize::new(0));
+    group.bench_function("tenure", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let cache = ClientCache::<Key, Shared<Client>>::builder()
+                        .max_capacity(200)
+                        .build()
+                        .expect("cache");
+                    total += single_flight_round(|| {
+                        let (cache, inits) = (cache.clone(), Arc::clone(&inits));
+                        async move {
+                            let client = cache
+                                .get_or_try_insert_with(1, || async {
+                                    Ok::<_, Infallible>(Shared::from_arc(make_client(&inits).await))
+                                })
+                                .await
+                                .expect("init is infallible");
+                            Arc::clone(Shared::as_arc(&client))
+                        }
+                    })
+                    .await;
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("quick_cache", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let cache = Arc::new(quick_cache::sync::Cache::<Key, Arc<Client>>::new(200));
+                    total += single_flight_round(|| {
+                        let (cache, inits) = (Arc::clone(&cache), Arc::clone(&inits));
+                        async move {
+                            cache
+                                .get_or_insert_async(&1, async { Ok::<_, Infallible>(make_client(&inits).await) })
+                                .await
+                                .expect("init is infallible")
+                        }
+                    })
+                    .await;
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("moka::future", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let cache = moka::future::Cache::<Key, Arc<Client>>::new(200);
+                    total += single_flight_round(|| {
+                        let (cache, inits) = (cache.clone(), Arc::clone(&inits));
+                        async move { cache.get_with(1, async { make_client(&inits).await }).await }
+                    })
+                    .await;
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("Mutex<LruCache> (no single flight)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let capacity = NonZeroUsize::new(200).expect("non-zero");
+                    let cache = Arc::new(Mutex::new(lru::LruCache::<Key, Arc<Client>>::new(capacity)));
+                    total += single_flight_round(|| {
+                        let (cache, inits) = (Arc::clone(&cache), Arc::clone(&inits));
+                        async move { lru_get_or_insert(&cache, 1, &inits).await }
+                    })
+                    .await;
+                }
+                total
+            })
+        });
+    });
+    group.finish();
+}
+
+/// Get-or-insert on a `Mutex<LruCache>` as written by hand: look up, on a miss
+/// create outside the lock and put. Concurrent misses each create a client.
+async fn lru_get_or_insert(
+    cache: &Mutex<lru::LruCache<Key, Arc<Client>>>,
+    key: Key,
+    inits: &AtomicUsize,
+) -> Arc<Client> {
+    let found = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
+    if let Some(client) = found {
+        return client;
+    }
+    let client = make_client(inits).await;
+    cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert(key, || client)
+        .clone()
+}
+
+/// Owned entries retired at once.
+const RETIRED: usize = 10_000;
+
+/// 5. Retirement: 10,000 owned entries, no leases: time until every one is closed.
+///
+/// tenure: `shutdown().await` (retires every entry, waits for every close). The
+/// baseline is the hand-written equivalent on a `Mutex<LruCache>` of owned
+/// clients: pop every entry and spawn its close, then await them all.
+fn retire(c: &mut Criterion) {
+    let rt = runtime(2);
+    let mut group = c.benchmark_group("retire");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(RETIRED as u64));
+    group.bench_function("tenure (shutdown)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let closed = Arc::new(AtomicUsize::new(0));
+                    let cache = ClientCache::<Key, Owned<OwnedClient>>::builder()
+                        .max_capacity(4 * RETIRED as u64)
+                        .build()
+                        .expect("cache");
+                    for key in 0..RETIRED as u64 {
+                        drop(
+                            cache
+                                .insert(key, Owned::new(OwnedClient::new(key, Some(Arc::clone(&closed)))))
+                                .expect("insert"),
+                        );
+                    }
+                    assert_eq!(cache.len(), RETIRED);
+                    let began = Instant::now();
+                    cache.shutdown().await;
+                    total += began.elapsed();
+                    assert_eq!(closed.load(Ordering::Relaxed), RETIRED);
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("tenure (invalidate_all, poll stats)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let cache = ClientCache::<Key, Owned<OwnedClient>>::builder()
+                        .max_capacity(4 * RETIRED as u64)
+                        .build()
+                        .expect("cache");
+                    for key in 0..RETIRED as u64 {
+                        drop(
+                            cache
+                                .insert(key, Owned::new(OwnedClient::new(key, None)))
+                                .expect("insert"),
+                        );
+                    }
+                    let began = Instant::now();
+                    cache.invalidate_all();
+                    while cache.stats().closes < RETIRED as u64 {
+                        tokio::task::yield_now().await;
+                    }
+                    total += began.elapsed();
+                }
+                total
+            })
+        });
+    });
+    group.bench_function("Mutex<LruCache> (pop all, spawn closes)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let closed = Arc::new(AtomicUsize::new(0));
+                    let capacity = NonZeroUsize::new(RETIRED).expect("non-zero");
+                    let cache = Mutex::new(lru::LruCache::<Key, OwnedClient>::new(capacity));
+                    for key in 0..RETIRED as u64 {
+                        cache
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .put(key, OwnedClient::new(key, Some(Arc::clone(&closed))));
+                    }
+                    let began = Instant::now();
+                    let drained: Vec<OwnedClient> = {
+                        let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+                        std::iter::from_fn(|| cache.pop_lru().map(|(_, v)| v)).collect()
+                    };
+                    let closes: Vec<_> = drained
+                        .into_iter()
+                        .map(|client| tokio::spawn(tenure_pool::Close::close(client)))
+                        .collect();
+                    for close in closes {
+                        close.await.expect("close");
+                    }
+                    total += began.elapsed();
+                    assert_eq!(closed.load(Ordering::Relaxed), RETIRED);
+                }
+                total
+            })
+        });
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = hit, read_heavy, churn, single_flight, retire
+}
+criterion_main!(benches);

@@ -1,0 +1,474 @@
+//! The numbers that are not timings, printed as Markdown tables:
+//!
+//! - churn hit ratio (capacity 200, 10,000 keys, Zipf 1.0, 10% inserts; hits / gets);
+//! - single-flight `init` counts (64 tasks miss one key at once; 20 rounds);
+//! - heap bytes per entry beyond the key and value, from a counting global allocator.
+//!
+//! Every trace has a fixed seed, so the hit ratios and byte counts are the same on
+//! every run; init counts depend on scheduling only for caches without single flight.
+
+use std::{
+    alloc::System,
+    convert::Infallible,
+    num::NonZeroUsize,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use tenure_bench::{
+    BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureShared, churn,
+    churn_hit_ratio, churn_trace,
+};
+use tenure_pool::{ClientCache, Owned, Shared};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const TRACE_LEN: usize = 1_000_000;
+const WARMUP: usize = 100_000;
+
+fn hit_ratio<C: BenchCache>(trace: &[tenure_bench::Op]) -> (String, f64) {
+    let cache = C::with_capacity(churn::CAPACITY);
+    let (hits, gets) = churn_hit_ratio(&cache, trace, WARMUP);
+    (C::NAME.to_owned(), hits as f64 / gets as f64)
+}
+
+/// Hit ratio of an ideal LFU that knows the popularity ranks: it holds the
+/// `CAPACITY` most popular keys, so its hit ratio is their share of the gets.
+fn oracle_hit_ratio(trace: &[tenure_bench::Op]) -> f64 {
+    let hot: std::collections::HashSet<Key> = (0..churn::CAPACITY)
+        .map(|rank| (rank * 7919) % churn::KEYS as u64 + 1_000_000)
+        .collect();
+    let gets = trace[WARMUP..].iter().filter(|op| !op.insert);
+    let (mut hits, mut total) = (0u64, 0u64);
+    for op in gets {
+        total += 1;
+        hits += u64::from(hot.contains(&op.key));
+    }
+    hits as f64 / total as f64
+}
+
+fn churn_table(rt: &tokio::runtime::Runtime) {
+    let _guard = rt.enter();
+    let trace = churn_trace(TRACE_LEN, churn::SEED);
+    let rows = [
+        hit_ratio::<TenureShared>(&trace),
+        hit_ratio::<QuickCache>(&trace),
+        hit_ratio::<MokaSync>(&trace),
+        hit_ratio::<MokaFuture>(&trace),
+        hit_ratio::<MutexLru>(&trace),
+    ];
+    let lru = rows[4].1;
+    println!("### Churn hit ratio");
+    println!();
+    println!(
+        "capacity {}, {} keys, Zipf({}), {:.0}% inserts, {} operations (seed {:#x}), the first {} not counted",
+        churn::CAPACITY,
+        churn::KEYS,
+        churn::EXPONENT,
+        churn::INSERT_SHARE * 100.0,
+        TRACE_LEN,
+        churn::SEED,
+        WARMUP
+    );
+    println!();
+    println!("| cache | hit ratio (hits / gets) | vs Mutex<LruCache> |");
+    println!("|---|---:|---:|");
+    for (name, ratio) in &rows {
+        println!("| {name} | {:.4} | {:+.4} |", ratio, ratio - lru);
+    }
+    println!(
+        "| (oracle: the 200 most popular keys pinned) | {:.4} | {:+.4} |",
+        oracle_hit_ratio(&trace),
+        oracle_hit_ratio(&trace) - lru
+    );
+    println!();
+}
+
+const TASKS: usize = 64;
+const ROUNDS: usize = 20;
+
+async fn make_client(inits: &AtomicUsize) -> Arc<Client> {
+    inits.fetch_add(1, Ordering::Relaxed);
+    tokio::task::yield_now().await;
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_micros(20) {
+        std::hint::spin_loop();
+    }
+    tokio::task::yield_now().await;
+    Client::new(7)
+}
+
+async fn round<F, Fut>(lookup: F) -> usize
+where
+    F: Fn(Arc<AtomicUsize>) -> Fut,
+    Fut: Future<Output = Arc<Client>> + Send + 'static,
+{
+    let inits = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            let fut = lookup(Arc::clone(&inits));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                fut.await.id
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("task"), 7);
+    }
+    inits.load(Ordering::Relaxed)
+}
+
+fn summarize(name: &str, mut counts: Vec<usize>) {
+    counts.sort_unstable();
+    println!(
+        "| {name} | {} | {} | {} |",
+        counts[0],
+        counts[counts.len() / 2],
+        counts[counts.len() - 1]
+    );
+}
+
+fn single_flight_table(rt: &tokio::runtime::Runtime) {
+    println!("### Single flight: `init` runs per 64 concurrent misses of one key");
+    println!();
+    println!("{ROUNDS} rounds on a 2-worker tokio runtime; `init` = yield, 20 µs of CPU, yield.");
+    println!();
+    println!("| cache | min | median | max |");
+    println!("|---|---:|---:|---:|");
+    rt.block_on(async {
+        let mut counts = Vec::new();
+        for _ in 0..ROUNDS {
+            let cache = ClientCache::<Key, Shared<Client>>::builder().build().expect("cache");
+            counts.push(
+                round(|inits| {
+                    let cache = cache.clone();
+                    async move {
+                        let client = cache
+                            .get_or_try_insert_with(1, || async {
+                                Ok::<_, Infallible>(Shared::from_arc(make_client(&inits).await))
+                            })
+                            .await
+                            .expect("infallible");
+                        Arc::clone(Shared::as_arc(&client))
+                    }
+                })
+                .await,
+            );
+        }
+        summarize("tenure (`get_or_try_insert_with`)", counts);
+
+        let mut counts = Vec::new();
+        for _ in 0..ROUNDS {
+            let cache = Arc::new(quick_cache::sync::Cache::<Key, Arc<Client>>::new(200));
+            counts.push(
+                round(|inits| {
+                    let cache = Arc::clone(&cache);
+                    async move {
+                        cache
+                            .get_or_insert_async(&1, async { Ok::<_, Infallible>(make_client(&inits).await) })
+                            .await
+                            .expect("infallible")
+                    }
+                })
+                .await,
+            );
+        }
+        summarize("quick_cache (`get_or_insert_async`)", counts);
+
+        let mut counts = Vec::new();
+        for _ in 0..ROUNDS {
+            let cache = moka::future::Cache::<Key, Arc<Client>>::new(200);
+            counts.push(
+                round(|inits| {
+                    let cache = cache.clone();
+                    async move { cache.get_with(1, async { make_client(&inits).await }).await }
+                })
+                .await,
+            );
+        }
+        summarize("moka::future (`get_with`)", counts);
+
+        let mut counts = Vec::new();
+        for _ in 0..ROUNDS {
+            let capacity = NonZeroUsize::new(200).expect("non-zero");
+            let cache = Arc::new(Mutex::new(lru::LruCache::<Key, Arc<Client>>::new(capacity)));
+            counts.push(
+                round(|inits| {
+                    let cache = Arc::clone(&cache);
+                    async move {
+                        let found = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&1).cloned();
+                        if let Some(client) = found {
+                            return client;
+                        }
+                        let client = make_client(&inits).await;
+                        cache
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get_or_insert(1, || client)
+                            .clone()
+                    }
+                })
+                .await,
+            );
+        }
+        summarize("Mutex<LruCache> (get, else create and put)", counts);
+    });
+    println!();
+}
+
+const ENTRIES: usize = 10_000;
+
+/// Net heap bytes (allocated − freed) while `f` runs.
+fn net_bytes<T>(f: impl FnOnce() -> T) -> (T, isize) {
+    let region = Region::new(GLOBAL);
+    let out = f();
+    let stats = region.change();
+    let net = stats.bytes_allocated as isize - stats.bytes_deallocated as isize + stats.bytes_reallocated;
+    (out, net)
+}
+
+/// Bytes per held entry for a cache of capacity `ENTRIES` filled with `ENTRIES`
+/// keys whose values (`Arc<Client>`) were allocated beforehand: the cache's own
+/// heap, construction included, divided by the entries it holds, minus the
+/// key and the `Arc` pointer (16 bytes).
+fn bytes_per_entry<C: BenchCache>(values: &[Arc<Client>]) -> (String, f64, usize) {
+    let (cache, net) = net_bytes(|| {
+        let cache = C::with_capacity(ENTRIES as u64);
+        for (key, value) in values.iter().enumerate() {
+            cache.insert(key as Key, value);
+        }
+        let _ = cache.len(); // runs moka's pending maintenance inside the region
+        cache
+    });
+    let held = cache.len();
+    let inline = size_of::<Key>() + size_of::<Arc<Client>>();
+    let per_entry = net as f64 / held as f64 - inline as f64;
+    drop(cache);
+    (C::NAME.to_owned(), per_entry, held)
+}
+
+fn memory_table(rt: &tokio::runtime::Runtime) {
+    let _guard = rt.enter();
+    let values: Vec<Arc<Client>> = (0..ENTRIES as u64).map(Client::new).collect();
+    let mut rows = vec![
+        bytes_per_entry::<TenureShared>(&values),
+        bytes_per_entry::<QuickCache>(&values),
+        bytes_per_entry::<MokaSync>(&values),
+        bytes_per_entry::<MokaFuture>(&values),
+        bytes_per_entry::<MutexLru>(&values),
+    ];
+    // Owned entries: the value moves into the cache's slot, so subtract its size too.
+    let (cache, net) = net_bytes(|| {
+        let cache = ClientCache::<Key, Owned<OwnedClient>>::builder()
+            .max_capacity(ENTRIES as u64)
+            .build()
+            .expect("cache");
+        for key in 0..ENTRIES as u64 {
+            drop(
+                cache
+                    .insert(key, Owned::new(OwnedClient::new(key, None)))
+                    .expect("insert"),
+            );
+        }
+        cache
+    });
+    let held = cache.len();
+    let inline = size_of::<Key>() + size_of::<OwnedClient>();
+    rows.insert(
+        1,
+        (
+            "tenure (owned)".to_owned(),
+            net as f64 / held as f64 - inline as f64,
+            held,
+        ),
+    );
+    drop(cache);
+
+    println!("### Heap bytes per entry beyond the key and value");
+    println!();
+    println!(
+        "capacity {ENTRIES}, {ENTRIES} inserts, counting global allocator; construction included; \
+         key `u64` and value handle (`Arc`, or the moved `OwnedClient` of {} bytes) subtracted",
+        size_of::<OwnedClient>()
+    );
+    println!();
+    println!("| cache | bytes / entry | entries held |");
+    println!("|---|---:|---:|");
+    for (name, bytes, held) in rows {
+        println!("| {name} | {bytes:.1} | {held} |");
+    }
+    println!();
+}
+
+/// Lookups per thread per round of the scaling table.
+const SCALING_OPS: usize = 2_000_000;
+const SCALING_ROUNDS: usize = 5;
+
+/// This thread's time on a CPU so far, in nanoseconds (Linux `schedstat`), if known.
+fn on_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// `threads` threads each do `SCALING_OPS` lookups through `get`, thread `t`
+/// following `sequences[t]`. Returns (wall seconds, the largest per-thread on-CPU seconds).
+fn read_round(get: &(dyn Fn(&Key) -> bool + Sync), sequences: &[Vec<Key>], threads: usize) -> (f64, f64) {
+    let start = std::sync::Barrier::new(threads + 1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = sequences[..threads]
+            .iter()
+            .map(|sequence| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    let cpu = on_cpu_ns();
+                    let mask = sequence.len() - 1;
+                    let mut hits = 0u64;
+                    for i in 0..SCALING_OPS {
+                        hits += u64::from(get(&sequence[i & mask]));
+                    }
+                    assert_eq!(hits, SCALING_OPS as u64);
+                    match (cpu, on_cpu_ns()) {
+                        (Some(a), Some(b)) => (b - a) as f64 / 1e9,
+                        _ => f64::NAN,
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        let began = Instant::now();
+        let cpu = handles
+            .into_iter()
+            .map(|h| h.join().expect("reader"))
+            .fold(0.0, f64::max);
+        (began.elapsed().as_secs_f64(), cpu)
+    })
+}
+
+struct Scaling {
+    name: String,
+    one: f64,
+    two: f64,
+    wall: f64,
+    cpu: f64,
+    disjoint: f64,
+}
+
+/// Medians over rounds of: 1-thread and 2-thread Mops/s on shared keys, their
+/// wall and on-CPU scaling, and the wall scaling when the two threads read
+/// disjoint halves of the keys.
+fn scaling_of(name: &str, get: &(dyn Fn(&Key) -> bool + Sync), keys: &[Key]) -> Scaling {
+    let shared: Vec<Vec<Key>> = (0..2)
+        .map(|t| tenure_bench::lookup_sequence(keys, 1 << 14, 100 + t))
+        .collect();
+    let (low, high) = keys.split_at(keys.len() / 2);
+    let disjoint = vec![
+        tenure_bench::lookup_sequence(low, 1 << 14, 100),
+        tenure_bench::lookup_sequence(high, 1 << 14, 101),
+    ];
+    let (mut one, mut two, mut wall, mut cpu, mut apart) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let ops = SCALING_OPS as f64;
+    for _ in 0..SCALING_ROUNDS {
+        let (w1, c1) = read_round(get, &shared, 1);
+        let (w2, c2) = read_round(get, &shared, 2);
+        one.push(ops / w1 / 1e6);
+        two.push(2.0 * ops / w2 / 1e6);
+        wall.push((2.0 * ops / w2) / (ops / w1));
+        cpu.push((2.0 * ops / c2) / (ops / c1));
+        let (d1, _) = read_round(get, &disjoint, 1);
+        let (d2, _) = read_round(get, &disjoint, 2);
+        apart.push((2.0 * ops / d2) / (ops / d1));
+    }
+    let med = |v: &mut Vec<f64>| tenure_bench::median_min_max(v).0;
+    Scaling {
+        name: name.to_owned(),
+        one: med(&mut one),
+        two: med(&mut two),
+        wall: med(&mut wall),
+        cpu: med(&mut cpu),
+        disjoint: med(&mut apart),
+    }
+}
+
+fn scaling<C: BenchCache>(keys: &[Key]) -> Scaling {
+    let cache = C::with_capacity(4_096);
+    for &key in keys {
+        cache.insert(key, &Client::new(key));
+    }
+    scaling_of(C::NAME, &|key| cache.get(key), keys)
+}
+
+fn scaling_table(rt: &tokio::runtime::Runtime) {
+    let _guard = rt.enter();
+    let keys = tenure_bench::present_keys(1_000);
+    println!("### Read-heavy scaling, 1 vs 2 threads");
+    println!();
+    println!(
+        "1,000 present keys, uniform lookups, {SCALING_OPS} per thread, median of {SCALING_ROUNDS} rounds. \
+         Scaling = 2-thread throughput / 1-thread throughput. *shared keys*: both threads look up all \
+         1,000 keys; *disjoint keys*: each thread looks up its own 500. On-CPU scaling uses each thread's \
+         time on a CPU (`/proc/thread-self/schedstat`) instead of wall time, leaving out time the threads \
+         spent preempted by other processes (not hypervisor steal). The last two rows are no cache at all: \
+         a read-only `HashMap<u64, Arc<Client>>` shared without a lock, returning a reference or an `Arc` clone."
+    );
+    println!();
+    println!(
+        "| cache | 1 thread Mops/s | 2 threads Mops/s | scaling, shared keys | on-CPU scaling, shared keys | scaling, disjoint keys |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let map: std::collections::HashMap<Key, Arc<Client>> = keys.iter().map(|&k| (k, Client::new(k))).collect();
+    for row in [
+        scaling::<TenureShared>(&keys),
+        scaling::<QuickCache>(&keys),
+        scaling::<MokaSync>(&keys),
+        scaling::<MokaFuture>(&keys),
+        scaling::<MutexLru>(&keys),
+        scaling_of(
+            "(ceiling) lock-free `HashMap`, `Arc` clone per lookup",
+            &|key| std::hint::black_box(map.get(key).cloned()).is_some(),
+            &keys,
+        ),
+        scaling_of(
+            "(ceiling) lock-free `HashMap`, no clone",
+            &|key| std::hint::black_box(map.get(key).map(|c| c.id)).is_some(),
+            &keys,
+        ),
+    ] {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.2}x |",
+            row.name, row.one, row.two, row.wall, row.cpu, row.disjoint
+        );
+    }
+    println!();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument selects tables by name.
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if wanted("memory") {
+        memory_table(&rt);
+    }
+    if wanted("churn") {
+        churn_table(&rt);
+    }
+    if wanted("single_flight") {
+        single_flight_table(&rt);
+    }
+    if wanted("scaling") {
+        scaling_table(&rt);
+    }
+}
