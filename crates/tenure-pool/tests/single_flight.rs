@@ -20,7 +20,10 @@ use tokio::sync::Barrier;
 struct InitFailed(u32);
 
 /// 100 concurrent misses for one key: one `init`, one entry, every caller served.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+///
+/// Paused time makes the pile-up certain: the clock only moves once every task
+/// is waiting, so all 100 have joined the flight before `init` finishes.
+#[tokio::test(start_paused = true)]
 async fn hundred_concurrent_misses_run_init_once() {
     let log = Arc::new(Log::default());
     let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
@@ -34,7 +37,6 @@ async fn hundred_concurrent_misses_run_init_once() {
                 let lease = cache
                     .get_or_try_insert_with("k", || async move {
                         inits.fetch_add(1, Ordering::SeqCst);
-                        // Stay in flight long enough for every caller to pile up.
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         Ok::<_, InitFailed>(Owned::new(Probe::new(7, &log)))
                     })
@@ -50,6 +52,10 @@ async fn hundred_concurrent_misses_run_init_once() {
     assert_eq!(inits.load(Ordering::SeqCst), 1);
     let stats = cache.stats();
     assert_eq!((stats.inserts, cache.len()), (1, 1));
+    assert_eq!(
+        stats.misses, 100,
+        "every caller missed: they all waited on the one flight"
+    );
 }
 
 /// Errors reach every waiter, are not cached, and the next call runs `init` again.
