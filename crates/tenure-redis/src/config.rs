@@ -24,13 +24,26 @@ pub enum Protocol {
 
 /// Where a Redis pool connects, and how it behaves: the key of the client cache.
 ///
-/// Built from a `redis://` URL with [`RedisConfig::from_url`] or
+/// Built from a `redis://` or `rediss://` URL with [`RedisConfig::from_url`] or
 /// [`RedisConfig::builder`]. Every setting is part of equality and hashing, so two
 /// configurations that differ in any way (database index, `max_connections`, a
-/// timeout, the credentials) get two different pools. A `RedisConfig` is always
-/// valid: the builder checks everything.
+/// timeout, the credentials, TLS and its extra roots) get two different pools. A
+/// `RedisConfig` is always valid: the builder checks everything.
 ///
-/// Its [`Debug`] and [`Display`](fmt::Display) never show the password.
+/// Its [`Debug`] and [`Display`](fmt::Display) never show the password; `Debug`
+/// shows how many extra root certificates there are, not the certificates.
+///
+/// # TLS
+///
+/// With the `rustls` feature (on by default), a `rediss://` URL connects over TLS
+/// (rustls with the ring provider) and verifies the server's certificate and host
+/// name. It trusts the web PKI roots (webpki-roots), or, if any are added with
+/// [`RedisConfigBuilder::add_root_certificate_pem`], exactly the added roots.
+/// Without the feature, `rediss://` gives [`ConfigError::TlsNotEnabled`].
+///
+/// The `redis` crate builds its TLS settings with rustls's process-wide
+/// `CryptoProvider`; if none is installed when a `rediss://` pool is built, the
+/// ring provider is installed as the default.
 ///
 /// # Examples
 ///
@@ -53,6 +66,9 @@ pub struct RedisConfig {
     port: u16,
     username: Option<String>,
     password: Option<Password>,
+    tls: bool,
+    /// Extra trusted roots, each as the PEM it was added as (validated by the builder).
+    root_certificates: Vec<Vec<u8>>,
     database: i64,
     protocol: Protocol,
     max_connections: usize,
@@ -71,14 +87,15 @@ impl RedisConfig {
     /// Wait timeout when none is set (waiting for a free connection in a full pool).
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Parses a `redis://[user[:password]@]host[:port][/db][?protocol=resp3]` URL,
+    /// Parses a `redis://[user[:password]@]host[:port][/db][?protocol=resp3]` URL
+    /// (or the same with `rediss://` for TLS; see [TLS](RedisConfig#tls)),
     /// with every other setting at its default.
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] naming what is wrong with the URL; it never contains the
-    /// password. `rediss://` gives [`ConfigError::TlsNotEnabled`]: this build has no
-    /// TLS support.
+    /// password. Without the `rustls` feature, `rediss://` gives
+    /// [`ConfigError::TlsNotEnabled`].
     pub fn from_url(url: &str) -> Result<Self, ConfigError> {
         Self::builder(url).build()
     }
@@ -88,6 +105,7 @@ impl RedisConfig {
     pub fn builder(url: &str) -> RedisConfigBuilder {
         RedisConfigBuilder {
             parsed: parse_url(url),
+            root_certificates: Vec::new(),
             database: None,
             max_connections: None,
             connect_timeout: None,
@@ -113,6 +131,17 @@ impl RedisConfig {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+
+    /// Whether connections use TLS (a `rediss://` URL).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// How many extra root certificates (PEM blocks as added with
+    /// [`RedisConfigBuilder::add_root_certificate_pem`]) a TLS connection trusts.
+    pub fn root_certificate_count(&self) -> usize {
+        self.root_certificates.len()
     }
 
     /// The username, if any.
@@ -155,11 +184,13 @@ impl RedisConfig {
         self.wait_timeout
     }
 
-    /// The connection parameters for the `redis` crate (they hold the password).
+    /// The connection parameters for the `redis` crate (they hold the password, and
+    /// for TLS the extra roots).
     ///
     /// # Errors
     ///
-    /// Only if the `redis` crate rejects a plain TCP address, which it does not today.
+    /// If the `redis` crate rejects the address or the root certificates (which the
+    /// builder has already checked).
     pub(crate) fn connection_info(&self) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
         use deadpool_redis::redis::{ConnectionAddr, IntoConnectionInfo, ProtocolVersion, RedisConnectionInfo};
         let protocol = match self.protocol {
@@ -175,8 +206,58 @@ impl RedisConfig {
         if let Some(password) = &self.password {
             redis = redis.set_password(password.expose());
         }
+        if self.tls {
+            return self.tls_connection_info(redis);
+        }
         let info = ConnectionAddr::Tcp(self.host.clone(), self.port).into_connection_info()?;
         Ok(info.set_redis_settings(redis))
+    }
+
+    /// The TLS connection parameters: host name verification on, the extra roots if
+    /// any (else the web PKI roots).
+    #[cfg(feature = "rustls")]
+    fn tls_connection_info(
+        &self,
+        redis: deadpool_redis::redis::RedisConnectionInfo,
+    ) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
+        use deadpool_redis::redis::{Client, ConnectionAddr, IntoConnectionInfo, TlsCertificates};
+        install_crypto_provider();
+        let addr = ConnectionAddr::TcpTls {
+            host: self.host.clone(),
+            port: self.port,
+            insecure: false,
+            tls_params: None,
+        };
+        let info = addr.into_connection_info()?.set_redis_settings(redis);
+        if self.root_certificates.is_empty() {
+            return Ok(info);
+        }
+        let mut bundle = Vec::new();
+        for pem in &self.root_certificates {
+            bundle.extend_from_slice(pem);
+            bundle.push(b'\n');
+        }
+        let client = Client::build_with_tls(
+            info,
+            TlsCertificates {
+                client_tls: None,
+                root_cert: Some(bundle),
+            },
+        )?;
+        Ok(client.get_connection_info().clone())
+    }
+
+    /// Without the `rustls` feature no TLS configuration can be built (the URL
+    /// parser refuses `rediss://`); this is never reached.
+    #[cfg(not(feature = "rustls"))]
+    fn tls_connection_info(
+        &self,
+        _redis: deadpool_redis::redis::RedisConnectionInfo,
+    ) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
+        Err(deadpool_redis::redis::RedisError::from((
+            deadpool_redis::redis::ErrorKind::InvalidClientConfig,
+            "TLS is not enabled in this build of tenure-redis",
+        )))
     }
 }
 
@@ -187,6 +268,8 @@ impl fmt::Debug for RedisConfig {
             .field("port", &self.port)
             .field("username", &self.username)
             .field("password", &self.password)
+            .field("tls", &self.tls)
+            .field("root_certificates", &self.root_certificates.len())
             .field("database", &self.database)
             .field("protocol", &self.protocol)
             .field("max_connections", &self.max_connections)
@@ -200,7 +283,7 @@ impl fmt::Debug for RedisConfig {
 /// The URL with the password replaced by `***`.
 impl fmt::Display for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("redis://")?;
+        f.write_str(if self.tls { "rediss://" } else { "redis://" })?;
         match (&self.username, &self.password) {
             (Some(user), Some(_)) => write!(f, "{user}:***@")?,
             (Some(user), None) => write!(f, "{user}@")?,
@@ -217,11 +300,12 @@ impl fmt::Display for RedisConfig {
 
 /// Builds a [`RedisConfig`]; see [`RedisConfig::builder`].
 ///
-/// Its `Debug` never shows the password.
-#[derive(Debug, Clone)]
+/// Its `Debug` never shows the password, nor the root certificates (only how many).
+#[derive(Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RedisConfigBuilder {
     parsed: Result<RedisConfig, ConfigError>,
+    root_certificates: Vec<Vec<u8>>,
     database: Option<i64>,
     max_connections: Option<usize>,
     connect_timeout: Option<Duration>,
@@ -229,7 +313,35 @@ pub struct RedisConfigBuilder {
     wait_timeout: Option<Duration>,
 }
 
+impl fmt::Debug for RedisConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfigBuilder")
+            .field("parsed", &self.parsed)
+            .field("root_certificates", &self.root_certificates.len())
+            .field("database", &self.database)
+            .field("max_connections", &self.max_connections)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("wait_timeout", &self.wait_timeout)
+            .finish()
+    }
+}
+
 impl RedisConfigBuilder {
+    /// Trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks) for
+    /// `rediss://` connections.
+    ///
+    /// Once at least one root is added, a TLS connection trusts exactly the added
+    /// roots, not the web PKI roots (the `redis` crate replaces its default trust
+    /// store with the supplied one); to trust both, use a public and a private
+    /// configuration. Roots are ignored by a `redis://` configuration, but are
+    /// still part of its key. [`build`](Self::build) checks each one.
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates.push(pem.into());
+        self
+    }
+
     /// Selects this database index, overriding the URL's path.
     pub fn database(mut self, database: i64) -> Self {
         self.database = Some(database);
@@ -270,9 +382,14 @@ impl RedisConfigBuilder {
     /// # Errors
     ///
     /// The URL's [`ConfigError`], else [`ConfigError::NegativeDatabase`],
-    /// [`ConfigError::ZeroMaxConnections`] or [`ConfigError::ZeroTimeout`].
+    /// [`ConfigError::ZeroMaxConnections`], [`ConfigError::ZeroTimeout`] or
+    /// [`ConfigError::InvalidRootCertificate`].
     pub fn build(self) -> Result<RedisConfig, ConfigError> {
         let mut config = self.parsed?;
+        for (index, pem) in self.root_certificates.iter().enumerate() {
+            check_root_certificate(pem).map_err(|reason| ConfigError::InvalidRootCertificate { index, reason })?;
+        }
+        config.root_certificates = self.root_certificates;
         if let Some(database) = self.database {
             if database < 0 {
                 return Err(ConfigError::NegativeDatabase { database });
@@ -319,7 +436,7 @@ fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
         return Err(ConfigError::WildcardHost { host });
     }
     let port = url.port().unwrap_or(DEFAULT_PORT);
-    if tls {
+    if tls && !cfg!(feature = "rustls") {
         let addr = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
@@ -365,6 +482,8 @@ fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
         port,
         username,
         password,
+        tls,
+        root_certificates: Vec::new(),
         database,
         protocol,
         max_connections: RedisConfig::DEFAULT_MAX_CONNECTIONS,
@@ -372,6 +491,42 @@ fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
         response_timeout: RedisConfig::DEFAULT_RESPONSE_TIMEOUT,
         wait_timeout: RedisConfig::DEFAULT_WAIT_TIMEOUT,
     })
+}
+
+/// Checks that `pem` holds at least one certificate and that each one is a usable
+/// trust anchor; the error says why not (it never quotes the PEM).
+#[cfg(feature = "rustls")]
+fn check_root_certificate(pem: &[u8]) -> Result<(), String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let mut store = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("not a valid PEM certificate: {e}"))?;
+        store
+            .add(cert)
+            .map_err(|e| format!("not a usable CA certificate: {e}"))?;
+    }
+    if store.is_empty() {
+        return Err("no `CERTIFICATE` block in the PEM".to_owned());
+    }
+    Ok(())
+}
+
+/// Without the `rustls` feature no root can be added.
+#[cfg(not(feature = "rustls"))]
+fn check_root_certificate(_pem: &[u8]) -> Result<(), String> {
+    Ok(())
+}
+
+/// The ring provider as the process's rustls default, unless one is installed: the
+/// `redis` crate builds its TLS configuration with the process default (or the one
+/// rustls's crate features select, which is ambiguous if another crate enables
+/// aws-lc-rs too). Installing fails only if another thread installed one first,
+/// which is as good.
+#[cfg(feature = "rustls")]
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 /// Decodes `%XX` escapes; `None` if the result is not UTF-8. A `%` not followed by
@@ -442,10 +597,6 @@ mod tests {
                 },
             ),
             (
-                "rediss://h:6380/0",
-                ConfigError::TlsNotEnabled { addr: "h:6380".into() },
-            ),
-            (
                 "redis://0.0.0.0:1",
                 ConfigError::WildcardHost { host: "0.0.0.0".into() },
             ),
@@ -454,6 +605,11 @@ mod tests {
                 ConfigError::InvalidCredentials { part: "password" },
             ),
         ];
+        #[cfg(not(feature = "rustls"))]
+        assert_eq!(
+            RedisConfig::from_url("rediss://h:6380/0"),
+            Err(ConfigError::TlsNotEnabled { addr: "h:6380".into() })
+        );
         for (url, expected) in cases {
             assert_eq!(RedisConfig::from_url(url).as_ref(), Err(expected), "{url}");
         }
@@ -523,5 +679,44 @@ mod tests {
         assert_eq!(r.username(), Some("u"));
         assert_eq!(r.password(), Some("pw"));
         assert_eq!(r.protocol(), deadpool_redis::redis::ProtocolVersion::RESP3);
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn rediss_is_tls_and_part_of_the_key() {
+        let tls = RedisConfig::from_url("rediss://u:pw@h:6380/1").unwrap();
+        let plain = RedisConfig::from_url("redis://u:pw@h:6380/1").unwrap();
+        assert!(tls.is_tls());
+        assert!(!plain.is_tls());
+        assert_ne!(tls, plain);
+        assert_eq!(tls.to_string(), "rediss://u:***@h:6380/1");
+        assert_eq!(tls.root_certificate_count(), 0);
+        let info = tls.connection_info().unwrap();
+        assert!(matches!(
+            info.addr(),
+            deadpool_redis::redis::ConnectionAddr::TcpTls { insecure: false, .. }
+        ));
+        assert_eq!(info.redis_settings().password(), Some("pw"));
+        assert_eq!(info.redis_settings().db(), 1);
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn invalid_root_certificates_are_typed_errors() {
+        let not_pem = RedisConfig::builder("rediss://h/0")
+            .add_root_certificate_pem(b"hello".to_vec())
+            .build();
+        assert!(
+            matches!(not_pem, Err(ConfigError::InvalidRootCertificate { index: 0, .. })),
+            "{not_pem:?}"
+        );
+        let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let bad_der = RedisConfig::builder("rediss://h/0")
+            .add_root_certificate_pem(garbage)
+            .build();
+        assert!(
+            matches!(bad_der, Err(ConfigError::InvalidRootCertificate { index: 0, .. })),
+            "{bad_der:?}"
+        );
     }
 }

@@ -25,7 +25,8 @@ pub enum ConfigError {
         /// The scheme that was given (at most 16 characters of it).
         scheme: String,
     },
-    /// A `rediss://` URL, but this build has no TLS support.
+    /// A `rediss://` URL, but this build has no TLS support (the `rustls` feature
+    /// is off).
     TlsNotEnabled {
         /// `host:port` of the server.
         addr: String,
@@ -56,7 +57,8 @@ pub enum ConfigError {
     },
     /// The `protocol` query parameter is not one of `2`, `3`, `resp2`, `resp3`.
     InvalidProtocol,
-    /// The URL has a fragment (`#...`); fragments are only meaningful for TLS.
+    /// The URL has a fragment (`#...`). The `redis` crate's `#insecure` (no
+    /// certificate verification) is deliberately not supported.
     UnsupportedFragment,
     /// `max_connections` was set to zero: such a pool could never lend a connection.
     ZeroMaxConnections,
@@ -64,6 +66,15 @@ pub enum ConfigError {
     ZeroTimeout {
         /// Which timeout: `"connect"`, `"response"` or `"wait"`.
         which: &'static str,
+    },
+    /// A root certificate added with
+    /// [`add_root_certificate_pem`](crate::RedisConfigBuilder::add_root_certificate_pem)
+    /// is not a PEM certificate usable as a trust anchor.
+    InvalidRootCertificate {
+        /// Which one (0 for the first added).
+        index: usize,
+        /// Why it was refused (the certificate itself is never quoted).
+        reason: String,
     },
     /// The connection pool could not be built from a valid configuration.
     Build {
@@ -109,6 +120,9 @@ impl fmt::Display for ConfigError {
             Self::UnsupportedFragment => f.write_str("invalid Redis URL: fragments (`#...`) are not supported"),
             Self::ZeroMaxConnections => f.write_str("max_connections must be at least 1"),
             Self::ZeroTimeout { which } => write!(f, "the {which} timeout must not be zero"),
+            Self::InvalidRootCertificate { index, reason } => {
+                write!(f, "invalid root certificate #{index}: {reason}")
+            }
             Self::Build { addr, reason } => {
                 write!(f, "cannot build a connection pool for {addr}: {reason}")
             }

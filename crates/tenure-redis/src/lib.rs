@@ -1,8 +1,8 @@
 //! A cache of [deadpool-redis] connection pools typed by ownership: pools it creates
 //! are closed after their last lease, pools handed in are never closed.
 //!
-//! [`RedisClients`] maps a [`RedisConfig`] (a `redis://` URL plus pool settings,
-//! with `max_connections` honoured) to a [`RedisPool`]:
+//! [`RedisClients`] maps a [`RedisConfig`] (a `redis://` or `rediss://` URL plus
+//! pool settings, with `max_connections` honoured) to a [`RedisPool`]:
 //!
 //! - an **owned** pool, created by the cache on first use. When the cache retires
 //!   it (capacity, time-to-live, invalidation, [`shutdown`](RedisClients::shutdown)),
@@ -47,10 +47,15 @@
 //!
 //! | Feature     | Default | What it enables |
 //! |-------------|---------|-----------------|
-//! | `test-util` | off     | the `testing` module: `RedisServer`, a private `redis-server` process for tests and examples. Not for production. |
+//! | `rustls`    | on      | `rediss://` (TLS) through rustls with the ring provider, trusting the web PKI roots (webpki-roots) or the roots added with [`RedisConfigBuilder::add_root_certificate_pem`]. |
+//! | `test-util` | off     | the `testing` module: `RedisServer`, a private `redis-server` process (optionally with a TLS port and a test CA) for tests and examples. Not for production. |
 //!
-//! TLS (`rediss://`) is not supported by this build: such a URL gives
-//! [`ConfigError::TlsNotEnabled`].
+//! # TLS
+//!
+//! With the `rustls` feature, a `rediss://` URL connects over TLS and verifies the
+//! server's certificate and host name; see [TLS](RedisConfig#tls). Without it, such
+//! a URL gives [`ConfigError::TlsNotEnabled`]. Client certificates (mutual TLS) and
+//! the `redis` crate's `#insecure` mode are not supported.
 //!
 //! # Supported Rust versions
 //!

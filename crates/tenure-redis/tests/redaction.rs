@@ -8,7 +8,7 @@ use std::{
 };
 
 use common::start_server;
-use tenure_redis::{ConfigError, RedisClients, RedisConfig};
+use tenure_redis::{RedisClients, RedisConfig};
 
 const SECRET: &str = "s3cret";
 
@@ -66,7 +66,7 @@ fn config_debug_display_and_url_errors_never_show_the_password() {
         "redis://user:s3cret@127.0.0.1:6390/0?protocol=9",
         "redis://user:s3cret@127.0.0.1:6390/0?timeout=1",
         "redis://user:s3cret@127.0.0.1:6390/0#frag",
-        "rediss://user:s3cret@127.0.0.1:6390/0",
+        "rediss://user:s3cret@127.0.0.1:6390/0#insecure",
         "http://user:s3cret@127.0.0.1:6390/0",
         "redis://user:s3cret@/0",
         "redis://user:s3cret%FF@127.0.0.1/0",
@@ -79,10 +79,19 @@ fn config_debug_display_and_url_errors_never_show_the_password() {
         assert_redacted(url, &format!("{err:?}"));
         println!("{url:?} -> {err}");
     }
+    #[cfg(not(feature = "rustls"))]
     assert!(matches!(
         RedisConfig::from_url("rediss://user:s3cret@127.0.0.1:6390/0"),
-        Err(ConfigError::TlsNotEnabled { .. })
+        Err(tenure_redis::ConfigError::TlsNotEnabled { .. })
     ));
+    #[cfg(feature = "rustls")]
+    {
+        let url = "rediss://user:s3cret@127.0.0.1:6390/0";
+        let tls = RedisConfig::from_url(url).unwrap();
+        assert_redacted(url, &tls.to_string());
+        assert_redacted(url, &format!("{tls:?}"));
+        assert_eq!(tls.to_string(), "rediss://user:***@127.0.0.1:6390/0");
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

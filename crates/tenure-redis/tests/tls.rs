@@ -1,0 +1,212 @@
+//! TLS (`rediss://`, feature `rustls`): pools built through rustls against a private
+//! redis-server that listens for TLS with a certificate signed by a fresh test CA.
+#![cfg(feature = "rustls")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{assert_settles, set_get};
+use tenure_redis::{ConfigError, Error, Ownership, RedisClients, RedisConfig, testing::RedisServer};
+
+/// A hang guard, not a timing assertion: far above every configured timeout.
+const HANG_GUARD: Duration = Duration::from_secs(20);
+
+/// Starts a private server with a TLS port, failing the test if it cannot.
+fn start_tls_server() -> RedisServer {
+    RedisServer::start_tls().unwrap_or_else(|e| panic!("cannot start redis-server with TLS: {e}"))
+}
+
+/// The server's `rediss://` config with short timeouts, trusting the test CA if
+/// `trust_ca`.
+fn tls_config(server: &RedisServer, trust_ca: bool) -> RedisConfig {
+    let url = server.tls_url().expect("a TLS server has a TLS URL");
+    let mut builder = RedisConfig::builder(&url)
+        .connect_timeout(Duration::from_secs(2))
+        .response_timeout(Duration::from_secs(2))
+        .wait_timeout(Duration::from_secs(5));
+    if trust_ca {
+        let ca = server.ca_cert_pem().expect("a TLS server has a CA");
+        builder = builder.add_root_certificate_pem(ca.as_bytes());
+    }
+    builder.build().expect("the harness URL and CA are valid")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rediss_pool_trusting_the_test_ca_works_and_is_closed_on_retirement() {
+    let _watchdog = common::Watchdog::new(
+        "a_rediss_pool_trusting_the_test_ca_works_and_is_closed_on_retirement",
+        common::TEST_LIMIT,
+    );
+    let server = start_tls_server();
+    let tls_port = server.tls_port().expect("a TLS server has a TLS port");
+    assert_ne!(tls_port, server.port());
+    let baseline = server.client_count().unwrap();
+    let clients = RedisClients::new().unwrap();
+    let config = tls_config(&server, true);
+    assert!(config.is_tls());
+    assert_eq!(config.root_certificate_count(), 1);
+    assert_eq!(config.to_string(), format!("rediss://127.0.0.1:{tls_port}/0"));
+
+    let pool = tokio::time::timeout(HANG_GUARD, clients.get(&config))
+        .await
+        .expect("get hung")
+        .unwrap();
+    assert_eq!(pool.ownership(), Ownership::Owned);
+    tokio::time::timeout(HANG_GUARD, set_get(&pool, "tls-key"))
+        .await
+        .expect("SET/GET hung")
+        .unwrap();
+
+    // The connection is on the TLS port (which speaks nothing but TLS).
+    let list = server.command(&["CLIENT", "LIST"]).unwrap();
+    let on_tls_port = format!("laddr=127.0.0.1:{tls_port}");
+    assert!(
+        list.lines()
+            .any(|line| line.split(' ').any(|field| field == on_tls_port)),
+        "no client on the TLS port: {list}"
+    );
+    let peak = server.client_count().unwrap();
+    assert!(peak > baseline, "the pool opened a connection");
+    drop(pool);
+
+    clients.invalidate(&config);
+    let after = assert_settles(&server, baseline, "after invalidating the TLS pool").await;
+    println!("tls/invalidate: baseline={baseline} peak={peak} after={after}");
+    assert_eq!(clients.owned_stats().closes, 1);
+    assert!(clients.is_empty());
+    common::shutdown(&clients).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rediss_pool_without_the_test_ca_gets_a_typed_error_naming_the_server() {
+    let _watchdog = common::Watchdog::new(
+        "a_rediss_pool_without_the_test_ca_gets_a_typed_error_naming_the_server",
+        common::TEST_LIMIT,
+    );
+    let server = start_tls_server();
+    let tls_port = server.tls_port().expect("a TLS server has a TLS port");
+    let baseline = server.client_count().unwrap();
+    let clients = RedisClients::new().unwrap();
+    // Only the web PKI roots: the test CA is unknown.
+    let config = tls_config(&server, false);
+    assert_eq!(config.root_certificate_count(), 0);
+
+    // Creating a pool opens its first connection, so the handshake fails here.
+    let started = Instant::now();
+    let err = tokio::time::timeout(HANG_GUARD, clients.get(&config))
+        .await
+        .expect("get hung")
+        .expect_err("the server's certificate must not be trusted");
+    let elapsed = started.elapsed();
+    println!("tls/untrusted: {err} ({elapsed:?})");
+    let addr = format!("127.0.0.1:{tls_port}");
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert_eq!(err.addr(), Some(addr.as_str()));
+    assert!(err.to_string().contains(&addr), "{err}");
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "the error says the certificate is the problem: {err}"
+    );
+    // Within the configured timeouts (connect + response), with slack for a slow machine.
+    let bound = config.connect_timeout() + config.response_timeout() + Duration::from_secs(2);
+    assert!(elapsed < bound, "took {elapsed:?}, more than {bound:?}");
+    // A failed creation is not cached.
+    assert!(clients.is_empty());
+    // A pool built directly is lazy: its checkout fails the same way.
+    let pool = config.create_pool().unwrap();
+    let direct = match tokio::time::timeout(HANG_GUARD, pool.get())
+        .await
+        .expect("checkout hung")
+    {
+        Ok(_) => panic!("the server's certificate must not be trusted"),
+        Err(e) => e,
+    };
+    assert!(direct.to_string().contains("UnknownIssuer"), "{direct}");
+    pool.close();
+
+    common::shutdown(&clients).await;
+    assert_settles(&server, baseline, "after the failed handshakes").await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn debug_and_display_show_neither_the_password_nor_the_certificate() {
+    let _watchdog = common::Watchdog::new(
+        "debug_and_display_show_neither_the_password_nor_the_certificate",
+        common::TEST_LIMIT,
+    );
+    let server = start_tls_server();
+    let ca = server.ca_cert_pem().expect("a TLS server has a CA");
+    // A line from the middle of the certificate's base64 body.
+    let body_lines: Vec<&str> = ca.lines().filter(|line| !line.starts_with("-----")).collect();
+    let body_line = body_lines[body_lines.len() / 2];
+    assert!(body_line.len() > 16);
+    let url = "rediss://user:s3cret@127.0.0.1:6390/0";
+    let builder = RedisConfig::builder(url)
+        .add_root_certificate_pem(ca)
+        .add_root_certificate_pem(ca.as_bytes().to_vec());
+    let config = builder.clone().build().unwrap();
+    assert_eq!(config.root_certificate_count(), 2);
+    for (what, text) in [
+        ("builder Debug", format!("{builder:?}")),
+        ("builder Debug (pretty)", format!("{builder:#?}")),
+        ("Debug", format!("{config:?}")),
+        ("Debug (pretty)", format!("{config:#?}")),
+        ("Display", config.to_string()),
+    ] {
+        assert!(!text.contains("s3cret"), "{what} shows the password: {text}");
+        assert!(!text.contains("CERTIFICATE"), "{what} shows the PEM: {text}");
+        assert!(!text.contains(body_line), "{what} shows the certificate: {text}");
+        println!("{what}: {text}");
+    }
+    assert!(format!("{config:?}").contains("root_certificates: 2"));
+    assert!(format!("{builder:?}").contains("root_certificates: 2"));
+    assert_eq!(config.to_string(), "rediss://user:***@127.0.0.1:6390/0");
+
+    // The roots are part of the key.
+    let without = RedisConfig::from_url(url).unwrap();
+    assert_ne!(config, without);
+
+    // A broken root is a typed error that quotes neither the PEM nor the password.
+    let err = RedisConfig::builder(url)
+        .add_root_certificate_pem(ca)
+        .add_root_certificate_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, ConfigError::InvalidRootCertificate { index: 1, .. }),
+        "{err:?}"
+    );
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains("s3cret") && !text.contains("AAAA"), "{text}");
+    }
+    println!("invalid root: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_tls_server_keeps_its_ports_and_certificate() {
+    let _watchdog = common::Watchdog::new(
+        "a_restarted_tls_server_keeps_its_ports_and_certificate",
+        common::TEST_LIMIT,
+    );
+    let mut server = start_tls_server();
+    let (port, tls_url, ca) = (server.port(), server.tls_url(), server.ca_cert_pem().map(str::to_owned));
+    server.restart().unwrap();
+    assert_eq!(server.port(), port);
+    assert_eq!(server.tls_url(), tls_url);
+    assert_eq!(server.ca_cert_pem().map(str::to_owned), ca);
+    let baseline = server.client_count().unwrap();
+    let clients = RedisClients::new().unwrap();
+    let config = tls_config(&server, true);
+    let pool = tokio::time::timeout(HANG_GUARD, clients.get(&config))
+        .await
+        .expect("get hung")
+        .unwrap();
+    tokio::time::timeout(HANG_GUARD, set_get(&pool, "after-restart"))
+        .await
+        .expect("SET/GET hung")
+        .unwrap();
+    drop(pool);
+    common::shutdown(&clients).await;
+    assert_settles(&server, baseline, "after shutdown").await;
+}
