@@ -21,7 +21,7 @@ use std::{
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tenure_bench::{
     BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureOwned, TenureShared,
-    churn_step, churn_trace, lookup_sequence, present_keys, runtime,
+    churn_step, churn_trace, lookup_sequence, present_keys, runtime, single_flight,
 };
 use tenure_pool::{ClientCache, Owned, Shared};
 
@@ -188,52 +188,11 @@ fn churn(c: &mut Criterion) {
     group.finish();
 }
 
-/// The simulated cost of creating a client: two yields around 20 µs of CPU work.
-async fn make_client(inits: &AtomicUsize) -> Arc<Client> {
-    inits.fetch_add(1, Ordering::Relaxed);
-    tokio::task::yield_now().await;
-    let began = Instant::now();
-    while began.elapsed() < Duration::from_micros(20) {
-        std::hint::spin_loop();
-    }
-    tokio::task::yield_now().await;
-    Client::new(7)
-}
-
-/// Tasks that miss the same key at once.
-const TASKS: usize = 64;
-
-/// One round of the single-flight workload: `TASKS` tasks wait at a barrier, then
-/// all get-or-insert the same key through `lookup`. Returns the time until every
-/// task is served.
-async fn single_flight_round<F, Fut>(lookup: F) -> Duration
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Arc<Client>> + Send + 'static,
-{
-    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-    let began = Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let barrier = Arc::clone(&barrier);
-            let fut = lookup();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                black_box(fut.await.id)
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("task");
-    }
-    began.elapsed()
-}
-
 /// 4. Single flight: 64 tasks miss the same key at once, on a 2-worker runtime.
 fn single_flight(c: &mut Criterion) {
     let rt = runtime(2);
     let mut group = c.benchmark_group("single_flight");
-    group.throughput(Throughput::Elements(TASKS as u64));
+    group.throughput(Throughput::Elements(single_flight::TASKS as u64));
     let inits = Arc::new(AtomicUsize::new(0));
     group.bench_function("tenure", |b| {
         b.iter_custom(|iters| {
@@ -244,12 +203,12 @@ fn single_flight(c: &mut Criterion) {
                         .max_capacity(200)
                         .build()
                         .expect("cache");
-                    total += single_flight_round(|| {
+                    total += single_flight::round(|| {
                         let (cache, inits) = (cache.clone(), Arc::clone(&inits));
                         async move {
                             let client = cache
                                 .get_or_try_insert_with(1, || async {
-                                    Ok::<_, Infallible>(Shared::from_arc(make_client(&inits).await))
+                                    Ok::<_, Infallible>(Shared::from_arc(single_flight::make_client(&inits).await))
                                 })
                                 .await
                                 .expect("init is infallible");
@@ -268,11 +227,13 @@ fn single_flight(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let cache = Arc::new(quick_cache::sync::Cache::<Key, Arc<Client>>::new(200));
-                    total += single_flight_round(|| {
+                    total += single_flight::round(|| {
                         let (cache, inits) = (Arc::clone(&cache), Arc::clone(&inits));
                         async move {
                             cache
-                                .get_or_insert_async(&1, async { Ok::<_, Infallible>(make_client(&inits).await) })
+                                .get_or_insert_async(&1, async {
+                                    Ok::<_, Infallible>(single_flight::make_client(&inits).await)
+                                })
                                 .await
                                 .expect("init is infallible")
                         }
@@ -289,9 +250,13 @@ fn single_flight(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let cache = moka::future::Cache::<Key, Arc<Client>>::new(200);
-                    total += single_flight_round(|| {
+                    total += single_flight::round(|| {
                         let (cache, inits) = (cache.clone(), Arc::clone(&inits));
-                        async move { cache.get_with(1, async { make_client(&inits).await }).await }
+                        async move {
+                            cache
+                                .get_with(1, async { single_flight::make_client(&inits).await })
+                                .await
+                        }
                     })
                     .await;
                 }
@@ -306,9 +271,9 @@ fn single_flight(c: &mut Criterion) {
                 for _ in 0..iters {
                     let capacity = NonZeroUsize::new(200).expect("non-zero");
                     let cache = Arc::new(Mutex::new(lru::LruCache::<Key, Arc<Client>>::new(capacity)));
-                    total += single_flight_round(|| {
+                    total += single_flight::round(|| {
                         let (cache, inits) = (Arc::clone(&cache), Arc::clone(&inits));
-                        async move { lru_get_or_insert(&cache, 1, &inits).await }
+                        async move { single_flight::lru_get_or_insert(&cache, 1, &inits).await }
                     })
                     .await;
                 }
@@ -317,25 +282,6 @@ fn single_flight(c: &mut Criterion) {
         });
     });
     group.finish();
-}
-
-/// Get-or-insert on a `Mutex<LruCache>` as written by hand: look up, on a miss
-/// create outside the lock and put. Concurrent misses each create a client.
-async fn lru_get_or_insert(
-    cache: &Mutex<lru::LruCache<Key, Arc<Client>>>,
-    key: Key,
-    inits: &AtomicUsize,
-) -> Arc<Client> {
-    let found = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
-    if let Some(client) = found {
-        return client;
-    }
-    let client = make_client(inits).await;
-    cache
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get_or_insert(key, || client)
-        .clone()
 }
 
 /// Owned entries retired at once.

@@ -12,16 +12,16 @@ use std::{
     convert::Infallible,
     num::NonZeroUsize,
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tenure_bench::{
     BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureShared, churn,
-    churn_hit_ratio, churn_trace,
+    churn_hit_ratio, churn_trace, single_flight,
 };
 use tenure_pool::{ClientCache, Owned, Shared};
 
@@ -89,40 +89,16 @@ fn churn_table(rt: &tokio::runtime::Runtime) {
     println!();
 }
 
-const TASKS: usize = 64;
 const ROUNDS: usize = 20;
 
-async fn make_client(inits: &AtomicUsize) -> Arc<Client> {
-    inits.fetch_add(1, Ordering::Relaxed);
-    tokio::task::yield_now().await;
-    let began = Instant::now();
-    while began.elapsed() < Duration::from_micros(20) {
-        std::hint::spin_loop();
-    }
-    tokio::task::yield_now().await;
-    Client::new(7)
-}
-
+/// One single-flight round; returns how often `init` ran.
 async fn round<F, Fut>(lookup: F) -> usize
 where
     F: Fn(Arc<AtomicUsize>) -> Fut,
     Fut: Future<Output = Arc<Client>> + Send + 'static,
 {
     let inits = Arc::new(AtomicUsize::new(0));
-    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let barrier = Arc::clone(&barrier);
-            let fut = lookup(Arc::clone(&inits));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                fut.await.id
-            })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.expect("task"), 7);
-    }
+    single_flight::round(|| lookup(Arc::clone(&inits))).await;
     inits.load(Ordering::Relaxed)
 }
 
@@ -153,7 +129,7 @@ fn single_flight_table(rt: &tokio::runtime::Runtime) {
                     async move {
                         let client = cache
                             .get_or_try_insert_with(1, || async {
-                                Ok::<_, Infallible>(Shared::from_arc(make_client(&inits).await))
+                                Ok::<_, Infallible>(Shared::from_arc(single_flight::make_client(&inits).await))
                             })
                             .await
                             .expect("infallible");
@@ -173,7 +149,9 @@ fn single_flight_table(rt: &tokio::runtime::Runtime) {
                     let cache = Arc::clone(&cache);
                     async move {
                         cache
-                            .get_or_insert_async(&1, async { Ok::<_, Infallible>(make_client(&inits).await) })
+                            .get_or_insert_async(&1, async {
+                                Ok::<_, Infallible>(single_flight::make_client(&inits).await)
+                            })
                             .await
                             .expect("infallible")
                     }
@@ -189,7 +167,11 @@ fn single_flight_table(rt: &tokio::runtime::Runtime) {
             counts.push(
                 round(|inits| {
                     let cache = cache.clone();
-                    async move { cache.get_with(1, async { make_client(&inits).await }).await }
+                    async move {
+                        cache
+                            .get_with(1, async { single_flight::make_client(&inits).await })
+                            .await
+                    }
                 })
                 .await,
             );
@@ -203,18 +185,7 @@ fn single_flight_table(rt: &tokio::runtime::Runtime) {
             counts.push(
                 round(|inits| {
                     let cache = Arc::clone(&cache);
-                    async move {
-                        let found = cache.lock().unwrap_or_else(PoisonError::into_inner).get(&1).cloned();
-                        if let Some(client) = found {
-                            return client;
-                        }
-                        let client = make_client(&inits).await;
-                        cache
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .get_or_insert(1, || client)
-                            .clone()
-                    }
+                    async move { single_flight::lru_get_or_insert(&cache, 1, &inits).await }
                 })
                 .await,
             );

@@ -19,6 +19,8 @@ use std::{
 
 use tenure_pool::{ClientCache, Close, Owned, Shared};
 
+pub mod single_flight;
+
 /// The key every cache is keyed by.
 pub type Key = u64;
 
