@@ -335,7 +335,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// found, and outside a runtime nothing is.
     pub fn get(&self, key: &K) -> Option<E::Handle> {
         let tag = if self.inner.settings.scoped {
-            runtime_scope::current()?.tag()
+            runtime_scope::current_tag()?
         } else {
             Scope::NONE.tag()
         };

@@ -72,18 +72,29 @@ thread_local! {
 
 /// The life of the runtime this thread is running on, or `None` outside a runtime.
 pub(crate) fn current() -> Option<Arc<RuntimeLife>> {
+    with_current(Arc::clone)
+}
+
+/// The tag of the runtime this thread is running on, for lookups: no reference
+/// count is touched when the thread has seen this runtime before.
+pub(crate) fn current_tag() -> Option<u64> {
+    with_current(|life| life.tag())
+}
+
+fn with_current<T>(read: impl Fn(&Arc<RuntimeLife>) -> T) -> Option<T> {
     let handle = Handle::try_current().ok()?;
     let id = RuntimeKey::of(&handle);
     let cached = CURRENT.with(|current| match &*current.borrow() {
-        Some((cached_id, life)) if *cached_id == id && life.is_alive() => Some(Arc::clone(life)),
+        Some((cached_id, life)) if *cached_id == id && life.is_alive() => Some(read(life)),
         _ => None,
     });
-    if let Some(life) = cached {
-        return Some(life);
+    if cached.is_some() {
+        return cached;
     }
     let life = register(&handle, id);
-    CURRENT.with(|current| *current.borrow_mut() = Some((id, Arc::clone(&life))));
-    Some(life)
+    let value = read(&life);
+    CURRENT.with(|current| *current.borrow_mut() = Some((id, life)));
+    Some(value)
 }
 
 fn register(handle: &Handle, id: RuntimeKey) -> Arc<RuntimeLife> {
