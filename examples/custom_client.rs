@@ -25,7 +25,7 @@ use std::{
     time::Duration,
 };
 
-use tenure::{ClientCache, Close, GetError, Owned};
+use tenure::{ClientCache, Close, Closing, GetError, Owned};
 use tokio::sync::oneshot;
 
 /// A connection this library opens and owns alone.
@@ -59,7 +59,7 @@ impl SearchConnection {
 // Step 1 of a port: say how your resource shuts down. `close` consumes the value,
 // so only its sole owner (the cache, after the last lease) can call it.
 impl Close for SearchConnection {
-    async fn close(self) {
+    async fn close(self, _: &Closing) {
         // A real client would flush and say goodbye to the server here; errors are
         // logged, since nobody is left to return them to.
         tokio::time::sleep(Duration::from_millis(5)).await;

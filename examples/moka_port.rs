@@ -70,7 +70,7 @@ use std::{
     time::Duration,
 };
 
-use tenure::{ClientCache, Close, GetError, Lease, Owned, Shared};
+use tenure::{ClientCache, Close, Closing, GetError, Lease, Owned, Shared};
 
 // --- The clients, unchanged by the port except for `impl Close`. ---------------
 
@@ -99,7 +99,7 @@ impl RedisPool {
 
 /// What the moka listener did for Redis pools, now said once, on the type.
 impl Close for RedisPool {
-    async fn close(self) {
+    async fn close(self, _: &Closing) {
         self.closed.store(true, Ordering::SeqCst);
         println!("redis pool {}: closed after last lease", self.url);
     }

@@ -21,9 +21,9 @@
 //!
 //! Rust 1.88 or newer (the workspace's `rust-version`).
 
-pub use tenure_core::{Close, Entry, EvictClose, Lease, Owned, Shared};
+pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 pub use tenure_pool::{
-    CacheKey, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, Evictions, GetError, OwnedPool,
+    CacheKey, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, Evictions, GetError, OwnedPool, PoolGuard,
     RemovalCause, Shutdown, ShutdownReport, deadpool,
 };
 

@@ -29,3 +29,64 @@ fn ui() {
     t.compile_fail("tests/ui/*.rs");
     t.pass("tests/ui_pass/*.rs");
 }
+
+/// A case that names a positive control (`// control: tests/ui_pass/...`) must
+/// have it: the control is the same code with the refused line replaced by what
+/// is allowed, so the case cannot pass by failing for an unrelated reason.
+#[test]
+fn every_named_control_exists() {
+    let mut named = 0;
+    for entry in std::fs::read_dir("tests/ui").expect("tests/ui exists") {
+        let path = entry.expect("readable directory entry").path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("readable case");
+        for line in source.lines() {
+            if let Some(control) = line.strip_prefix("// control: ") {
+                named += 1;
+                assert!(
+                    std::path::Path::new(control.trim()).is_file(),
+                    "{} names the control {control}, which does not exist",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(
+        named >= 14,
+        "the controlled cases lost their `// control:` lines ({named} found)"
+    );
+}
+
+/// Compiler output quoted in the docs is what the compiler prints today: each
+/// block after a `<!-- quote: PATH -->` marker must equal the recorded `.stderr`.
+#[test]
+fn quoted_compiler_output_matches_the_recording() {
+    let mut quotes = 0;
+    for doc in ["docs/adopting.md", "docs/design.md", "docs/incident.md", "README.md"] {
+        let text = std::fs::read_to_string(doc).expect("the doc exists");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("<!-- quote: ") {
+            let after = &rest[at + "<!-- quote: ".len()..];
+            let (path, after) = after.split_once(" -->").expect("a closed quote marker");
+            let block = after
+                .split_once("```text\n")
+                .and_then(|(_, b)| b.split_once("\n```"))
+                .map(|(quoted, _)| quoted)
+                .expect("a ```text block follows the marker");
+            let recorded = std::fs::read_to_string(path).expect("the quoted recording exists");
+            assert_eq!(
+                block.trim_end(),
+                recorded.trim_end(),
+                "{doc} quotes {path}, which has changed"
+            );
+            quotes += 1;
+            rest = after;
+        }
+    }
+    assert!(
+        quotes >= 1,
+        "docs/adopting.md quotes the compiler's output at least once"
+    );
+}

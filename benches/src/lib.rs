@@ -17,7 +17,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use tenure_pool::{ClientCache, Close, Owned, Shared};
+use tenure_pool::{ClientCache, Close, Closing, Owned, Shared};
 
 pub mod single_flight;
 
@@ -66,7 +66,7 @@ impl OwnedClient {
 }
 
 impl Close for OwnedClient {
-    async fn close(self) {
+    async fn close(self, _: &Closing) {
         if let Some(closed) = &self.closed {
             closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }

@@ -1,11 +1,11 @@
 // docs/adopting.md, step 6: the moka listener moved over as it was. Pinned here
 // because a `compile_fail` doctest passes on any error.
-use tenure::{ClientCache, Close, Shared};
+use tenure::{ClientCache, Close, Closing, Shared};
 
 struct HttpClient;
 
 impl Close for HttpClient {
-    async fn close(self) { /* shut the connection pool down */ }
+    async fn close(self, _: &Closing) { /* shut the connection pool down */ }
 }
 
 fn main() {

@@ -4,7 +4,7 @@ use tenure::EvictClose;
 struct HttpClient;
 
 impl EvictClose for HttpClient {
-    async fn evict_close(self) {}
+    async fn evict_close(self, _: &tenure::Closing) {}
 }
 
 fn main() {}

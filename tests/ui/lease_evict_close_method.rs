@@ -1,9 +1,9 @@
 // A lease is not the owner: `EvictClose` is for `Owned<T>`, and only the cache holds that.
-use tenure::{Close, EvictClose, Lease};
+use tenure::{Close, Closing, EvictClose, Lease};
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 async fn done(pool: Lease<RedisPool>) {

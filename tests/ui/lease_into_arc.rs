@@ -1,11 +1,11 @@
 // Nor does it turn into an `Arc<T>`, which would outlive the loan.
 use std::sync::Arc;
 
-use tenure::{Close, Lease};
+use tenure::{Close, Closing, Lease};
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn keep(pool: Lease<RedisPool>) -> Arc<RedisPool> {

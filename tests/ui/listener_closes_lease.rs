@@ -1,10 +1,10 @@
 // For an owned entry the listener gets a `Lease`: the cache closes the entry itself,
 // after the last lease is dropped, so the listener cannot close it either.
-use tenure::{ClientCache, Close, Owned};
+use tenure::{ClientCache, Close, Closing, Owned};
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn build() {

@@ -1,10 +1,10 @@
 // An eviction listener is handed the retired entry's handle. For a shared entry that
 // is a `Shared<C>`, which others may still be using: closing it is the incident.
-use tenure::{ClientCache, Close, Shared};
+use tenure::{ClientCache, Close, Closing, Shared};
 
 struct HttpClient;
 impl Close for HttpClient {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn build() {

@@ -1,9 +1,9 @@
 // Two `Owned` handles to one value would both close it.
-use tenure::{Close, Owned};
+use tenure::{Close, Closing, Owned};
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn two_owners() {

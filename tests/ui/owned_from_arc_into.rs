@@ -1,11 +1,11 @@
 // Nor is there a conversion from `Arc<T>` to `Owned<T>`: an `Arc` is shared by definition.
 use std::sync::Arc;
 
-use tenure::{Close, Owned};
+use tenure::{Close, Closing, Owned};
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn wrap(pool: Arc<RedisPool>) -> Owned<RedisPool> {

@@ -1,9 +1,9 @@
 // The fully qualified spelling is refused the same way.
-use tenure::{Close, EvictClose, Shared};
+use tenure::{Close, Closing, EvictClose, Shared};
 
 struct HttpClient;
 impl Close for HttpClient {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 async fn retire(client: Shared<HttpClient>) {

@@ -1,9 +1,9 @@
 // The same through single-flight creation.
-use tenure::{ClientCache, Close, Owned, Shared};
+use tenure::{ClientCache, Close, Closing, Owned, Shared};
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 async fn get(cache: ClientCache<String, Owned<RedisPool>>) {

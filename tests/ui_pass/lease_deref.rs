@@ -1,5 +1,5 @@
 // Using a lease: `&T` through `Deref`, another loan by `Clone`, moved into a task.
-use tenure::{ClientCache, Close, Lease, Owned};
+use tenure::{ClientCache, Close, Closing, Lease, Owned};
 
 struct RedisPool {
     name: String,
@@ -10,7 +10,7 @@ impl RedisPool {
     }
 }
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn use_pool(pool: &RedisPool) -> bool {

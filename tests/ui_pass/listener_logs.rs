@@ -2,18 +2,18 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tenure::{ClientCache, Close, Owned, RemovalCause, Shared};
+use tenure::{ClientCache, Close, Closing, Owned, RemovalCause, Shared};
 
 struct HttpClient {
     base: &'static str,
 }
 impl Close for HttpClient {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 struct RedisPool;
 impl Close for RedisPool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 #[tokio::main(flavor = "current_thread")]

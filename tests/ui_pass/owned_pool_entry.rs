@@ -1,5 +1,5 @@
-// A deadpool pool goes into the cache as `Owned<OwnedPool<_>>`: built by the entry,
-// never cloned out, so closing it on retirement breaks nobody else's pool.
+// A deadpool pool goes into the cache as `Owned<OwnedPool<_>>`: built by the entry
+// from a `PoolBuilder`; `get` lends a `PoolGuard`, from which the pool cannot be reached.
 use tenure::deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
 use tenure::{ClientCache, Owned, OwnedPool};
 

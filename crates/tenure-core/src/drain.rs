@@ -3,9 +3,9 @@
 
 use std::{fmt, future::Future, pin::Pin};
 
-use crate::{Close, EvictClose, Owned};
+use crate::{Close, Closing, EvictClose, Owned};
 
-/// A close that is ready to run: the future returned by [`EvictClose::evict_close`].
+/// A close that is ready to run: [`EvictClose::evict_close`] with the `Closing` it borrows.
 pub type PendingClose = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// Where an owned entry's close goes once its last holder lets go.
@@ -26,13 +26,13 @@ pub trait Closer: Send + Sync + 'static {
 /// runs exactly once, and never under a live lease, because a lease is a reference.
 // `pub` because it is `Entry::Stored` for owned entries; unnameable outside this crate.
 #[allow(unreachable_pub)]
-pub struct Slot<T: Close> {
+pub struct LeasedValue<T: Close> {
     // `Some` from creation until `Drop` takes it: nothing else can observe `None`.
     owned: Option<Owned<T>>,
     closer: std::sync::Arc<dyn Closer>,
 }
 
-impl<T: Close> Slot<T> {
+impl<T: Close> LeasedValue<T> {
     pub(crate) fn new(owned: Owned<T>, closer: std::sync::Arc<dyn Closer>) -> Self {
         Self {
             owned: Some(owned),
@@ -48,16 +48,21 @@ impl<T: Close> Slot<T> {
     }
 }
 
-impl<T: Close> Drop for Slot<T> {
+impl<T: Close> Drop for LeasedValue<T> {
     fn drop(&mut self) {
         if let Some(owned) = self.owned.take() {
-            self.closer.close(Box::pin(owned.evict_close()));
+            // The token lives in the close task itself: the future borrows it, so
+            // the `&Closing` the value's `close` receives cannot outlive the close.
+            self.closer.close(Box::pin(async move {
+                let closing = Closing::new();
+                owned.evict_close(&closing).await;
+            }));
         }
     }
 }
 
-impl<T: Close> fmt::Debug for Slot<T> {
+impl<T: Close> fmt::Debug for LeasedValue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Slot").finish_non_exhaustive()
+        f.debug_struct("LeasedValue").finish_non_exhaustive()
     }
 }

@@ -2,7 +2,7 @@ use std::sync::Arc as StdArc;
 
 use crate::{
     Close, Lease, Owned, Shared,
-    drain::{Closer, Slot},
+    drain::{Closer, LeasedValue},
     sealed::EntrySeal,
     sync::Arc,
 };
@@ -22,11 +22,11 @@ use crate::{
 /// # Examples
 ///
 /// ```
-/// use tenure_core::{Close, Entry, Lease, Owned, Shared};
+/// use tenure_core::{Close, Closing, Entry, Lease, Owned, Shared};
 ///
 /// struct Pool;
 /// impl Close for Pool {
-///     async fn close(self) {}
+///     async fn close(self, _: &Closing) {}
 /// }
 /// struct Client;
 ///
@@ -69,10 +69,10 @@ impl<T: Close + Sync> EntrySeal for Owned<T> {}
 impl<T: Close + Sync> Entry for Owned<T> {
     type Handle = Lease<T>;
     const CLOSES_ON_RETIRE: bool = true;
-    type Stored = Arc<Slot<T>>;
+    type Stored = Arc<LeasedValue<T>>;
 
     fn __store(self, closer: impl FnOnce() -> StdArc<dyn Closer>) -> Self::Stored {
-        Arc::new(Slot::new(self, closer()))
+        Arc::new(LeasedValue::new(self, closer()))
     }
 
     fn __handle(stored: &Self::Stored) -> Lease<T> {

@@ -1,53 +1,61 @@
 use std::future::Future;
 
-use crate::{Close, Owned, sealed::CloseSeal};
+use crate::{Close, Closing, Owned, sealed::CloseSeal};
 
 /// Closing a value that the cache owns alone: the only path by which a cache closes anything.
 ///
-/// Sealed and implemented only by [`Owned<T>`]. A cache closes an entry through
+/// Sealed and implemented only by [`Owned<T>`]. The cache closes an entry through
 /// this trait after the entry is retired and its last [`Lease`](crate::Lease) is
-/// dropped, so a [`Shared<T>`](crate::Shared) value, which other code may still be
-/// using, can never reach a close: asking for one is a compile error that says why.
+/// dropped. Like [`Close::close`], `evict_close` takes a [`&Closing`](Closing) that
+/// only tenure can make, so the cache is its only caller. As a bound it says "a
+/// value the cache may close": a [`Shared<T>`](crate::Shared), which other code
+/// may still be using, never satisfies it, and asking for one is a compile error
+/// that says why.
 ///
 /// # Examples
 ///
-/// A hook that closes what it evicts must ask for `EvictClose`:
+/// Code that is generic over what a cache may close asks for `EvictClose`:
 ///
 /// ```
-/// use tenure_core::{Close, EvictClose, Owned};
+/// use tenure_core::{Close, Closing, EvictClose, Owned};
 ///
 /// struct Pool;
 /// impl Close for Pool {
-///     async fn close(self) {}
+///     async fn close(self, _: &Closing) {}
 /// }
 ///
-/// async fn close_evicted<E: EvictClose>(entry: E) {
-///     entry.evict_close().await;
-/// }
+/// fn closeable<E: EvictClose>(_: &E) {}
 ///
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// close_evicted(Owned::new(Pool)).await;
-/// # });
+/// closeable(&Owned::new(Pool));
 /// ```
 ///
 /// and a shared client is refused there:
 ///
 /// ```compile_fail,E0277
 /// # use tenure_core::{EvictClose, Shared};
-/// # async fn close_evicted<E: EvictClose>(entry: E) { entry.evict_close().await; }
+/// # fn closeable<E: EvictClose>(_: &E) {}
 /// struct HttpClient;
-/// # async fn run() {
-/// close_evicted(Shared::new(HttpClient)).await;
-/// # }
+/// closeable(&Shared::new(HttpClient));
 /// ```
 ///
 /// Nor can a type outside tenure opt in:
 ///
 /// ```compile_fail,E0277
-/// # use tenure_core::EvictClose;
+/// # use tenure_core::{Closing, EvictClose};
 /// struct HttpClient;
 /// impl EvictClose for HttpClient {
-///     async fn evict_close(self) {}
+///     async fn evict_close(self, _: &Closing) {}
+/// }
+/// ```
+///
+/// Nor can code outside tenure close an `Owned` it holds (there is no `Closing` to give):
+///
+/// ```compile_fail,E0061
+/// # use tenure_core::{Close, Closing, EvictClose, Owned};
+/// # struct Pool;
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
+/// async fn shut(entry: Owned<Pool>) {
+///     entry.evict_close().await;
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
@@ -57,14 +65,14 @@ use crate::{Close, Owned, sealed::CloseSeal};
     note = "if the cache really is the sole owner, insert `Owned::new(value)` instead"
 )]
 pub trait EvictClose: CloseSeal + Send + 'static {
-    /// Closes the value, consuming its sole owner.
-    fn evict_close(self) -> impl Future<Output = ()> + Send;
+    /// Closes the value, consuming its sole owner. Called by the cache only.
+    fn evict_close(self, closing: &Closing) -> impl Future<Output = ()> + Send;
 }
 
 impl<T: Close> CloseSeal for Owned<T> {}
 
 impl<T: Close> EvictClose for Owned<T> {
-    fn evict_close(self) -> impl Future<Output = ()> + Send {
-        self.into_value().close()
+    fn evict_close(self, closing: &Closing) -> impl Future<Output = ()> + Send {
+        self.into_value().close(closing)
     }
 }

@@ -1,6 +1,6 @@
 use std::{fmt, ops::Deref};
 
-use crate::{Close, drain::Slot, sealed::NotByLease, sync::Arc};
+use crate::{Close, drain::LeasedValue, sealed::NotByLease, sync::Arc};
 
 /// A caller's loan of an [`Owned`](crate::Owned) cache entry.
 ///
@@ -11,14 +11,17 @@ use crate::{Close, drain::Slot, sealed::NotByLease, sync::Arc};
 /// and are `Send`/`Sync` when `T` is. Cloning a lease takes another loan.
 ///
 /// A lease never turns back into a `T`, an `Arc<T>` or an `Owned<T>`, and it
-/// cannot close its value.
+/// cannot close its value: [`Close::close`] needs a [`Closing`](crate::Closing),
+/// which only the cache makes. What a lease lends is `&T`; if `T` itself is
+/// `Clone`, or has a `close(&self)` of its own, `&T` reaches those (see
+/// [`Close`]'s "What the types cannot check for you").
 ///
 /// # Examples
 ///
 /// ```
-/// # use tenure_core::{Close, Lease};
+/// # use tenure_core::{Close, Closing, Lease};
 /// # struct Pool; impl Pool { fn ping(&self) -> bool { true } }
-/// # impl Close for Pool { async fn close(self) {} }
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
 /// fn use_pool(pool: &Lease<Pool>) -> bool {
 ///     pool.ping() // `&Pool` through `Deref`
 /// }
@@ -27,9 +30,9 @@ use crate::{Close, drain::Slot, sealed::NotByLease, sync::Arc};
 /// Closing through a lease is refused, with the reason:
 ///
 /// ```compile_fail,E0277
-/// # use tenure_core::{Close, Lease};
+/// # use tenure_core::{Close, Closing, Lease};
 /// # struct Pool;
-/// # impl Close for Pool { async fn close(self) {} }
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
 /// async fn done(pool: Lease<Pool>) {
 ///     pool.close().await;
 /// }
@@ -38,19 +41,19 @@ use crate::{Close, drain::Slot, sealed::NotByLease, sync::Arc};
 /// and so is taking the value out:
 ///
 /// ```compile_fail,E0507
-/// # use tenure_core::{Close, Lease};
+/// # use tenure_core::{Close, Closing, Lease};
 /// # struct Pool;
-/// # impl Close for Pool { async fn close(self) {} }
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
 /// fn take(pool: Lease<Pool>) -> Pool {
 ///     *pool
 /// }
 /// ```
 pub struct Lease<T: Close> {
-    slot: Arc<Slot<T>>,
+    slot: Arc<LeasedValue<T>>,
 }
 
 impl<T: Close> Lease<T> {
-    pub(crate) fn new(slot: &Arc<Slot<T>>) -> Self {
+    pub(crate) fn new(slot: &Arc<LeasedValue<T>>) -> Self {
         Self { slot: Arc::clone(slot) }
     }
 

@@ -9,25 +9,26 @@
 //! - [`Shared<T>`]: other code holds references (an HTTP client kept by a router).
 //!   Retiring it only drops the cache's reference; closing it does not compile.
 //!
-//! [`Close`] says how a resource shuts down. [`EvictClose`], sealed and implemented
-//! only by `Owned<T>`, is the one path by which a cache closes anything, and
-//! [`Entry`], sealed too, is what a cache is generic over. The cache itself is in
-//! `tenure-pool`; the `tenure` crate re-exports both.
+//! [`Close`] says how a resource shuts down; its `close` takes a [`&Closing`](Closing)
+//! that only tenure can make, so the cache is the only code that can ever run it.
+//! [`EvictClose`], sealed and implemented only by `Owned<T>`, is the one path by
+//! which a cache closes anything, and [`Entry`], sealed too, is what a cache is
+//! generic over. The cache itself is in `tenure-pool`; the `tenure` crate
+//! re-exports both.
 //!
 //! # Examples
 //!
 //! ```
-//! use tenure_core::{Close, EvictClose, Owned, Shared};
+//! use tenure_core::{Close, Closing, EvictClose, Owned, Shared};
 //!
 //! struct RedisPool;
 //! impl Close for RedisPool {
-//!     async fn close(self) { /* close the connections */ }
+//!     async fn close(self, _: &Closing) { /* close the connections */ }
 //! }
 //! struct HttpClient;
 //!
-//! async fn retire_owned(pool: Owned<RedisPool>) {
-//!     pool.evict_close().await; // the cache does this after the last lease drops
-//! }
+//! fn cache_may_close<E: EvictClose>(_: &E) {}
+//! cache_may_close(&Owned::new(RedisPool)); // the cache closes it after its last lease
 //!
 //! let shared = Shared::new(HttpClient);
 //! let held_by_router = shared.clone();
@@ -40,10 +41,13 @@
 //! ```compile_fail,E0277
 //! use tenure_core::{EvictClose, Shared};
 //! struct HttpClient;
-//! async fn retire(client: Shared<HttpClient>) {
-//!     client.evict_close().await;
-//! }
+//! fn cache_may_close<E: EvictClose>(_: &E) {}
+//! cache_may_close(&Shared::new(HttpClient));
 //! ```
+//!
+//! What the types guarantee, and what they cannot see (a `Close` type whose
+//! value shares state with others; a client's own `close(&self)` reached through
+//! `Deref`), is listed type by type in `docs/design.md` and `docs/adopting.md`.
 //!
 //! # Feature flags
 //!
@@ -55,6 +59,7 @@
 //! Rust 1.88 or newer (the workspace's `rust-version`).
 
 mod close;
+mod closing;
 mod drain;
 mod entry;
 mod evict_close;
@@ -65,6 +70,7 @@ mod shared;
 mod sync;
 
 pub use close::Close;
+pub use closing::Closing;
 #[doc(hidden)]
 pub use drain::{Closer, PendingClose};
 pub use entry::Entry;

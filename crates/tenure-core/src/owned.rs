@@ -17,11 +17,11 @@ use crate::Close;
 /// # Examples
 ///
 /// ```
-/// use tenure_core::{Close, Owned};
+/// use tenure_core::{Close, Closing, Owned};
 ///
 /// struct Pool;
 /// impl Close for Pool {
-///     async fn close(self) {}
+///     async fn close(self, _: &Closing) {}
 /// }
 ///
 /// let entry = Owned::new(Pool);
@@ -31,9 +31,9 @@ use crate::Close;
 /// An `Owned` cannot be cloned, since two owners could both close it:
 ///
 /// ```compile_fail,E0277
-/// # use tenure_core::{Close, Owned};
+/// # use tenure_core::{Close, Closing, Owned};
 /// # struct Pool;
-/// # impl Close for Pool { async fn close(self) {} }
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
 /// let entry = Owned::new(Pool);
 /// let copy = entry.clone();
 /// ```
@@ -42,9 +42,9 @@ use crate::Close;
 ///
 /// ```compile_fail,E0277
 /// # use std::sync::Arc;
-/// # use tenure_core::{Close, Owned};
+/// # use tenure_core::{Close, Closing, Owned};
 /// # struct Pool;
-/// # impl Close for Pool { async fn close(self) {} }
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
 /// let entry = Owned::new(Arc::new(Pool));
 /// ```
 #[must_use = "an `Owned` value does nothing until it is inserted into a cache"]

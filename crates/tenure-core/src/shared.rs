@@ -8,42 +8,35 @@ use std::{fmt, ops::Deref, sync::Arc};
 /// routers, models or tasks the cache knows nothing about.
 ///
 /// Lookups return a cheap clone of the handle (one reference-count increment).
-/// `Shared` has no close in any form: not a method, not [`Close`](crate::Close)
-/// through `Deref` (that needs the value by move), and not
-/// [`EvictClose`](crate::EvictClose).
 ///
-/// # Examples
+/// What holds: the cache never closes a `Shared` value. It is not
+/// [`EvictClose`](crate::EvictClose), so no cache path can close it, and tenure's
+/// own [`Close::close`](crate::Close::close) cannot be run on it by anyone: that
+/// needs the value by move and a [`Closing`](crate::Closing) that only the cache
+/// makes.
 ///
-/// ```
-/// use tenure_core::Shared;
+/// What the types cannot see: a client's own `close(&self)` method, reached
+/// through `Deref` (`Pool::close(&shared)` on a deadpool or sqlx pool), compiles,
+/// because it only needs `&T`; so does cloning `T` out through `Deref` when `T`
+/// is `Clone`. The cache never calls such a method; to keep your own code from
+/// doing so, wrap the client so the method is out of reach, or list it under
+/// clippy's `disallowed-methods` (see `docs/adopting.md`).
 ///
-/// let client = Shared::new(String::from("an HTTP client"));
-/// let held_elsewhere = client.clone();
-/// assert!(Shared::ptr_eq(&client, &held_elsewhere));
-/// assert_eq!(held_elsewhere.len(), 14);
-/// ```
-///
-/// What the types cannot see: a client's own `close(&self)` method reached
-/// explicitly through `Deref` (`Pool::close(&shared)` on a deadpool or sqlx pool)
-/// compiles, because it only needs `&T`. The cache never calls such a method; to
-/// keep your own code from doing so, wrap the client so the method is out of
-/// reach, or list it under clippy's `disallowed-methods` (see docs/adopting.md).
-///
-/// Closing a shared value through tenure does not compile, whichever way it is spelled:
+/// The spellings of a close through tenure are refused, each with the reason:
 ///
 /// ```compile_fail,E0277
-/// # use tenure_core::{Close, EvictClose, Shared};
+/// # use tenure_core::{Close, Closing, EvictClose, Shared};
 /// # struct Client;
-/// # impl Close for Client { async fn close(self) {} }
+/// # impl Close for Client { async fn close(self, _: &Closing) {} }
 /// async fn evict(client: Shared<Client>) {
 ///     EvictClose::evict_close(client).await;
 /// }
 /// ```
 ///
 /// ```compile_fail,E0277
-/// # use tenure_core::{Close, Shared};
+/// # use tenure_core::{Close, Closing, Shared};
 /// # struct Client;
-/// # impl Close for Client { async fn close(self) {} }
+/// # impl Close for Client { async fn close(self, _: &Closing) {} }
 /// async fn evict(client: Shared<Client>) {
 ///     client.close().await;
 /// }

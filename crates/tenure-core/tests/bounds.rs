@@ -3,12 +3,12 @@
 
 use std::{cell::Cell, sync::Arc};
 
-use tenure_core::{Close, Lease, Owned, Shared};
+use tenure_core::{Close, Closing, Lease, Owned, Shared};
 
 struct Pool;
 
 impl Close for Pool {
-    async fn close(self) {}
+    async fn close(self, _: &Closing) {}
 }
 
 fn send_sync_static<T: Send + Sync + 'static>() {}
@@ -28,7 +28,7 @@ fn a_send_only_resource_is_still_an_owned_value() {
     #[allow(dead_code)] // only its type is checked
     struct SendOnly(Cell<u32>);
     impl Close for SendOnly {
-        async fn close(self) {}
+        async fn close(self, _: &Closing) {}
     }
     send_static::<Owned<SendOnly>>();
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tenure_pool::{CacheStats, ClientCache, GetError, Shared};
+use tenure_pool::{CacheStats, ClientCache, GetError, Shared, ShutdownReport};
 
 use crate::client::HttpClient;
 use crate::config::HttpClientConfig;
@@ -146,10 +146,13 @@ impl HttpClients {
         self.cache.stats()
     }
 
-    /// The underlying cache.
-    #[must_use]
-    pub fn cache(&self) -> &ClientCache<HttpClientConfig, Shared<HttpClient>> {
-        &self.cache
+    /// Drops the cache's reference to every client and refuses new ones.
+    ///
+    /// No client is closed: holders keep working clients, and each client's
+    /// connection pool goes away with its last holder. Returns at once (shared
+    /// entries have nothing to drain); calling it again is safe.
+    pub async fn shutdown(&self) -> ShutdownReport<HttpClientConfig> {
+        self.cache.shutdown().await
     }
 }
 

@@ -435,7 +435,7 @@ async fn bad_input_through_the_cache() {
     assert_eq!(e.kind(), ErrorKind::Connect);
 
     // The cache refuses after shutdown with a typed error.
-    clients.cache().shutdown().await;
+    clients.shutdown().await;
     let e = clients
         .get_async_http_client(&HttpClientConfig::default())
         .await

@@ -127,9 +127,9 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
     /// the cache closes owned entries itself after their last lease.
     ///
     /// ```compile_fail,E0277
-    /// # use tenure_pool::{ClientCache, Close, Shared};
+    /// # use tenure_pool::{ClientCache, Close, Closing, Shared};
     /// # struct HttpClient;
-    /// # impl Close for HttpClient { async fn close(self) {} }
+    /// # impl Close for HttpClient { async fn close(self, _: &Closing) {} }
     /// let cache = ClientCache::<String, Shared<HttpClient>>::builder()
     ///     .eviction_listener(|_key, client, _cause| {
     ///         // The incident: closing a client that others still hold.

@@ -53,11 +53,11 @@ pub(crate) type Listener<K, E> = Arc<dyn Fn(&K, &<E as Entry>::Handle, RemovalCa
 /// # Examples
 ///
 /// ```
-/// use tenure_pool::{ClientCache, Close, Owned};
+/// use tenure_pool::{ClientCache, Close, Closing, Owned};
 ///
 /// struct Pool(u32);
 /// impl Close for Pool {
-///     async fn close(self) { println!("pool {} closed", self.0); }
+///     async fn close(self, _: &Closing) { println!("pool {} closed", self.0); }
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {

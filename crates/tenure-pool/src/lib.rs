@@ -62,6 +62,7 @@ mod error;
 #[cfg(all(test, tenure_loom))]
 mod loom_tests;
 mod owned_pool;
+mod pool_guard;
 mod reaper;
 mod runtime_scope;
 mod shard;
@@ -74,9 +75,10 @@ pub use builder::ClientCacheBuilder;
 pub use cache::{CacheKey, ClientCache};
 pub use error::{Error, ErrorKind, GetError};
 pub use owned_pool::OwnedPool;
+pub use pool_guard::PoolGuard;
 pub use shutdown::{Shutdown, ShutdownReport};
 pub use stats::{CacheStats, Evictions, RemovalCause};
-pub use tenure_core::{Close, Entry, EvictClose, Lease, Owned, Shared};
+pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 
 /// The deadpool crate, re-exported so [`OwnedPool`] users need no second dependency.
 pub use deadpool;

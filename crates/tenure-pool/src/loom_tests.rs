@@ -15,7 +15,7 @@ use loom::{
     },
     thread,
 };
-use tenure_core::{Close, Closer, Entry, Owned, PendingClose};
+use tenure_core::{Close, Closer, Closing, Entry, Owned, PendingClose};
 
 use crate::{
     Scope,
@@ -33,7 +33,7 @@ struct State {
 struct Resource(Arc<State>);
 
 impl Close for Resource {
-    async fn close(self) {
+    async fn close(self, _: &Closing) {
         self.0.closes.fetch_add(1, Ordering::SeqCst);
     }
 }

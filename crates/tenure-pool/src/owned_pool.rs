@@ -1,22 +1,33 @@
+//! [`OwnedPool`]: any deadpool pool as an owned cache entry.
+
 use std::fmt;
 
-use deadpool::managed::{Manager, Object, Pool, PoolBuilder, PoolError, Status};
-use tenure_core::Close;
+use deadpool::managed::{BuildError, Manager, Pool, PoolBuilder, PoolError, Status};
+use tenure_core::{Close, Closing};
+
+use crate::PoolGuard;
 
 /// Any deadpool pool as an [`Owned`](crate::Owned) cache entry.
 ///
 /// deadpool's `Pool` is a shared handle: `close()` on one clone closes every
-/// clone. So `OwnedPool` builds its pool itself and never hands out a clone: the
-/// cache really is the sole owner, and closing it on retirement cannot break
-/// anybody else's pool. Callers get connections through [`get`](Self::get).
+/// clone. So `OwnedPool` builds its pool itself, from a `PoolBuilder`, and hands
+/// out nothing from which the pool can be reached: [`get`](Self::get) returns a
+/// [`PoolGuard`] that derefs to the connection and hides deadpool's `Object`
+/// (which would give out a clone of the pool), and [`status`](Self::status) is a
+/// plain snapshot. So the cache is the pool's sole owner, and closing it on
+/// retirement breaks no pool that anybody else holds.
 ///
 /// Closing it closes the pool: idle connections are dropped at once; connections
 /// still checked out stay usable and are dropped, not returned, when released.
 ///
+/// What is out of its reach: a `Manager` that keeps a handle to its own pool, or
+/// a connection type (`M::Type`) that shares state with the pool, would carry
+/// the pool out; deadpool's own managers do neither.
+///
 /// # Examples
 ///
 /// ```
-/// use deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
+/// use tenure_pool::deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
 /// use tenure_pool::{ClientCache, Owned, OwnedPool};
 ///
 /// struct Counter;
@@ -35,20 +46,35 @@ use tenure_core::Close;
 /// # });
 /// ```
 ///
-/// `W` is the pool's object wrapper, as in deadpool (`deadpool_redis::Connection`
-/// for deadpool-redis).
-pub struct OwnedPool<M: Manager, W: From<Object<M>> = Object<M>> {
-    pool: Pool<M, W>,
+/// deadpool's `Object`, and through it the pool, is out of reach:
+///
+/// ```compile_fail,E0308
+/// # use tenure_pool::deadpool::managed::{Manager, Metrics, Object, Pool, RecycleResult};
+/// # use tenure_pool::OwnedPool;
+/// # struct Counter;
+/// # impl Manager for Counter {
+/// #     type Type = u32;
+/// #     type Error = std::convert::Infallible;
+/// #     async fn create(&self) -> Result<u32, Self::Error> { Ok(7) }
+/// #     async fn recycle(&self, _: &mut u32, _: &Metrics) -> RecycleResult<Self::Error> { Ok(()) }
+/// # }
+/// async fn keep_the_pool(pool: &OwnedPool<Counter>) -> Option<Pool<Counter>> {
+///     let conn = pool.get().await.ok()?;
+///     Object::pool(&conn)
+/// }
+/// ```
+pub struct OwnedPool<M: Manager> {
+    pool: Pool<M>,
 }
 
-impl<M: Manager, W: From<Object<M>>> OwnedPool<M, W> {
+impl<M: Manager> OwnedPool<M> {
     /// Builds the pool this entry will own.
     ///
     /// # Errors
     ///
     /// deadpool's build error (an invalid pool configuration, or a missing runtime
     /// for timeouts).
-    pub fn from_builder(builder: PoolBuilder<M, W>) -> Result<Self, deadpool::managed::BuildError> {
+    pub fn from_builder(builder: PoolBuilder<M>) -> Result<Self, BuildError> {
         Ok(Self { pool: builder.build()? })
     }
 
@@ -58,8 +84,8 @@ impl<M: Manager, W: From<Object<M>>> OwnedPool<M, W> {
     ///
     /// deadpool's `PoolError`: a timeout, a backend error, or `Closed` after the
     /// entry was closed.
-    pub async fn get(&self) -> Result<W, PoolError<M::Error>> {
-        self.pool.get().await
+    pub async fn get(&self) -> Result<PoolGuard<M>, PoolError<M::Error>> {
+        self.pool.get().await.map(PoolGuard::new)
     }
 
     /// The pool's size, available objects and waiters.
@@ -68,13 +94,13 @@ impl<M: Manager, W: From<Object<M>>> OwnedPool<M, W> {
     }
 }
 
-impl<M: Manager + 'static, W: From<Object<M>> + Send + 'static> Close for OwnedPool<M, W> {
-    async fn close(self) {
+impl<M: Manager + 'static> Close for OwnedPool<M> {
+    async fn close(self, _: &Closing) {
         self.pool.close();
     }
 }
 
-impl<M: Manager, W: From<Object<M>>> fmt::Debug for OwnedPool<M, W> {
+impl<M: Manager> fmt::Debug for OwnedPool<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedPool")
             .field("status", &self.pool.status())

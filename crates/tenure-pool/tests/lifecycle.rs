@@ -15,7 +15,7 @@ use std::{
 };
 
 use support::{Log, Probe, settle};
-use tenure_pool::{ClientCache, Close, ErrorKind, Owned, Shared};
+use tenure_pool::{ClientCache, Close, Closing, ErrorKind, Owned, Shared};
 
 /// `shutdown` waits for the last lease, then every owned entry is closed; twice is fine.
 #[tokio::test(start_paused = true)]
@@ -146,7 +146,7 @@ async fn the_reaper_stops_when_the_cache_is_dropped() {
 struct Panicky;
 
 impl Close for Panicky {
-    async fn close(self) {
+    async fn close(self, _: &Closing) {
         panic!("close failed");
     }
 }
@@ -284,7 +284,7 @@ async fn shared_entries_are_never_closed() {
     let closed = Arc::new(AtomicBool::new(false));
     struct Tracked(Arc<AtomicBool>);
     impl Close for Tracked {
-        async fn close(self) {
+        async fn close(self, _: &Closing) {
             self.0.store(true, Ordering::SeqCst);
         }
     }

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use deadpool_redis::Pool;
-use tenure_pool::{CacheStats, ClientCache, Close, Owned, OwnedPool, Shared, ShutdownReport};
+use tenure_pool::{CacheStats, ClientCache, Owned, OwnedPool, Shared, ShutdownReport};
 
 use crate::{Error, RedisConfig, RedisPool, handle::OwnedRedisPool};
 
@@ -192,7 +192,8 @@ async fn create_owned(config: &RedisConfig) -> Result<Owned<OwnedRedisPool>, Err
         Ok(conn) => drop(conn),
         Err(e) => {
             tracing::debug!(addr = %config.addr(), error = %e, "Redis pool creation failed");
-            pool.close().await;
+            // Never inserted, so nobody else holds it: dropping it drops its connections.
+            drop(pool);
             return Err(Error::connection(&config.addr(), e));
         }
     }

@@ -1,21 +1,17 @@
 //! [`RedisPool`]: what a lookup returns; [`RedisConnection`]: what it lends.
 
-use std::{
-    fmt,
-    ops::{Deref, DerefMut},
-    sync::Arc,
-};
+use std::{fmt, sync::Arc};
 
 use deadpool_redis::{
     Connection, Manager, Pool, Status,
     redis::{self, aio::ConnectionLike},
 };
-use tenure_pool::{Lease, OwnedPool, Shared};
+use tenure_pool::{Lease, OwnedPool, PoolGuard, Shared};
 
 use crate::Error;
 
 /// The pool type the cache creates and owns.
-pub(crate) type OwnedRedisPool = OwnedPool<Manager, Connection>;
+pub(crate) type OwnedRedisPool = OwnedPool<Manager>;
 
 /// Who owns the pool behind a [`RedisPool`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,13 +72,13 @@ impl RedisPool {
     /// timeout elapsed, or the pool is closed.
     pub async fn get(&self) -> Result<RedisConnection, Error> {
         let result = match &self.inner {
-            Inner::Owned(pool) => pool.get().await,
-            Inner::Shared(pool) => pool.get().await,
+            Inner::Owned(pool) => pool.get().await.map(Checkout::Owned),
+            Inner::Shared(pool) => pool.get().await.map(Checkout::Shared),
         };
         match result {
             Ok(conn) => Ok(RedisConnection {
                 conn,
-                _pool: self.clone(),
+                pool: self.clone(),
             }),
             Err(e) => {
                 tracing::debug!(addr = %self.addr, error = %e, "no Redis connection");
@@ -133,13 +129,41 @@ impl fmt::Debug for RedisPool {
     }
 }
 
-/// A connection checked out of a [`RedisPool`]; it derefs to
-/// [`deadpool_redis::Connection`] and runs commands itself (it implements
-/// [`ConnectionLike`]).
+/// What a [`RedisConnection`] checked out: from an owned pool, tenure's guard
+/// (which hides deadpool's `Object` and with it the pool); from a shared pool,
+/// deadpool-redis' connection of the caller's own pool.
+enum Checkout {
+    Owned(PoolGuard<Manager>),
+    Shared(Connection),
+}
+
+impl Checkout {
+    fn connection(&mut self) -> &mut redis::aio::MultiplexedConnection {
+        match self {
+            Checkout::Owned(guard) => guard,
+            Checkout::Shared(conn) => conn,
+        }
+    }
+
+    fn db(&self) -> i64 {
+        match self {
+            Checkout::Owned(guard) => guard.get_db(),
+            Checkout::Shared(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// A connection checked out of a [`RedisPool`]. It runs commands itself: it
+/// implements [`ConnectionLike`], so the `redis` crate's `AsyncCommands`,
+/// `Cmd::query_async` and pipelines take it directly.
 ///
 /// It keeps its pool open while it lives, so a pool the cache retires is closed
 /// only after every connection lent from it has come back. Dropping it returns
 /// the connection to the pool (or closes it if the pool is closed).
+///
+/// It deliberately has no `Deref` to deadpool's connection: deadpool's object
+/// gives out a strong clone of its pool, and a clone of a pool the cache owns
+/// would outlive the entry and could close it under other callers.
 ///
 /// # Examples
 ///
@@ -156,34 +180,20 @@ impl fmt::Debug for RedisPool {
 pub struct RedisConnection {
     // Field order matters: the connection goes back to the pool before the pool
     // handle (possibly the last lease of a retired pool) is dropped.
-    conn: Connection,
-    _pool: RedisPool,
+    conn: Checkout,
+    pool: RedisPool,
 }
 
 impl RedisConnection {
     /// `host:port` of the server.
     pub fn addr(&self) -> &str {
-        self._pool.addr()
-    }
-}
-
-impl Deref for RedisConnection {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        &self.conn
-    }
-}
-
-impl DerefMut for RedisConnection {
-    fn deref_mut(&mut self) -> &mut Connection {
-        &mut self.conn
+        self.pool.addr()
     }
 }
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
-        self.conn.req_packed_command(cmd)
+        self.conn.connection().req_packed_command(cmd)
     }
 
     fn req_packed_commands<'a>(
@@ -192,19 +202,19 @@ impl ConnectionLike for RedisConnection {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        self.conn.req_packed_commands(cmd, offset, count)
+        self.conn.connection().req_packed_commands(cmd, offset, count)
     }
 
     fn get_db(&self) -> i64 {
-        self.conn.get_db()
+        self.conn.db()
     }
 }
 
 impl fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConnection")
-            .field("addr", &self._pool.addr())
-            .field("db", &self.conn.get_db())
+            .field("addr", &self.pool.addr())
+            .field("db", &self.conn.db())
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,7 @@
 //! Building a deadpool-redis pool from a [`RedisConfig`], honouring every setting.
 
-use deadpool_redis::{Manager, Pool, PoolBuilder, Runtime, redis::AsyncConnectionConfig};
+use deadpool_redis::{Manager, Pool, Runtime, redis::AsyncConnectionConfig};
+use tenure_pool::deadpool::managed::{self, Object};
 
 use crate::{ConfigError, RedisConfig};
 
@@ -19,19 +20,23 @@ impl RedisConfig {
     ///
     /// [`ConfigError::Build`] if the `redis` crate or deadpool rejects the settings.
     pub fn create_pool(&self) -> Result<Pool, ConfigError> {
-        self.pool_builder()?
+        self.pool_builder::<deadpool_redis::Connection>()?
             .build()
             .map_err(|e| self.build_error(e.to_string()))
     }
 
-    /// A pool builder with every setting of this configuration applied.
-    pub(crate) fn pool_builder(&self) -> Result<PoolBuilder, ConfigError> {
+    /// A pool builder with every setting of this configuration applied; `W` is
+    /// deadpool-redis' `Connection` for a caller's pool, deadpool's `Object` for
+    /// one the cache owns (whose guard hides it).
+    pub(crate) fn pool_builder<W: From<Object<Manager>>>(
+        &self,
+    ) -> Result<managed::PoolBuilder<Manager, W>, ConfigError> {
         let info = self.connection_info().map_err(|e| self.build_error(e.to_string()))?;
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connect_timeout()))
             .set_response_timeout(Some(self.response_timeout()));
         let manager = Manager::new_with_config(info, connection).map_err(|e| self.build_error(e.to_string()))?;
-        Ok(Pool::builder(manager)
+        Ok(managed::Pool::<Manager, W>::builder(manager)
             .max_size(self.max_connections())
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(self.wait_timeout()))

@@ -8,7 +8,7 @@ use std::sync::{
     atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
-use tenure_pool::Close;
+use tenure_pool::{Close, Closing};
 
 /// What every probe of one test reports to.
 #[derive(Debug, Default)]
@@ -53,7 +53,7 @@ impl Probe {
 }
 
 impl Close for Probe {
-    async fn close(self) {
+    async fn close(self, _: &Closing) {
         self.closed.store(true, Ordering::SeqCst);
         self.closes.fetch_add(1, Ordering::SeqCst);
         self.log.closes.fetch_add(1, Ordering::SeqCst);

@@ -1,0 +1,57 @@
+/// Proof that the cache is closing a value: the argument of [`Close::close`](crate::Close::close).
+///
+/// Only tenure can make a `Closing`: it has no public constructor, and tenure hands
+/// out nothing but a short-lived `&Closing` to the close it runs. So no code outside
+/// tenure can call [`Close::close`](crate::Close::close) or
+/// [`EvictClose::evict_close`](crate::EvictClose::evict_close), whatever the type:
+/// a value had by `Clone` or `Copy`, a reference, a newtype. The cache is the only
+/// caller, after an owned entry is retired and its last lease is dropped.
+///
+/// Inside a close you may pass the reference on to close the parts of your value
+/// (`self.inner.close(closing).await`). It cannot outlive the close: it borrows a
+/// value that lives in the cache's close task, so it cannot be stored in a
+/// `'static` place or moved into a spawned task.
+///
+/// # Examples
+///
+/// Implementing [`Close`](crate::Close) takes the token and usually ignores it:
+///
+/// ```
+/// use tenure_core::{Close, Closing};
+///
+/// struct Connection;
+///
+/// impl Close for Connection {
+///     async fn close(self, _closing: &Closing) {
+///         // say goodbye to the server
+///     }
+/// }
+/// ```
+///
+/// Calling a close yourself does not compile, because there is no `Closing` to give:
+///
+/// ```compile_fail,E0624
+/// # use tenure_core::{Close, Closing};
+/// # #[derive(Clone)]
+/// # struct Connection;
+/// # impl Close for Connection { async fn close(self, _: &Closing) {} }
+/// async fn close_a_copy(conn: &Connection) {
+///     conn.clone().close(&Closing::new()).await;
+/// }
+/// ```
+pub struct Closing {
+    _only_tenure: (),
+}
+
+impl Closing {
+    /// Made only where tenure runs a close.
+    pub(crate) const fn new() -> Self {
+        Self { _only_tenure: () }
+    }
+}
+
+impl std::fmt::Debug for Closing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Closing")
+    }
+}

@@ -1,0 +1,12 @@
+// Class 3: `HttpClients` does not hand out its inner cache (which would let any
+// borrower insert a client under another tenant's config, invalidate entries, or
+// shut the adapter down); it has read-only views.
+// control: tests/ui_pass/control_http_clients_cache.rs
+#![allow(unused_imports)]
+use tenure_http::HttpClients;
+
+fn inner(clients: &HttpClients) -> usize {
+    clients.cache().len()
+}
+
+fn main() {}
