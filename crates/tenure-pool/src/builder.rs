@@ -6,7 +6,7 @@ use crate::{
     ClientCache, Error, RemovalCause,
     cache::{CacheKey, Inner, Listener, Settings},
     clock::nanos,
-    shard::Expiry,
+    expiry::Expiry,
 };
 
 const DEFAULT_CAPACITY: u64 = 200;
@@ -58,8 +58,16 @@ pub struct ClientCacheBuilder<K, E: Entry> {
     _key: PhantomData<fn(K)>,
 }
 
+// Here rather than in `cache.rs`, so the cache does not depend on its builder.
+impl<K: CacheKey, E: Entry> ClientCache<K, E> {
+    /// Starts configuring a cache: capacity 200, time-to-live 10 minutes.
+    pub fn builder() -> ClientCacheBuilder<K, E> {
+        ClientCacheBuilder::new()
+    }
+}
+
 impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             max_capacity: DEFAULT_CAPACITY,
             time_to_live: Some(DEFAULT_TTL),

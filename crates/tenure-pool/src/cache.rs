@@ -13,12 +13,13 @@ use tenure_core::{Closer, Entry};
 use tokio::runtime::Handle;
 
 use crate::{
-    CacheStats, ClientCacheBuilder, Error, GetError, RemovalCause, Shutdown,
+    CacheStats, Error, GetError, RemovalCause, Shutdown,
     clock::{Clock, Reading},
     closer::{CloseCounters, EntryCloser},
-    reaper,
+    expiry::Expiry,
+    reaper::{self, Reap},
     runtime_scope::{self, Scope},
-    shard::{Expiry, Lookup, Removed, Shard},
+    shard::{Lookup, Removed, Shard},
     single_flight::{self, Flights, Outcome, Role},
     sync::Mutex,
 };
@@ -126,9 +127,9 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     /// The runtime the cache was built on, for closes and the reaper when the
     /// caller is not on one.
     runtime: OnceLock<Handle>,
-    pub(crate) reaper_running: AtomicBool,
+    reaper_running: AtomicBool,
     /// Whether the reaper is being polled, so `recent` lags by under two ticks.
-    pub(crate) reaper_ticking: AtomicBool,
+    reaper_ticking: AtomicBool,
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
@@ -268,23 +269,6 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         }
     }
 
-    /// One reaper pass: expired, idle and dead-runtime entries out; stuck drains warned.
-    pub(crate) fn reap(&self) {
-        let now = self.clock.now();
-        let mut removed = Vec::new();
-        for shard in self.shards.iter() {
-            shard.0.lock().remove_expired(now, self.settings.expiry, &mut removed);
-            for entry in removed.drain(..) {
-                self.retire(entry);
-            }
-        }
-        let mut draining = self.draining.lock();
-        draining.retain(|closer| closer.is_draining());
-        for closer in draining.iter() {
-            closer.warn_if_stuck(now, self.settings.drain_warning);
-        }
-    }
-
     /// Keys of retired entries that still have leases.
     pub(crate) fn still_leased(&self) -> Vec<K> {
         let mut draining = self.draining.lock();
@@ -315,6 +299,32 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 }
 
+impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
+    fn reap(&self) {
+        let now = self.clock.now();
+        let mut removed = Vec::new();
+        for shard in self.shards.iter() {
+            shard.0.lock().remove_expired(now, self.settings.expiry, &mut removed);
+            for entry in removed.drain(..) {
+                self.retire(entry);
+            }
+        }
+        let mut draining = self.draining.lock();
+        draining.retain(|closer| closer.is_draining());
+        for closer in draining.iter() {
+            closer.warn_if_stuck(now, self.settings.drain_warning);
+        }
+    }
+
+    fn set_reaper_ticking(&self, ticking: bool) {
+        self.reaper_ticking.store(ticking, Ordering::Release);
+    }
+
+    fn reaper_stopped(&self) {
+        self.reaper_running.store(false, Ordering::Release);
+    }
+}
+
 impl<K: CacheKey, E: Entry> Drop for Inner<K, E> {
     fn drop(&mut self) {
         // Retire what is left so owned entries close (now, or after their leases).
@@ -323,11 +333,6 @@ impl<K: CacheKey, E: Entry> Drop for Inner<K, E> {
 }
 
 impl<K: CacheKey, E: Entry> ClientCache<K, E> {
-    /// Starts configuring a cache: capacity 200, time-to-live 10 minutes.
-    pub fn builder() -> ClientCacheBuilder<K, E> {
-        ClientCacheBuilder::new()
-    }
-
     /// The entry under `key`, if present and not expired.
     ///
     /// For an owned entry this is a new [`Lease`](crate::Lease); for a shared one,
@@ -490,7 +495,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         {
-            reaper::spawn(&self.inner, &runtime);
+            reaper::spawn(&self.inner, self.inner.settings.reap_interval, &runtime);
         }
     }
 }

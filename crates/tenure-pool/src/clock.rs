@@ -18,7 +18,7 @@ use std::{
 
 use tokio::time::Instant;
 
-use crate::{shard::Expiry, stats::RemovalCause};
+use crate::{expiry::Expiry, stats::RemovalCause};
 
 /// Nanoseconds since the cache was built, read from tokio's clock.
 #[derive(Debug)]

@@ -59,6 +59,7 @@ mod catch_unwind;
 mod clock;
 mod closer;
 mod error;
+mod expiry;
 #[cfg(all(test, tenure_loom))]
 mod loom_tests;
 mod owned_pool;

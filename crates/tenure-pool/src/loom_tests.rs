@@ -20,7 +20,8 @@ use tenure_core::{Close, Closer, Closing, Entry, Owned, PendingClose};
 use crate::{
     Scope,
     clock::{Clock, Reading},
-    shard::{Expiry, Lookup, Shard},
+    expiry::Expiry,
+    shard::{Lookup, Shard},
     sync::Mutex,
 };
 

@@ -3,43 +3,56 @@
 //! It holds only a `Weak` reference between passes, so dropping the last cache
 //! handle ends it at its next tick. If its runtime shuts down, the next insert
 //! from a live runtime starts a new one.
+//!
+//! The task knows the cache only through [`Reap`], so this module does not
+//! depend on the cache's internals.
 
-use std::sync::{Arc, Weak, atomic::Ordering};
+use std::{
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
-use tenure_core::Entry;
 use tokio::runtime::Handle;
 
-use crate::cache::{CacheKey, Inner};
+/// What the reaper needs from the cache it serves.
+pub(crate) trait Reap: Send + Sync + 'static {
+    /// One pass: expired, idle and dead-runtime entries out; stuck drains warned.
+    fn reap(&self);
+    /// Records whether a reaper is being polled (and so keeps `recent` fresh).
+    fn set_reaper_ticking(&self, ticking: bool);
+    /// Records that no reaper runs any more, so the next insert may start one.
+    fn reaper_stopped(&self);
+}
 
-pub(crate) fn spawn<K: CacheKey, E: Entry>(inner: &Arc<Inner<K, E>>, runtime: &Handle) {
-    let interval = inner.settings.reap_interval;
-    let running = RunningFlag(Arc::downgrade(inner));
+/// Starts a reaper for `target` on `runtime`, passing every `interval`.
+pub(crate) fn spawn<R: Reap>(target: &Arc<R>, interval: Duration, runtime: &Handle) {
+    let running = RunningFlag(Arc::downgrade(target));
     drop(runtime.spawn(async move {
         let running = running;
         // Only a reaper that is being polled keeps `recent` fresh for lookups.
-        if let Some(inner) = running.0.upgrade() {
-            inner.reaper_ticking.store(true, Ordering::Release);
+        if let Some(target) = running.0.upgrade() {
+            target.set_reaper_ticking(true);
         }
         loop {
             tokio::time::sleep(interval).await;
-            let Some(inner) = running.0.upgrade() else {
+            let Some(target) = running.0.upgrade() else {
                 tracing::trace!("cache dropped; reaper stops");
                 return;
             };
-            inner.reap();
+            target.reap();
         }
     }));
 }
 
 /// Clears the cache's "reaper running" and "reaper ticking" flags when the task
 /// ends, or is dropped with its runtime (polled or not).
-struct RunningFlag<K: CacheKey, E: Entry>(Weak<Inner<K, E>>);
+struct RunningFlag<R: Reap>(Weak<R>);
 
-impl<K: CacheKey, E: Entry> Drop for RunningFlag<K, E> {
+impl<R: Reap> Drop for RunningFlag<R> {
     fn drop(&mut self) {
-        if let Some(inner) = self.0.upgrade() {
-            inner.reaper_ticking.store(false, Ordering::Release);
-            inner.reaper_running.store(false, Ordering::Release);
+        if let Some(target) = self.0.upgrade() {
+            target.set_reaper_ticking(false);
+            target.reaper_stopped();
         }
     }
 }

@@ -23,42 +23,9 @@ use hashbrown::HashTable;
 use crate::{
     Scope,
     clock::Reading,
+    expiry::Expiry,
     stats::{RemovalCause, ShardCounters},
 };
-
-/// Expiry settings in clock nanoseconds.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Expiry {
-    pub(crate) ttl: Option<u64>,
-    pub(crate) tti: Option<u64>,
-}
-
-impl Expiry {
-    /// When a node with these times expires, if it ever does.
-    pub(crate) fn deadline(&self, inserted_at: u64, last_access: u64) -> Option<u64> {
-        let ttl = self.ttl.map(|ttl| inserted_at.saturating_add(ttl));
-        let tti = self.tti.map(|tti| last_access.saturating_add(tti));
-        match (ttl, tti) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Why a node should go now, if it should.
-    pub(crate) fn check(&self, inserted_at: u64, last_access: u64, now: u64) -> Option<RemovalCause> {
-        if let Some(ttl) = self.ttl
-            && now >= inserted_at.saturating_add(ttl)
-        {
-            return Some(RemovalCause::Expired);
-        }
-        if let Some(tti) = self.tti
-            && now >= last_access.saturating_add(tti)
-        {
-            return Some(RemovalCause::Idle);
-        }
-        None
-    }
-}
 
 /// An entry that left a shard; the cache retires it once the shard lock is released.
 #[derive(Debug)]
@@ -103,7 +70,7 @@ struct Node<K, S> {
 }
 
 #[derive(Debug)]
-struct Slot<K, S> {
+struct SlabSlot<K, S> {
     generation: u32,
     node: Option<Node<K, S>>,
 }
@@ -113,7 +80,7 @@ const MAX_FREQ: u8 = 3;
 #[derive(Debug)]
 pub(crate) struct Shard<K, S> {
     table: HashTable<u32>,
-    slots: Vec<Slot<K, S>>,
+    slots: Vec<SlabSlot<K, S>>,
     free: Vec<u32>,
     small: VecDeque<Ref>,
     main: VecDeque<Ref>,
@@ -259,7 +226,7 @@ impl<K: Eq, S> Shard<K, S> {
             }
             None => {
                 let index = u32::try_from(self.slots.len()).expect("shard capacity fits in u32");
-                self.slots.push(Slot {
+                self.slots.push(SlabSlot {
                     generation: 0,
                     node: Some(node),
                 });

@@ -21,16 +21,17 @@ pub(crate) enum Outcome<H> {
     Refused(Error),
 }
 
-type Slot<H> = Option<Outcome<H>>;
+/// What a flight's channel holds: `None` until the leader publishes.
+type Published<H> = Option<Outcome<H>>;
 
 /// The flights under way, by (key, runtime tag).
 pub(crate) type Flights<K, H> =
-    parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Slot<H>>, foldhash::fast::RandomState>>;
+    parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Published<H>>, foldhash::fast::RandomState>>;
 
 /// What a caller that missed should do.
 pub(crate) enum Role<'a, K: Hash + Eq + Clone, H> {
     Lead(Leader<'a, K, H>),
-    Wait(watch::Receiver<Slot<H>>),
+    Wait(watch::Receiver<Published<H>>),
 }
 
 /// Joins the flight under `key`, or starts one.
@@ -53,7 +54,7 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone, H>(flights: &'a Flights<K, H>, key:
 }
 
 /// Waits for the leader; `None` if it was cancelled (the caller should retry).
-pub(crate) async fn wait<H: Clone>(mut rx: watch::Receiver<Slot<H>>) -> Option<Outcome<H>> {
+pub(crate) async fn wait<H: Clone>(mut rx: watch::Receiver<Published<H>>) -> Option<Outcome<H>> {
     let published = rx
         .wait_for(Option::is_some)
         .await
@@ -67,7 +68,7 @@ pub(crate) async fn wait<H: Clone>(mut rx: watch::Receiver<Slot<H>>) -> Option<O
 pub(crate) struct Leader<'a, K: Hash + Eq + Clone, H> {
     // Field order matters: the guard unregisters before the sender closes.
     guard: FlightGuard<'a, K, H>,
-    tx: watch::Sender<Slot<H>>,
+    tx: watch::Sender<Published<H>>,
 }
 
 impl<K: Hash + Eq + Clone, H> Leader<'_, K, H> {
@@ -80,7 +81,7 @@ impl<K: Hash + Eq + Clone, H> Leader<'_, K, H> {
 struct FlightGuard<'a, K: Hash + Eq + Clone, H> {
     flights: &'a Flights<K, H>,
     key: (K, u64),
-    rx: watch::Receiver<Slot<H>>,
+    rx: watch::Receiver<Published<H>>,
 }
 
 impl<K: Hash + Eq + Clone, H> Drop for FlightGuard<'_, K, H> {
