@@ -1,12 +1,11 @@
-//! Shutdown, drop, panicking closes, refused inserts, builder rules, tracing.
+//! Shutdown, drop, panicking closes, refused inserts, builder rules.
+//! (Tracing output is tested in `tracing.rs`, a binary of its own.)
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod support;
 
 use std::{
-    fmt,
-    io::Write,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -203,79 +202,6 @@ fn invalid_settings_are_typed_errors_naming_the_setting() {
         Cache::builder().max_capacity(1).build().is_ok(),
         "1 is the smallest capacity"
     );
-}
-
-/// A key that knows its secret must not be logged.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct ApiKeyed {
-    endpoint: &'static str,
-    api_key: &'static str,
-}
-
-impl fmt::Debug for ApiKeyed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKeyed")
-            .field("endpoint", &self.endpoint)
-            .field("api_key", &"<redacted>")
-            .finish()
-    }
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<parking_lot::Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every lifecycle event is traced with the key's own representation, a stuck
-/// lease is warned about once, and the secret never appears.
-#[tokio::test(start_paused = true)]
-async fn tracing_names_keys_by_their_debug_and_warns_about_stuck_leases() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let log = Arc::new(Log::default());
-    let cache = ClientCache::<ApiKeyed, Owned<Probe>>::builder()
-        .drain_warning_after(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let key = ApiKeyed {
-        endpoint: "https://llm.example",
-        api_key: "sk-live-SECRET",
-    };
-    let lease = cache.insert(key.clone(), Owned::new(Probe::new(1, &log))).unwrap();
-    cache.invalidate(&key);
-    tokio::time::sleep(Duration::from_secs(45)).await;
-    drop(lease);
-    settle().await;
-
-    let output = String::from_utf8(captured.0.lock().clone()).unwrap();
-    for event in [
-        "entry inserted",
-        "entry retired",
-        "draining",
-        "still leased",
-        "closing",
-        "entry closed",
-    ] {
-        assert!(output.contains(event), "no {event:?} event in:\n{output}");
-    }
-    assert_eq!(output.matches("still leased").count(), 1, "warned once");
-    assert!(output.contains("llm.example"));
-    assert!(!output.contains("SECRET"), "secret logged:\n{output}");
 }
 
 /// Shared entries are never closed, whatever retires them.

@@ -13,6 +13,15 @@ use tenure_redis::{RedisClients, RedisConfig};
 const SECRET: &str = "s3cret";
 
 /// Everything any test in this binary logs through `tracing`, at every level.
+///
+/// One global subscriber, installed by the first call and never replaced: a
+/// per-thread subscriber (`set_default`) would race tracing's process-wide
+/// per-callsite interest cache with sibling tests and miss events. The cache is
+/// only computed against this subscriber if nothing in the binary emits an
+/// event before it is installed, so **every test here calls `captured()`
+/// first** (a concurrent caller blocks until it is installed). The buffer is
+/// shared on purpose: the redaction check covers what every test logged, on
+/// any thread.
 fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
     static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     BUF.get_or_init(|| {
@@ -49,6 +58,7 @@ fn assert_redacted(what: &str, text: &str) {
 
 #[test]
 fn config_debug_display_and_url_errors_never_show_the_password() {
+    let _ = captured(); // before anything may emit an event; see `captured`
     let config = RedisConfig::from_url("redis://user:s3cret@127.0.0.1:6390/0").unwrap();
     assert_redacted("Display", &config.to_string());
     assert_redacted("Debug", &format!("{config:?}"));
@@ -96,11 +106,11 @@ fn config_debug_display_and_url_errors_never_show_the_password() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn connection_errors_pools_and_tracing_never_show_the_password() {
+    let buf = captured(); // first; see `captured`
     let _watchdog = common::Watchdog::new(
         "connection_errors_pools_and_tracing_never_show_the_password",
         common::TEST_LIMIT,
     );
-    let buf = captured();
     let mut server = start_server();
     let port = server.port();
     // An ACL user whose password is NOT the URL's: authentication fails.
