@@ -1,10 +1,10 @@
-use std::{fmt, marker::PhantomData, sync::Arc, time::Duration};
+use std::{fmt, future::Future, marker::PhantomData, sync::Arc, time::Duration};
 
-use tenure_core::Entry;
+use tenure_core::{Close, Entry, Owned};
 
 use crate::{
     ClientCache, Error, RemovalCause,
-    cache::{CacheKey, Inner, Listener, Settings},
+    cache::{CacheKey, Inner, Listener, Refresher, Settings},
     clock::nanos,
     expiry::Expiry,
 };
@@ -16,6 +16,8 @@ const DEFAULT_DRAIN_WARNING: Duration = Duration::from_secs(60);
 /// policy's global choice; small caches get one shard.
 const MIN_SHARD_CAPACITY: u64 = 32;
 const MAX_CAPACITY: u64 = u32::MAX as u64;
+/// The least margin a hit keeps between `recent` and a deadline; see `clock.rs`.
+const MIN_SLACK: Duration = Duration::from_millis(100);
 
 /// Configures a [`ClientCache`].
 ///
@@ -55,6 +57,7 @@ pub struct ClientCacheBuilder<K, E: Entry> {
     scoped: bool,
     drain_warning: Duration,
     listener: Option<Listener<K, E>>,
+    refresh: Option<(Duration, Refresher<K, E>)>,
     _key: PhantomData<fn(K)>,
 }
 
@@ -75,6 +78,7 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
             scoped: false,
             drain_warning: DEFAULT_DRAIN_WARNING,
             listener: None,
+            refresh: None,
             _key: PhantomData,
         }
     }
@@ -184,18 +188,43 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
                 ));
             }
         }
+        let refresh_after = self.refresh.as_ref().map(|(after, _)| *after);
+        if refresh_after == Some(Duration::ZERO) {
+            return Err(Error::invalid_setting(
+                "refresh_after",
+                Duration::ZERO,
+                "must be greater than zero",
+            ));
+        }
+        if let (Some(after), Some(ttl)) = (refresh_after, self.time_to_live)
+            && after >= ttl
+        {
+            return Err(Error::invalid_setting(
+                "refresh_after",
+                after,
+                "must be shorter than time_to_live, or no entry is ever refreshed before it expires",
+            ));
+        }
         let shortest = [self.time_to_live, self.time_to_idle].into_iter().flatten().min();
         let settings = Settings {
             expiry: Expiry {
                 ttl: self.time_to_live.map(nanos),
                 tti: self.time_to_idle.map(nanos),
+                refresh: refresh_after.map(nanos),
             },
             scoped: self.scoped,
             drain_warning: nanos(self.drain_warning),
             reap_interval: reap_interval(shortest),
-            slack: nanos(reap_interval(shortest)) * 2,
+            // Two reaper ticks (how far `recent` may lag under paused time), and at
+            // least 100 ms (how late the heartbeat thread may wake without a hit
+            // trusting a stale `recent`).
+            slack: (nanos(reap_interval(shortest)) * 2).max(nanos(MIN_SLACK)),
+            // Two missed passes plus the slack, in heartbeat beats.
+            reaper_stall_beats: ((reap_interval(shortest) * 2 + MIN_SLACK).as_nanos()
+                / crate::heartbeat::PERIOD.as_nanos()) as u64,
         };
-        let inner = Inner::new(&shard_capacities(self.max_capacity), settings, self.listener);
+        let refresher = self.refresh.map(|(_, refresher)| refresher);
+        let inner = Inner::new(&shard_capacities(self.max_capacity), settings, self.listener, refresher);
         Ok(ClientCache { inner: Arc::new(inner) })
     }
 }
@@ -205,6 +234,65 @@ fn reap_interval(shortest: Option<Duration>) -> Duration {
     shortest
         .map_or(Duration::from_secs(1), |d| d / 4)
         .clamp(Duration::from_millis(1), Duration::from_secs(1))
+}
+
+impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
+    /// Refresh ahead: a lookup of an owned entry older than `after` starts
+    /// building its replacement with `refresh`, in the background, and is served
+    /// the current entry meanwhile.
+    ///
+    /// One refresh runs per entry at a time (later lookups do not start another).
+    /// When the new entry is ready it takes the old one's place (same key, same
+    /// place in the eviction policy, times restarted), and the old one is retired
+    /// as [`RemovalCause::Refreshed`]: it drains, then closes, like any retired
+    /// owned entry. So a hot entry rotates without a cold start and without a
+    /// failed call. A failed refresh is counted
+    /// ([`CacheStats::refresh_failures`](crate::CacheStats::refresh_failures)) and
+    /// logged; the old entry serves on until it expires, and the next lookup one
+    /// period later tries again. An entry that is not looked up is not refreshed:
+    /// it expires as usual.
+    ///
+    /// The refresh runs on the runtime of the lookup that starts it (else the
+    /// runtime the cache was built on). Only owned caches have this setting:
+    /// rebuilding a shared client would only cool its pool.
+    ///
+    /// `after` must be greater than zero and shorter than `time_to_live`;
+    /// [`build`](Self::build) says which rule it breaks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tenure_pool::{ClientCache, Close, Closing, Owned};
+    ///
+    /// struct Pool(String);
+    /// impl Close for Pool {
+    ///     async fn close(self, _: &Closing) {}
+    /// }
+    ///
+    /// let pools = ClientCache::<String, Owned<Pool>>::builder()
+    ///     .time_to_live(Duration::from_secs(600))
+    ///     .refresh_after(Duration::from_secs(480), |url: &String| {
+    ///         let url = url.clone();
+    ///         async move { Ok::<_, std::io::Error>(Owned::new(Pool(url))) }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(pools);
+    /// ```
+    pub fn refresh_after<F, Fut, Err>(mut self, after: Duration, refresh: F) -> Self
+    where
+        F: Fn(&K) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Owned<T>, Err>> + Send + 'static,
+        Err: fmt::Display + Send + 'static,
+    {
+        let refresher: Refresher<K, Owned<T>> = Arc::new(move |key: &K| {
+            let building = refresh(key);
+            Box::pin(async move { building.await.map_err(|error| error.to_string()) })
+        });
+        self.refresh = Some((after, refresher));
+        self
+    }
 }
 
 /// Splits the capacity over a power-of-two number of shards: up to 64 per core,
@@ -236,6 +324,7 @@ impl<K, E: Entry> fmt::Debug for ClientCacheBuilder<K, E> {
             .field("scoped", &self.scoped)
             .field("drain_warning", &self.drain_warning)
             .field("listener", &self.listener.is_some())
+            .field("refresh_after", &self.refresh.as_ref().map(|(after, _)| after))
             .finish()
     }
 }

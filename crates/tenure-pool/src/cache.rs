@@ -4,7 +4,7 @@ use std::{
     hash::{BuildHasher, Hash},
     sync::{
         Arc, OnceLock,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -17,9 +17,10 @@ use crate::{
     clock::{Clock, Reading},
     closer::{CloseCounters, EntryCloser},
     expiry::Expiry,
+    heartbeat,
     reaper::{self, Reap},
     runtime_scope::{self, Scope},
-    shard::{Lookup, Removed, Shard},
+    shard::{EntryId, Lookup, Removed, Shard},
     single_flight::{self, Flights, Outcome, Role},
     sync::Mutex,
 };
@@ -32,6 +33,11 @@ impl<K: Hash + Eq + Clone + fmt::Debug + Send + Sync + 'static> CacheKey for K {
 
 /// An eviction listener: told of every entry that leaves the cache.
 pub(crate) type Listener<K, E> = Arc<dyn Fn(&K, &<E as Entry>::Handle, RemovalCause) + Send + Sync>;
+
+/// Builds an owned entry's replacement (`refresh_after`); the error is rendered
+/// for the log.
+pub(crate) type Refresher<K, E> =
+    Arc<dyn Fn(&K) -> std::pin::Pin<Box<dyn Future<Output = Result<E, String>> + Send>> + Send + Sync>;
 
 /// A bounded, expiring client cache whose entries are typed by ownership.
 ///
@@ -108,8 +114,11 @@ pub(crate) struct Settings {
     pub(crate) scoped: bool,
     pub(crate) drain_warning: u64,
     pub(crate) reap_interval: Duration,
-    /// Two reaper ticks in nanoseconds: the most the reaper lets `recent` lag.
+    /// How far before a deadline a hit stops trusting `recent` (see `clock.rs`).
     pub(crate) slack: u64,
+    /// Heartbeat beats without a reaper pass after which the reaper counts as
+    /// stalled (its runtime idle) and a lookup starts a new one where it runs.
+    pub(crate) reaper_stall_beats: u64,
 }
 
 pub(crate) struct Inner<K: CacheKey, E: Entry> {
@@ -123,6 +132,8 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     draining: parking_lot::Mutex<Vec<Arc<EntryCloser<K>>>>,
     flights: Flights<K, E::Handle>,
     listener: Option<Listener<K, E>>,
+    refresher: Option<Refresher<K, E>>,
+    refresh_failures: AtomicU64,
     shut_down: AtomicBool,
     /// The runtime the cache was built on, for closes and the reaper when the
     /// caller is not on one.
@@ -130,10 +141,20 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     reaper_running: AtomicBool,
     /// Whether the reaper is being polled, so `recent` lags by under two ticks.
     reaper_ticking: AtomicBool,
+    /// Which reaper is the current one: a stalled one that wakes up later sees a
+    /// newer generation and stops.
+    reaper_generation: AtomicU64,
+    /// The heartbeat beat of the current reaper's last pass (or start).
+    reaper_beat: AtomicU64,
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
-    pub(crate) fn new(shard_capacities: &[usize], settings: Settings, listener: Option<Listener<K, E>>) -> Self {
+    pub(crate) fn new(
+        shard_capacities: &[usize],
+        settings: Settings,
+        listener: Option<Listener<K, E>>,
+        refresher: Option<Refresher<K, E>>,
+    ) -> Self {
         debug_assert!(shard_capacities.len().is_power_of_two());
         let runtime = OnceLock::new();
         if let Ok(handle) = Handle::try_current() {
@@ -152,10 +173,14 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             draining: parking_lot::Mutex::new(Vec::new()),
             flights: parking_lot::Mutex::default(),
             listener,
+            refresher,
+            refresh_failures: AtomicU64::new(0),
             shut_down: AtomicBool::new(false),
             runtime,
             reaper_running: AtomicBool::new(false),
             reaper_ticking: AtomicBool::new(false),
+            reaper_generation: AtomicU64::new(0),
+            reaper_beat: AtomicU64::new(0),
         }
     }
 
@@ -176,16 +201,15 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         runtime_scope::current().map(Scope::of).ok_or_else(Error::no_runtime)
     }
 
-    fn lookup(&self, key: &K, tag: u64) -> Option<E::Handle> {
+    fn lookup(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
         let hash = self.hash(key);
-        // While the reaper ticks, `recent` lags the clock by under two ticks.
-        let slack = self
-            .reaper_ticking
-            .load(Ordering::Relaxed)
-            .then_some(self.settings.slack);
-        let mut time = Reading::new(&self.clock, slack);
+        let mut time = Reading::new(
+            &self.clock,
+            self.reaper_ticking.load(Ordering::Relaxed),
+            self.settings.slack,
+        );
         let mut shard = self.shard(hash).lock();
-        match shard.get(hash, key, tag, &mut time, self.settings.expiry) {
+        let found = match shard.get(hash, key, tag, &mut time, self.settings.expiry) {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
             Lookup::Miss => None,
             Lookup::Stale(index, cause) => {
@@ -194,7 +218,105 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
                 self.retire(removed);
                 None
             }
+            Lookup::Refresh(id) => {
+                let handle = E::__handle(&shard.stored(id.index).stored);
+                drop(shard);
+                self.start_refresh(key.clone(), hash, id);
+                Some(handle)
+            }
+        };
+        // Not on the fast path: only a lookup that read the clock (about once per
+        // heartbeat, or near a deadline) or missed.
+        if time.read_clock() || found.is_none() {
+            self.restart_stalled_reaper();
         }
+        found
+    }
+
+    /// Builds the replacement of the entry `id` in the background, on the current
+    /// runtime (else the cache's); the current entry keeps serving meanwhile.
+    fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
+        let (Some(refresher), Some(runtime)) = (&self.refresher, self.runtime_for_reaper()) else {
+            self.shard(hash)
+                .lock()
+                .refresh_failed(id, self.clock.now(), self.settings.expiry);
+            return;
+        };
+        tracing::debug!(key = ?key, "refresh started");
+        let building = refresher(&key);
+        let inner = Arc::clone(self);
+        drop(runtime.spawn(async move {
+            let outcome = building.await;
+            inner.finish_refresh(key, hash, id, outcome);
+        }));
+    }
+
+    fn finish_refresh(&self, key: K, hash: u64, id: EntryId, outcome: Result<E, String>) {
+        let expiry = self.settings.expiry;
+        let entry = match outcome {
+            Ok(entry) => entry,
+            Err(error) => {
+                self.refresh_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(key = ?key, %error, "refresh failed; the current entry serves on until it expires");
+                self.shard(hash).lock().refresh_failed(id, self.clock.now(), expiry);
+                return;
+            }
+        };
+        let held = self.hold(&key, entry);
+        let now = self.clock.now();
+        let mut shard = self.shard(hash).lock();
+        let swapped = if self.shut_down.load(Ordering::SeqCst) {
+            Err(held)
+        } else {
+            shard.swap_refreshed(id, held, now, expiry)
+        };
+        drop(shard);
+        match swapped {
+            Ok(old) => {
+                tracing::debug!(key = ?key, "refreshed: the new entry serves, the old one drains");
+                self.retire(old);
+            }
+            // The entry it would replace is gone (retired meanwhile, or shutdown):
+            // the new one is retired in its turn, so it is closed, not leaked.
+            Err(held) => self.retire(Removed {
+                key,
+                stored: held,
+                cause: RemovalCause::Refreshed,
+            }),
+        }
+    }
+
+    /// Starts a new reaper where this lookup runs if the current one has not
+    /// passed for a while (its runtime is alive but idle).
+    #[cold]
+    fn restart_stalled_reaper(self: &Arc<Self>) {
+        if !self.reaper_running.load(Ordering::Acquire) {
+            return;
+        }
+        let beat = heartbeat::beat();
+        let last = self.reaper_beat.load(Ordering::Acquire);
+        if beat.saturating_sub(last) <= self.settings.reaper_stall_beats {
+            return;
+        }
+        let Ok(runtime) = Handle::try_current() else {
+            return;
+        };
+        // One restarter per stall: whoever moves the beat forward.
+        if self
+            .reaper_beat
+            .compare_exchange(last, beat, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            tracing::debug!("the reaper's runtime is not running; starting a new reaper here");
+            self.start_reaper(&runtime);
+        }
+    }
+
+    fn start_reaper(self: &Arc<Self>, runtime: &Handle) {
+        let generation = self.reaper_generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.reaper_beat.store(heartbeat::beat(), Ordering::Release);
+        self.reaper_running.store(true, Ordering::Release);
+        reaper::spawn(self, generation, self.settings.reap_interval, runtime);
     }
 
     fn insert(&self, key: K, entry: E, scope: Scope) -> Result<E::Handle, Error> {
@@ -301,6 +423,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
 
 impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
     fn reap(&self) {
+        self.reaper_beat.fetch_max(heartbeat::beat(), Ordering::AcqRel);
         let now = self.clock.now();
         let mut removed = Vec::new();
         for shard in self.shards.iter() {
@@ -316,12 +439,21 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
         }
     }
 
-    fn set_reaper_ticking(&self, ticking: bool) {
-        self.reaper_ticking.store(ticking, Ordering::Release);
+    fn is_current_reaper(&self, generation: u64) -> bool {
+        self.reaper_generation.load(Ordering::Acquire) == generation
     }
 
-    fn reaper_stopped(&self) {
-        self.reaper_running.store(false, Ordering::Release);
+    fn set_reaper_ticking(&self, generation: u64, ticking: bool) {
+        if self.is_current_reaper(generation) {
+            self.reaper_ticking.store(ticking, Ordering::Release);
+        }
+    }
+
+    fn reaper_stopped(&self, generation: u64) {
+        if self.is_current_reaper(generation) {
+            self.reaper_ticking.store(false, Ordering::Release);
+            self.reaper_running.store(false, Ordering::Release);
+        }
     }
 }
 
@@ -469,6 +601,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         stats.close_panics = counters.close_panics.load(Ordering::Relaxed);
         stats.closes_abandoned = counters.closes_abandoned.load(Ordering::Relaxed);
         stats.draining = counters.draining.load(Ordering::Relaxed);
+        stats.refresh_failures = self.inner.refresh_failures.load(Ordering::Relaxed);
         stats
     }
 
@@ -495,7 +628,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         {
-            reaper::spawn(&self.inner, self.inner.settings.reap_interval, &runtime);
+            self.inner.start_reaper(&runtime);
         }
     }
 }

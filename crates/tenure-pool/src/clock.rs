@@ -3,69 +3,117 @@
 //!
 //! Reading the clock costs more than a whole cache hit (about 35 ns on the
 //! benchmark machine against a 30 ns hit), so hits do not read it unless they
-//! must. Every precise reading is also kept as `recent`, a lower bound on the
-//! current time that the reaper refreshes at every tick. A hit compares an
-//! entry's deadline with `recent`: at or before it, the entry has certainly
-//! expired; more than `slack` after it, it certainly has not (while the reaper
-//! ticks, `recent` lags by less than that); in between, the hit reads the clock.
-//! So expiry is exact unless the runtime stalls the reaper, in which case an
-//! entry may be served late by the stall's length, never early.
+//! must. Every precise reading is kept as `recent`, a lower bound on the current
+//! time, together with the [heartbeat](crate::heartbeat) beat seen just before
+//! it. A hit trusts `recent` only while three things hold:
+//!
+//! - the beat has not moved since `recent` was read, so `recent` is less than one
+//!   heartbeat period old in real time (unless the OS keeps the heartbeat thread
+//!   off the CPU for longer than `slack`);
+//! - tokio's clock is real time: a paused clock (`tokio::time::pause`, tests)
+//!   jumps without real time passing, so once the cache sees tokio's clock
+//!   differ from the monotonic clock, every hit reads the clock;
+//! - the entry's deadline is more than `slack` after `recent`.
+//!
+//! Then the entry has certainly not expired. Otherwise the hit reads the clock.
+//! So a lookup never hands out an expired entry, whichever runtime asks and
+//! whatever the reaper's runtime is doing; the one exception is an OS that
+//! starves the heartbeat thread for longer than `slack` (at least 100 ms), and
+//! then an entry is served late by at most that starvation.
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::Duration,
 };
 
 use tokio::time::Instant;
 
-use crate::{expiry::Expiry, stats::RemovalCause};
+use crate::{expiry::Expiry, heartbeat, stats::RemovalCause};
 
 /// Nanoseconds since the cache was built, read from tokio's clock.
 #[derive(Debug)]
 pub(crate) struct Clock {
     base: Instant,
+    /// The latest precise reading (the maximum of all of them).
     recent: AtomicU64,
+    /// The latest beat seen before a precise reading.
+    recent_beat: AtomicU64,
+    /// `None` if the heartbeat thread could not start: never trust `recent` then.
+    heartbeat: Option<heartbeat::Holder>,
+    /// tokio's clock was seen paused or moved by hand: never trust `recent`.
+    virtual_time: AtomicBool,
 }
+
+/// How far tokio's clock may differ from the monotonic clock at one reading
+/// before the cache takes it for a paused (virtual) clock.
+const VIRTUAL_DRIFT: Duration = Duration::from_millis(1);
 
 impl Clock {
     pub(crate) fn new() -> Self {
+        let base = Instant::now();
+        // A paused clock stands still while real time passes: wait 20 µs of real
+        // time and look. (Once per cache; a later `pause` is caught by `now`.)
+        let real = std::time::Instant::now();
+        while real.elapsed() < Duration::from_micros(20) {
+            std::hint::spin_loop();
+        }
         Self {
-            base: Instant::now(),
+            base,
             recent: AtomicU64::new(0),
+            recent_beat: AtomicU64::new(0),
+            heartbeat: heartbeat::Holder::new(),
+            virtual_time: AtomicBool::new(Instant::now() == base),
         }
     }
 
     /// The precise time; also refreshes `recent`.
     pub(crate) fn now(&self) -> u64 {
-        let now = nanos(Instant::now().saturating_duration_since(self.base));
-        // A plain store: a racing older reading can only lower `recent`, which
-        // stays a lower bound either way.
-        self.recent.store(now, Ordering::Relaxed);
+        let beat = heartbeat::beat();
+        let instant = Instant::now();
+        let real = std::time::Instant::now();
+        let drift = real
+            .saturating_duration_since(instant.into_std())
+            .max(instant.into_std().saturating_duration_since(real));
+        if drift > VIRTUAL_DRIFT && !self.virtual_time.load(Ordering::Relaxed) {
+            self.virtual_time.store(true, Ordering::Relaxed);
+        }
+        let now = nanos(instant.saturating_duration_since(self.base));
+        self.recent.fetch_max(now, Ordering::AcqRel);
+        // After `recent`: whoever sees this beat sees a `recent` at least this new.
+        self.recent_beat.fetch_max(beat, Ordering::AcqRel);
         now
     }
 
-    /// A time that has certainly passed.
-    pub(crate) fn recent(&self) -> u64 {
-        self.recent.load(Ordering::Relaxed)
+    /// `recent`, if it was read during the current beat.
+    #[inline]
+    fn fresh_recent(&self) -> Option<u64> {
+        self.heartbeat.as_ref()?;
+        if self.virtual_time.load(Ordering::Relaxed) {
+            return None;
+        }
+        let seen = self.recent_beat.load(Ordering::Acquire);
+        let recent = self.recent.load(Ordering::Acquire);
+        (seen == heartbeat::beat()).then_some(recent)
     }
 }
 
-/// One lookup's view of the time: `recent` for free, the clock if needed.
+/// One lookup's view of the time: `recent` when it is fresh, the clock if needed.
 pub(crate) struct Reading<'a> {
     clock: &'a Clock,
-    recent: u64,
+    /// A fresh lower bound on now, if there is one.
+    recent: Option<u64>,
     exact: Option<u64>,
-    /// How far `recent` may lag while the reaper runs; `None` when it does not,
-    /// and then every entry with a deadline still ahead of `recent` reads the clock.
-    slack: Option<u64>,
+    slack: u64,
 }
 
 impl<'a> Reading<'a> {
+    /// `trust_recent` is false when the reaper is not being polled: under paused
+    /// time, only the reaper keeps `recent` up with tokio's clock.
     #[inline]
-    pub(crate) fn new(clock: &'a Clock, slack: Option<u64>) -> Self {
+    pub(crate) fn new(clock: &'a Clock, trust_recent: bool, slack: u64) -> Self {
         Self {
             clock,
-            recent: clock.recent(),
+            recent: if trust_recent { clock.fresh_recent() } else { None },
             exact: None,
             slack,
         }
@@ -82,40 +130,51 @@ impl<'a> Reading<'a> {
         last_access: u64,
     ) -> Option<RemovalCause> {
         // The common case, one comparison: far from any deadline (or none at all).
-        if let Some(slack) = self.slack
-            && deadline > self.recent.saturating_add(slack)
+        if deadline == u64::MAX
+            || self
+                .recent
+                .is_some_and(|recent| deadline > recent.saturating_add(self.slack))
         {
             return None;
         }
-        self.check_near(expiry, deadline, inserted_at, last_access)
+        self.check_near(expiry, inserted_at, last_access)
     }
 
     #[cold]
-    fn check_near(
-        &mut self,
-        expiry: Expiry,
-        deadline: u64,
-        inserted_at: u64,
-        last_access: u64,
-    ) -> Option<RemovalCause> {
-        if deadline == u64::MAX {
-            return None;
-        }
-        if deadline <= self.recent {
-            return expiry.check(inserted_at, last_access, self.recent);
-        }
+    fn check_near(&mut self, expiry: Expiry, inserted_at: u64, last_access: u64) -> Option<RemovalCause> {
         let now = self.now();
         expiry.check(inserted_at, last_access, now)
     }
 
-    /// The best time known without a clock read if possible: for last-use stamps.
+    /// The best time known, without a clock read if possible: for last-use
+    /// stamps and refresh decisions, which need not be exact.
     #[inline]
     pub(crate) fn stamp(&self) -> u64 {
-        self.exact.unwrap_or(self.recent)
+        self.exact
+            .or(self.recent)
+            .unwrap_or_else(|| self.clock.recent.load(Ordering::Relaxed))
     }
 
     fn now(&mut self) -> u64 {
         *self.exact.get_or_insert_with(|| self.clock.now())
+    }
+
+    /// Whether `at` has passed, reading the clock only when `recent` cannot decide.
+    #[inline]
+    pub(crate) fn reached(&mut self, at: u64) -> bool {
+        if let Some(exact) = self.exact {
+            return exact >= at;
+        }
+        match self.recent {
+            Some(recent) if at <= recent => true,
+            Some(recent) if at > recent.saturating_add(self.slack) => false,
+            _ => self.now() >= at,
+        }
+    }
+
+    /// Whether this lookup read the clock.
+    pub(crate) fn read_clock(&self) -> bool {
+        self.exact.is_some()
     }
 }
 

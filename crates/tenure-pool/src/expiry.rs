@@ -8,9 +8,17 @@ use crate::stats::RemovalCause;
 pub(crate) struct Expiry {
     pub(crate) ttl: Option<u64>,
     pub(crate) tti: Option<u64>,
+    /// `refresh_after`: when a lookup starts building an owned entry's replacement.
+    pub(crate) refresh: Option<u64>,
 }
 
 impl Expiry {
+    /// When an entry inserted (or refreshed) at `inserted_at` is due for a refresh
+    /// (`u64::MAX`: never).
+    pub(crate) fn refresh_at(&self, inserted_at: u64) -> u64 {
+        self.refresh.map_or(u64::MAX, |after| inserted_at.saturating_add(after))
+    }
+
     /// When a node with these times expires, if it ever does.
     pub(crate) fn deadline(&self, inserted_at: u64, last_access: u64) -> Option<u64> {
         let ttl = self.ttl.map(|ttl| inserted_at.saturating_add(ttl));

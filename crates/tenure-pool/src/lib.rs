@@ -60,6 +60,7 @@ mod clock;
 mod closer;
 mod error;
 mod expiry;
+mod heartbeat;
 #[cfg(all(test, tenure_loom))]
 mod loom_tests;
 mod owned_pool;

@@ -63,7 +63,7 @@ fn cache_with_one_entry(state: &Arc<State>) -> Arc<Mutex<Shard<u32, Stored>>> {
 /// What a lookup does: a lease taken under the shard lock.
 fn lease(shard: &Mutex<Shard<u32, Stored>>, state: &State) -> Option<<Owned<Resource> as Entry>::Handle> {
     let clock = Clock::new();
-    let mut time = Reading::new(&clock, None);
+    let mut time = Reading::new(&clock, false, 0);
     let mut shard = shard.lock();
     match shard.get(0, &1, 0, &mut time, Expiry::default()) {
         Lookup::Hit(index) => {

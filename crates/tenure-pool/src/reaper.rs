@@ -2,7 +2,9 @@
 //!
 //! It holds only a `Weak` reference between passes, so dropping the last cache
 //! handle ends it at its next tick. If its runtime shuts down, the next insert
-//! from a live runtime starts a new one.
+//! from a live runtime starts a new one; if its runtime is alive but idle (the
+//! reaper is not polled), a lookup on another runtime starts a new one there,
+//! with a newer generation, and the stalled one stops if it ever runs again.
 //!
 //! The task knows the cache only through [`Reap`], so this module does not
 //! depend on the cache's internals.
@@ -18,20 +20,22 @@ use tokio::runtime::Handle;
 pub(crate) trait Reap: Send + Sync + 'static {
     /// One pass: expired, idle and dead-runtime entries out; stuck drains warned.
     fn reap(&self);
-    /// Records whether a reaper is being polled (and so keeps `recent` fresh).
-    fn set_reaper_ticking(&self, ticking: bool);
-    /// Records that no reaper runs any more, so the next insert may start one.
-    fn reaper_stopped(&self);
+    /// Whether `generation` is still the cache's current reaper.
+    fn is_current_reaper(&self, generation: u64) -> bool;
+    /// Records whether the current reaper is being polled (and so keeps `recent` fresh).
+    fn set_reaper_ticking(&self, generation: u64, ticking: bool);
+    /// Records that the current reaper stopped, so the next insert may start one.
+    fn reaper_stopped(&self, generation: u64);
 }
 
-/// Starts a reaper for `target` on `runtime`, passing every `interval`.
-pub(crate) fn spawn<R: Reap>(target: &Arc<R>, interval: Duration, runtime: &Handle) {
-    let running = RunningFlag(Arc::downgrade(target));
+/// Starts reaper number `generation` for `target` on `runtime`, passing every `interval`.
+pub(crate) fn spawn<R: Reap>(target: &Arc<R>, generation: u64, interval: Duration, runtime: &Handle) {
+    let running = RunningFlag(Arc::downgrade(target), generation);
     drop(runtime.spawn(async move {
         let running = running;
         // Only a reaper that is being polled keeps `recent` fresh for lookups.
         if let Some(target) = running.0.upgrade() {
-            target.set_reaper_ticking(true);
+            target.set_reaper_ticking(generation, true);
         }
         loop {
             tokio::time::sleep(interval).await;
@@ -39,6 +43,10 @@ pub(crate) fn spawn<R: Reap>(target: &Arc<R>, interval: Duration, runtime: &Hand
                 tracing::trace!("cache dropped; reaper stops");
                 return;
             };
+            if !target.is_current_reaper(generation) {
+                tracing::trace!("a newer reaper took over; this one stops");
+                return;
+            }
             target.reap();
         }
     }));
@@ -46,13 +54,13 @@ pub(crate) fn spawn<R: Reap>(target: &Arc<R>, interval: Duration, runtime: &Hand
 
 /// Clears the cache's "reaper running" and "reaper ticking" flags when the task
 /// ends, or is dropped with its runtime (polled or not).
-struct RunningFlag<R: Reap>(Weak<R>);
+/// Only the current generation's flags are cleared.
+struct RunningFlag<R: Reap>(Weak<R>, u64);
 
 impl<R: Reap> Drop for RunningFlag<R> {
     fn drop(&mut self) {
         if let Some(target) = self.0.upgrade() {
-            target.set_reaper_ticking(false);
-            target.reaper_stopped();
+            target.reaper_stopped(self.1);
         }
     }
 }

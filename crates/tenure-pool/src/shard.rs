@@ -45,6 +45,18 @@ pub(crate) enum Lookup {
     /// An entry at this slab index that has expired, and why: take it with
     /// [`Shard::take`] and retire it.
     Stale(u32, RemovalCause),
+    /// A live entry that is due for a refresh, now marked as refreshing: serve it,
+    /// and build its replacement for [`Shard::swap_refreshed`] (or give up with
+    /// [`Shard::refresh_failed`]).
+    Refresh(EntryId),
+}
+
+/// A slab index with its generation: one particular entry, even after its slot
+/// is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntryId {
+    pub(crate) index: u32,
+    generation: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +79,10 @@ struct Node<K, S> {
     in_main: bool,
     inserted_at: u64,
     last_access: u64,
+    /// When a lookup should start building a replacement (`u64::MAX`: never).
+    refresh_at: u64,
+    /// A replacement is being built; no other lookup starts one.
+    refreshing: bool,
 }
 
 #[derive(Debug)]
@@ -179,8 +195,71 @@ impl<K: Eq, S> Shard<K, S> {
                 node.expires_at = expiry.deadline(node.inserted_at, stamp).unwrap_or(u64::MAX);
             }
         }
+        // Off (`u64::MAX`) unless `refresh_after` is set: then one comparison.
+        let refresh = node.refresh_at != u64::MAX && !node.refreshing && time.reached(node.refresh_at);
+        if refresh {
+            node.refreshing = true;
+        }
         self.counters.hits += 1;
+        if refresh {
+            let generation = self.slots[index as usize].generation;
+            return Lookup::Refresh(EntryId { index, generation });
+        }
         Lookup::Hit(index)
+    }
+
+    /// Puts a refreshed value in place of the entry `id`, which keeps its key,
+    /// place in the policy and hit history; its times restart at `now`. Returns
+    /// the old value to retire, or `stored` back if that entry is gone.
+    pub(crate) fn swap_refreshed(
+        &mut self,
+        id: EntryId,
+        stored: S,
+        now: u64,
+        expiry: Expiry,
+    ) -> Result<Removed<K, S>, S>
+    where
+        K: Clone,
+    {
+        let live = Ref {
+            index: id.index,
+            generation: id.generation,
+        };
+        if !self.is_live(live) {
+            return Err(stored);
+        }
+        let node = self.node_mut(id.index);
+        let old = std::mem::replace(&mut node.stored, stored);
+        node.inserted_at = now;
+        node.last_access = now;
+        node.expires_at = expiry.deadline(now, now).unwrap_or(u64::MAX);
+        node.refresh_at = expiry.refresh_at(now);
+        node.refreshing = false;
+        let key = node.key.clone();
+        if let Some(ttl) = expiry.ttl {
+            // The entry's earlier record is recognised as stale by `evict_one`.
+            self.ttl_queue.push_back((now.saturating_add(ttl), live));
+        }
+        self.counters.evictions.count(RemovalCause::Refreshed);
+        self.compact();
+        Ok(Removed {
+            key,
+            stored: old,
+            cause: RemovalCause::Refreshed,
+        })
+    }
+
+    /// A refresh of `id` failed: it serves on and is due again one period after `now`.
+    pub(crate) fn refresh_failed(&mut self, id: EntryId, now: u64, expiry: Expiry) {
+        let live = Ref {
+            index: id.index,
+            generation: id.generation,
+        };
+        if self.is_live(live) {
+            let node = self.node_mut(id.index);
+            node.refreshing = false;
+            node.refresh_at = expiry.refresh_at(now);
+        }
     }
 
     /// Inserts an entry, pushing what it displaced (an old value, a victim) to `removed`.
@@ -218,6 +297,8 @@ impl<K: Eq, S> Shard<K, S> {
             in_main: to_main,
             inserted_at: now,
             last_access: now,
+            refresh_at: expiry.refresh_at(now),
+            refreshing: false,
         };
         let index = match self.free.pop() {
             Some(index) => {
@@ -329,6 +410,11 @@ impl<K: Eq, S> Shard<K, S> {
             }
             if deadline <= now {
                 self.ttl_queue.pop_front();
+                // A refreshed entry leaves its earlier record behind: skip it.
+                let node = self.node(entry.index);
+                if expiry.check(node.inserted_at, node.last_access, now) != Some(RemovalCause::Expired) {
+                    continue;
+                }
                 return Some(self.take(entry.index, RemovalCause::Expired));
             }
             break;

@@ -14,6 +14,8 @@ pub enum RemovalCause {
     Replaced,
     /// The tokio runtime that created it has shut down (runtime-scoped caches).
     RuntimeGone,
+    /// Replaced by its refreshed successor (`refresh_after`); it drains, then closes.
+    Refreshed,
 }
 
 /// Evictions counted by [`RemovalCause`].
@@ -32,12 +34,14 @@ pub struct Evictions {
     pub replaced: u64,
     /// [`RemovalCause::RuntimeGone`].
     pub runtime_gone: u64,
+    /// [`RemovalCause::Refreshed`]: refreshes that swapped in a new entry.
+    pub refreshed: u64,
 }
 
 impl Evictions {
     /// Every eviction, whatever its cause.
     pub fn total(&self) -> u64 {
-        self.capacity + self.expired + self.idle + self.explicit + self.replaced + self.runtime_gone
+        self.capacity + self.expired + self.idle + self.explicit + self.replaced + self.runtime_gone + self.refreshed
     }
 
     pub(crate) fn count(&mut self, cause: RemovalCause) {
@@ -48,6 +52,7 @@ impl Evictions {
             RemovalCause::Explicit => &mut self.explicit,
             RemovalCause::Replaced => &mut self.replaced,
             RemovalCause::RuntimeGone => &mut self.runtime_gone,
+            RemovalCause::Refreshed => &mut self.refreshed,
         };
         *counter += 1;
     }
@@ -59,6 +64,7 @@ impl Evictions {
         self.explicit += other.explicit;
         self.replaced += other.replaced;
         self.runtime_gone += other.runtime_gone;
+        self.refreshed += other.refreshed;
     }
 }
 
@@ -86,6 +92,10 @@ pub struct CacheStats {
     /// Owned entries retired but not yet closed: waiting for their last lease to
     /// be dropped, or for their close to finish.
     pub draining: u64,
+    /// Refreshes (`refresh_after`) whose new entry could not be built; the entry
+    /// they would have replaced kept serving. Successful refreshes are counted in
+    /// `evictions.refreshed`.
+    pub refresh_failures: u64,
 }
 
 /// Counters kept inside one shard's lock, so a hit touches no shared cache line.

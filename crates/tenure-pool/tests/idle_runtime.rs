@@ -1,0 +1,122 @@
+//! Expiry holds whatever the reaper's runtime is doing: a runtime that stays
+//! alive but idle (its reaper never polled again) neither gets expired entries
+//! served to other runtimes nor keeps expired entries in the cache.
+//!
+//! These tests use real time, because the point is two runtimes with one idle:
+//! tokio's paused clock belongs to one runtime. Every sleep is a lower bound
+//! (a sleep of 150 ms lasts at least 150 ms, however loaded the machine), and
+//! nothing asserts that anything happened *within* a time.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use support::{Log, Probe};
+use tenure_pool::{ClientCache, Owned};
+use tokio::runtime::{Builder, Runtime};
+
+const TTL: Duration = Duration::from_millis(100);
+
+fn current_thread() -> Runtime {
+    Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Inserts on `r1` and lets its reaper be polled once, then leaves `r1` idle.
+fn insert_on_idle_runtime(r1: &Runtime, cache: &ClientCache<u32, Owned<Probe>>, log: &Arc<Log>, keys: &[u32]) {
+    r1.block_on(async {
+        for &key in keys {
+            drop(cache.insert(key, Owned::new(Probe::new(key, log))).unwrap());
+        }
+        // The reaper task starts (and marks itself as ticking), then sleeps.
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    });
+}
+
+#[test]
+fn an_entry_past_its_ttl_is_never_served_to_another_runtime_while_the_reapers_runtime_idles() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .time_to_live(TTL)
+        .build()
+        .unwrap();
+    let r1 = current_thread();
+    insert_on_idle_runtime(&r1, &cache, &log, &[1]);
+    let start = std::time::Instant::now();
+
+    let r2 = current_thread();
+    // Within its time-to-live it is served.
+    r2.block_on(async {
+        if start.elapsed() < TTL / 2 {
+            assert!(cache.get(&1).is_some(), "a live entry is served");
+        }
+    });
+    for after in [150, 500, 1_500] {
+        let after = Duration::from_millis(after);
+        std::thread::sleep(after.saturating_sub(start.elapsed()));
+        r2.block_on(async {
+            assert!(
+                cache.get(&1).is_none(),
+                "an entry past its time-to-live was served {after:?} after insertion"
+            );
+        });
+    }
+    assert_eq!(cache.stats().evictions.expired, 1, "retired once, as expired");
+    drop(r1);
+}
+
+#[test]
+fn expired_entries_are_retired_while_any_runtime_uses_the_cache() {
+    // Key 1 is looked up from r2; key 2 never is: only a reaper can retire it,
+    // and the first one sits on the idle r1. A lookup on r2 starts a new one.
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .time_to_live(TTL)
+        .build()
+        .unwrap();
+    let r1 = current_thread();
+    insert_on_idle_runtime(&r1, &cache, &log, &[1, 2]);
+
+    let r2 = current_thread();
+    r2.block_on(async {
+        // Past the time-to-live and the stall threshold (two reaper passes plus
+        // the 100 ms slack), looking up key 1 only.
+        for _ in 0..200 {
+            let _ = cache.get(&1);
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            if cache.stats().evictions.expired == 2 {
+                break;
+            }
+        }
+    });
+    assert_eq!(
+        cache.stats().evictions.expired,
+        2,
+        "the entry nobody looked up was retired too"
+    );
+    assert_eq!(cache.len(), 0);
+    drop(r1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paused_clock_moved_by_hand_never_gets_an_expired_entry_served() {
+    // Under paused time the clock jumps with no real time passing, and the
+    // reaper may not have run yet when the next lookup comes.
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .time_to_live(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    drop(cache.insert(1, Owned::new(Probe::new(1, &log))).unwrap());
+    for _ in 0..8 {
+        tokio::task::yield_now().await; // the reaper starts ticking
+    }
+    tokio::time::advance(Duration::from_secs(599)).await;
+    assert!(cache.get(&1).is_some(), "one second before its time-to-live, it serves");
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert!(cache.get(&1).is_none(), "at its time-to-live, it is gone");
+    assert_eq!(cache.stats().evictions.expired, 1);
+}

@@ -1,0 +1,193 @@
+//! Refresh ahead (`refresh_after`): a hot owned entry is replaced in the
+//! background before it expires, with no cold start and no failed call; the old
+//! one drains, then closes. On tokio's paused clock.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod support;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU32, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use support::{Log, Probe, settle};
+use tenure_pool::{ClientCache, ErrorKind, Owned};
+use tokio::sync::Semaphore;
+
+const TTL: Duration = Duration::from_secs(10);
+const REFRESH: Duration = Duration::from_secs(8);
+
+/// A refresher that counts its calls, numbers its probes from 100, waits for a
+/// permit when `gate` is given, and fails while `failing` is non-zero.
+#[derive(Clone, Default)]
+struct Builds {
+    calls: Arc<AtomicUsize>,
+    next_id: Arc<AtomicU32>,
+    failing: Arc<AtomicUsize>,
+    gate: Option<Arc<Semaphore>>,
+}
+
+fn cache(log: &Arc<Log>, builds: &Builds) -> ClientCache<&'static str, Owned<Probe>> {
+    let (log, builds) = (Arc::clone(log), builds.clone());
+    ClientCache::builder()
+        .time_to_live(TTL)
+        .refresh_after(REFRESH, move |_key: &&'static str| {
+            let (log, builds) = (Arc::clone(&log), builds.clone());
+            async move {
+                builds.calls.fetch_add(1, Ordering::SeqCst);
+                if let Some(gate) = &builds.gate {
+                    gate.acquire().await.unwrap().forget();
+                }
+                if builds.failing.load(Ordering::SeqCst) > 0 {
+                    builds.failing.fetch_sub(1, Ordering::SeqCst);
+                    return Err("backend unreachable");
+                }
+                let id = 100 + builds.next_id.fetch_add(1, Ordering::SeqCst);
+                Ok(Owned::new(Probe::new(id, &log)))
+            }
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hot_entry_is_replaced_before_it_expires_and_the_old_one_drains_then_closes() {
+    let log = Arc::new(Log::default());
+    let builds = Builds::default();
+    let cache = cache(&log, &builds);
+    let first = cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap();
+
+    // Before `refresh_after`, hits refresh nothing.
+    tokio::time::advance(REFRESH - Duration::from_secs(1)).await;
+    assert_eq!(cache.get(&"db").unwrap().id, 1);
+    settle().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 0);
+
+    // Past it, the next hit is served the current entry and starts one refresh.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let during = cache.get(&"db").unwrap();
+    assert_eq!(during.id, 1, "the current entry serves while its successor is built");
+    settle().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1);
+    let after = cache.get(&"db").unwrap();
+    assert_eq!(after.id, 100, "the refreshed entry serves");
+    assert_eq!(cache.stats().evictions.refreshed, 1);
+
+    // The old entry drains: held leases keep working, then it closes once.
+    assert_eq!(first.request(), Ok(1));
+    assert_eq!(during.request(), Ok(1));
+    assert_eq!(log.closes.load(Ordering::SeqCst), 0);
+    drop((first, during));
+    settle().await;
+    assert_eq!(log.closes.load(Ordering::SeqCst), 1);
+
+    // The refreshed entry's times restarted: it outlives the old deadline and
+    // is itself refreshed one period later, never expiring while hot.
+    for _ in 0..5 {
+        tokio::time::advance(REFRESH / 2).await;
+        assert!(cache.get(&"db").is_some());
+        settle().await;
+    }
+    assert_eq!(cache.stats().evictions.expired, 0, "a hot entry never expires");
+    assert!(cache.stats().evictions.refreshed >= 2);
+    drop(after);
+    cache.shutdown().await;
+    assert_eq!(
+        log.closes.load(Ordering::SeqCst) as u64,
+        1 + cache.stats().evictions.refreshed,
+        "every entry ever inserted or refreshed in was closed exactly once"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_refresh_at_a_time_however_many_lookups() {
+    let log = Arc::new(Log::default());
+    let gate = Arc::new(Semaphore::new(0));
+    let builds = Builds {
+        gate: Some(Arc::clone(&gate)),
+        ..Builds::default()
+    };
+    let cache = cache(&log, &builds);
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    for _ in 0..50 {
+        assert_eq!(cache.get(&"db").unwrap().id, 1);
+        settle().await;
+    }
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1, "single flight");
+    gate.add_permits(1);
+    settle().await;
+    assert_eq!(cache.get(&"db").unwrap().id, 100);
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1);
+    cache.shutdown().await;
+    assert_eq!(log.closes.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_refresh_keeps_the_entry_until_it_expires_and_is_counted() {
+    let log = Arc::new(Log::default());
+    let builds = Builds::default();
+    builds.failing.store(usize::MAX, Ordering::SeqCst);
+    let cache = cache(&log, &builds);
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert_eq!(cache.get(&"db").unwrap().id, 1);
+    settle().await;
+    assert_eq!(cache.stats().refresh_failures, 1);
+    assert_eq!(cache.get(&"db").unwrap().id, 1, "the entry serves on");
+    settle().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1, "not retried on every hit");
+    assert_eq!(log.closes.load(Ordering::SeqCst), 0);
+    // At its time-to-live it expires as usual, and closes.
+    tokio::time::advance(TTL - REFRESH).await;
+    assert!(cache.get(&"db").is_none());
+    settle().await;
+    assert_eq!(log.closes.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.stats().evictions.expired, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_that_finishes_after_its_entry_left_is_closed_not_leaked() {
+    let log = Arc::new(Log::default());
+    let gate = Arc::new(Semaphore::new(0));
+    let builds = Builds {
+        gate: Some(Arc::clone(&gate)),
+        ..Builds::default()
+    };
+    let cache = cache(&log, &builds);
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert!(cache.get(&"db").is_some());
+    settle().await;
+    cache.invalidate(&"db");
+    gate.add_permits(1);
+    settle().await;
+    assert!(cache.get(&"db").is_none(), "a refresh never resurrects a retired entry");
+    cache.shutdown().await;
+    assert_eq!(
+        log.closes.load(Ordering::SeqCst),
+        2,
+        "the old entry and the orphaned new one"
+    );
+    assert_eq!(cache.stats().draining, 0);
+}
+
+#[test]
+fn refresh_after_must_be_shorter_than_the_time_to_live() {
+    let build = |after: Duration| {
+        ClientCache::<u32, Owned<Probe>>::builder()
+            .time_to_live(TTL)
+            .refresh_after(after, |_: &u32| async { Err::<Owned<Probe>, _>("unused") })
+            .build()
+    };
+    let err = build(TTL).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidSetting);
+    assert!(err.to_string().contains("refresh_after"), "{err}");
+    let err = build(Duration::ZERO).unwrap_err();
+    assert!(err.to_string().contains("refresh_after"), "{err}");
+    assert!(build(REFRESH).is_ok());
+}
