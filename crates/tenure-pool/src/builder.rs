@@ -58,6 +58,7 @@ pub struct ClientCacheBuilder<K, E: Entry> {
     drain_warning: Duration,
     listener: Option<Listener<K, E>>,
     refresh: Option<(Duration, Refresher<K, E>)>,
+    name: Arc<str>,
     _key: PhantomData<fn(K)>,
 }
 
@@ -79,6 +80,7 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
             drain_warning: DEFAULT_DRAIN_WARNING,
             listener: None,
             refresh: None,
+            name: Arc::from("tenure"),
             _key: PhantomData,
         }
     }
@@ -158,6 +160,14 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
         self
     }
 
+    /// Names the cache (default `"tenure"`): the `cache` label of its metrics
+    /// (feature `metrics`) and a field of its tracing spans. Give each cache of a
+    /// process its own name.
+    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.name = name.into();
+        self
+    }
+
     /// Builds the cache.
     ///
     /// May be called outside a runtime; the background reaper starts on the first
@@ -213,6 +223,7 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
                 refresh: refresh_after.map(nanos),
             },
             scoped: self.scoped,
+            name: self.name,
             drain_warning: nanos(self.drain_warning),
             reap_interval: reap_interval(shortest),
             // Two reaper ticks (how far `recent` may lag under paused time), and at
@@ -325,6 +336,7 @@ impl<K, E: Entry> fmt::Debug for ClientCacheBuilder<K, E> {
             .field("drain_warning", &self.drain_warning)
             .field("listener", &self.listener.is_some())
             .field("refresh_after", &self.refresh.as_ref().map(|(after, _)| after))
+            .field("name", &self.name)
             .finish()
     }
 }

@@ -116,6 +116,8 @@ pub(crate) struct Settings {
     pub(crate) reap_interval: Duration,
     /// How far before a deadline a hit stops trusting `recent` (see `clock.rs`).
     pub(crate) slack: u64,
+    /// The cache's name, in metrics labels and tracing spans.
+    pub(crate) name: Arc<str>,
     /// Heartbeat beats without a reaper pass after which the reaper counts as
     /// stalled (its runtime idle) and a lookup starts a new one where it runs.
     pub(crate) reaper_stall_beats: u64,
@@ -416,6 +418,29 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         }
     }
 
+    pub(crate) fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        for shard in self.shards.iter() {
+            stats.add_shard(&shard.0.lock().counters);
+        }
+        let counters = &self.counters;
+        stats.closes = counters.closes.load(Ordering::Relaxed);
+        stats.close_panics = counters.close_panics.load(Ordering::Relaxed);
+        stats.closes_abandoned = counters.closes_abandoned.load(Ordering::Relaxed);
+        stats.draining = counters.draining.load(Ordering::Relaxed);
+        stats.refresh_failures = self.refresh_failures.load(Ordering::Relaxed);
+        stats
+    }
+
+    fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.0.lock().len()).sum()
+    }
+
+    #[cfg(feature = "metrics")]
+    fn publish_metrics(&self) {
+        crate::metrics::publish(&self.settings.name, &self.stats(), self.len());
+    }
+
     fn runtime_for_reaper(&self) -> Option<Handle> {
         Handle::try_current().ok().or_else(|| self.runtime.get().cloned())
     }
@@ -437,6 +462,9 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
         for closer in draining.iter() {
             closer.warn_if_stuck(now, self.settings.drain_warning);
         }
+        drop(draining);
+        #[cfg(feature = "metrics")]
+        self.publish_metrics();
     }
 
     fn is_current_reaper(&self, generation: u64) -> bool {
@@ -582,7 +610,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
 
     /// The number of entries, expired ones not yet removed included.
     pub fn len(&self) -> usize {
-        self.inner.shards.iter().map(|shard| shard.0.lock().len()).sum()
+        self.inner.len()
     }
 
     /// Whether the cache holds no entries.
@@ -592,17 +620,20 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
 
     /// A snapshot of the cache's counters.
     pub fn stats(&self) -> CacheStats {
-        let mut stats = CacheStats::default();
-        for shard in self.inner.shards.iter() {
-            stats.add_shard(&shard.0.lock().counters);
-        }
-        let counters = &self.inner.counters;
-        stats.closes = counters.closes.load(Ordering::Relaxed);
-        stats.close_panics = counters.close_panics.load(Ordering::Relaxed);
-        stats.closes_abandoned = counters.closes_abandoned.load(Ordering::Relaxed);
-        stats.draining = counters.draining.load(Ordering::Relaxed);
-        stats.refresh_failures = self.inner.refresh_failures.load(Ordering::Relaxed);
-        stats
+        self.inner.stats()
+    }
+
+    /// The name set with [`ClientCacheBuilder::name`](crate::ClientCacheBuilder::name)
+    /// (default `"tenure"`).
+    pub fn name(&self) -> &str {
+        &self.inner.settings.name
+    }
+
+    /// Publishes the cache's stats through the `metrics` facade now (the reaper
+    /// also does at every pass). See the crate docs' feature `metrics`.
+    #[cfg(feature = "metrics")]
+    pub fn publish_metrics(&self) {
+        self.inner.publish_metrics();
     }
 
     /// Retires every entry and waits until every owned entry is closed.

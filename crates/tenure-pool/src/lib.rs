@@ -46,8 +46,12 @@
 //!
 //! # Feature flags
 //!
-//! This crate has no features. Building with `RUSTFLAGS="--cfg tenure_loom"`
-//! swaps its locks for [loom](https://docs.rs/loom)'s, for model checking.
+//! | Feature   | Default | What it enables |
+//! |-----------|---------|-----------------|
+//! | `metrics` | off     | Every cache publishes its [`CacheStats`] through the [`metrics`](https://docs.rs/metrics) facade, labelled `cache = <name>` ([`ClientCacheBuilder::name`]): counters `tenure_cache_hits_total`, `tenure_cache_misses_total`, `tenure_cache_inserts_total`, `tenure_cache_retirements_total` (label `cause`), `tenure_cache_closes_total`, `tenure_cache_closes_abandoned_total`, `tenure_cache_close_panics_total`, `tenure_cache_refresh_failures_total`; gauges `tenure_cache_draining`, `tenure_cache_entries`. The reaper publishes at every pass (at least once a second); nothing is recorded on the hit path. |
+//!
+//! Building with `RUSTFLAGS="--cfg tenure_loom"` swaps its locks for
+//! [loom](https://docs.rs/loom)'s, for model checking.
 //!
 //! # Supported Rust versions
 //!
@@ -63,6 +67,8 @@ mod expiry;
 mod heartbeat;
 #[cfg(all(test, tenure_loom))]
 mod loom_tests;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod owned_pool;
 mod pool_guard;
 mod reaper;

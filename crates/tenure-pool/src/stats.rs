@@ -18,6 +18,22 @@ pub enum RemovalCause {
     Refreshed,
 }
 
+impl RemovalCause {
+    /// The cause in snake case (`"capacity"`, `"runtime_gone"`...), as metrics
+    /// labels and logs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalCause::Capacity => "capacity",
+            RemovalCause::Expired => "expired",
+            RemovalCause::Idle => "idle",
+            RemovalCause::Explicit => "explicit",
+            RemovalCause::Replaced => "replaced",
+            RemovalCause::RuntimeGone => "runtime_gone",
+            RemovalCause::Refreshed => "refreshed",
+        }
+    }
+}
+
 /// Evictions counted by [`RemovalCause`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
