@@ -593,6 +593,41 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         }
     }
 
+    /// The entry under `key`, or the one `init` creates, with single flight: for an
+    /// `init` that cannot fail (moka's `get_with`).
+    ///
+    /// # Errors
+    ///
+    /// Only the cache's own: [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown)
+    /// after [`shutdown`](Self::shutdown), [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime)
+    /// in a runtime-scoped cache outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tenure_pool::{ClientCache, Shared};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let clients = ClientCache::<&str, Shared<String>>::builder().build()?;
+    /// let client = clients.get_with("eu", || async { Shared::new("client for eu".to_owned()) }).await?;
+    /// assert_eq!(client.as_str(), "client for eu");
+    /// # Ok::<_, tenure_pool::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn get_with<F, Fut>(&self, key: K, init: F) -> Result<E::Handle, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = E>,
+    {
+        let result = self
+            .get_or_try_insert_with(key, || async { Ok::<E, std::convert::Infallible>(init().await) })
+            .await;
+        match result {
+            Ok(handle) => Ok(handle),
+            Err(GetError::Cache(error)) => Err(error),
+            Err(GetError::Init(never)) => match *never {},
+        }
+    }
+
     /// Retires the entry under `key` (in every runtime's scope) as [`RemovalCause::Explicit`].
     pub fn invalidate(&self, key: &K) {
         let hash = self.inner.hash(key);
@@ -611,6 +646,11 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// The number of entries, expired ones not yet removed included.
     pub fn len(&self) -> usize {
         self.inner.len()
+    }
+
+    /// [`len`](Self::len) as a `u64`, under the name moka users know.
+    pub fn entry_count(&self) -> u64 {
+        self.len() as u64
     }
 
     /// Whether the cache holds no entries.

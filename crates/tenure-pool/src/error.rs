@@ -117,10 +117,15 @@ impl<Err: fmt::Display> fmt::Display for GetError<Err> {
     }
 }
 
-impl<Err: StdError + 'static> StdError for GetError<Err> {
+/// Implemented for every printable `Err`, `Box<dyn Error + Send + Sync>` and
+/// `anyhow::Error` included, so `?` converts a `GetError` into those. The init
+/// error's message is part of this error's message; its typed value (and its own
+/// `source()` chain) is [`init_error`](GetError::init_error). (A `source()` that
+/// returned it would need `Err: Error`, which `Box<dyn Error>` is not.)
+impl<Err: fmt::Debug + fmt::Display> StdError for GetError<Err> {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::Init(err) => Some(&**err),
+            Self::Init(_) => None,
             Self::Cache(err) => Some(err),
         }
     }
