@@ -23,8 +23,8 @@
 
 pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 pub use tenure_pool::{
-    CacheKey, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, Evictions, GetError, OwnedPool, PoolGuard,
-    RemovalCause, Shutdown, ShutdownReport, deadpool,
+    CacheKey, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, Evictions, GetError, OwnedPool, Pending,
+    PendingState, PoolGuard, RemovalCause, Shutdown, ShutdownReport, deadpool,
 };
 
 /// Cached hyper HTTP clients: the `tenure-http` crate.

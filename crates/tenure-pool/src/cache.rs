@@ -13,11 +13,12 @@ use tenure_core::{Closer, Entry};
 use tokio::runtime::Handle;
 
 use crate::{
-    CacheStats, Error, GetError, RemovalCause, Shutdown,
+    CacheStats, Error, GetError, RemovalCause,
     clock::{Clock, Reading},
-    closer::{CloseCounters, EntryCloser},
+    closer::{Drains, EntryCloser},
     expiry::Expiry,
     heartbeat,
+    log_key::LogKey,
     reaper::{self, Reap},
     runtime_scope::{self, Scope},
     shard::{EntryId, Lookup, Removed, Shard},
@@ -129,9 +130,9 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     hasher: foldhash::fast::RandomState,
     pub(crate) settings: Settings,
     clock: Clock,
-    pub(crate) counters: Arc<CloseCounters>,
-    /// Retired owned entries that still had leases, for warnings and the shutdown report.
-    draining: parking_lot::Mutex<Vec<Arc<EntryCloser<K>>>>,
+    /// Every draining owned entry: the one source of `draining`, the stuck-entry
+    /// warnings and the shutdown report.
+    pub(crate) drains: Arc<Drains<K>>,
     flights: Flights<K, E::Handle>,
     listener: Option<Listener<K, E>>,
     refresher: Option<Refresher<K, E>>,
@@ -162,6 +163,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         if let Ok(handle) = Handle::try_current() {
             let _ = runtime.set(handle);
         }
+        let drains = Arc::new(Drains::new(settings.reap_interval));
         Self {
             shards: shard_capacities
                 .iter()
@@ -171,8 +173,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             hasher: foldhash::fast::RandomState::default(),
             settings,
             clock: Clock::new(),
-            counters: Arc::default(),
-            draining: parking_lot::Mutex::new(Vec::new()),
+            drains,
             flights: parking_lot::Mutex::default(),
             listener,
             refresher,
@@ -244,7 +245,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
                 .refresh_failed(id, self.clock.now(), self.settings.expiry);
             return;
         };
-        tracing::debug!(key = ?key, "refresh started");
+        tracing::debug!(key = ?LogKey(&key), "refresh started");
         let building = refresher(&key);
         let inner = Arc::clone(self);
         drop(runtime.spawn(async move {
@@ -259,7 +260,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             Ok(entry) => entry,
             Err(error) => {
                 self.refresh_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(key = ?key, %error, "refresh failed; the current entry serves on until it expires");
+                tracing::warn!(key = ?LogKey(&key), %error, "refresh failed; the current entry serves on until it expires");
                 self.shard(hash).lock().refresh_failed(id, self.clock.now(), expiry);
                 return;
             }
@@ -275,7 +276,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         drop(shard);
         match swapped {
             Ok(old) => {
-                tracing::debug!(key = ?key, "refreshed: the new entry serves, the old one drains");
+                tracing::debug!(key = ?LogKey(&key), "refreshed: the new entry serves, the old one drains");
                 self.retire(old);
             }
             // The entry it would replace is gone (retired meanwhile, or shutdown):
@@ -338,7 +339,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             });
             return Err(Error::shut_down());
         }
-        tracing::debug!(key = ?key, "entry inserted");
+        tracing::debug!(key = ?LogKey(&key), "entry inserted");
         let index = shard.insert(hash, key, scope, held, now, self.settings.expiry, &mut removed);
         let handle = E::__handle(&shard.stored(index).stored);
         drop(shard);
@@ -352,7 +353,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let mut closer = None;
         let stored = E::__store(entry, || {
             let runtime = Handle::try_current().ok().or_else(|| self.runtime.get().cloned());
-            let typed = Arc::new(EntryCloser::new(key.clone(), runtime, Arc::clone(&self.counters)));
+            let typed = EntryCloser::new(key.clone(), runtime, &self.drains);
             closer = Some(Arc::clone(&typed));
             typed as Arc<dyn Closer>
         });
@@ -367,16 +368,15 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             stored: held,
             cause,
         } = removed;
-        tracing::debug!(key = ?key, ?cause, "entry retired");
+        tracing::debug!(key = ?LogKey(&key), ?cause, "entry retired");
         if let Some(listener) = &self.listener {
             listener(&key, &E::__handle(&held.stored), cause);
         }
         if let Some(closer) = &held.closer {
-            closer.retire(self.clock.now());
+            closer.retire();
             let leases = E::__leases(&held.stored);
             if leases > 0 {
-                tracing::debug!(key = ?key, leases, "retired entry draining: it closes after its last lease");
-                self.draining.lock().push(Arc::clone(closer));
+                tracing::debug!(key = ?LogKey(&key), leases, "retired entry draining: it closes after its last lease");
             }
         }
         // For an unleased owned entry this reference is the last: its close is spawned now.
@@ -393,29 +393,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         }
     }
 
-    /// Keys of retired entries that still have leases.
-    pub(crate) fn still_leased(&self) -> Vec<K> {
-        let mut draining = self.draining.lock();
-        draining.retain(|closer| closer.is_draining());
-        draining.iter().map(|closer| closer.key().clone()).collect()
-    }
-
     pub(crate) fn begin_shutdown(&self) {
         self.shut_down.store(true, Ordering::SeqCst);
         self.remove_all();
-    }
-
-    /// Returns once every retired owned entry is closed.
-    pub(crate) async fn drained(&self) {
-        loop {
-            let notified = self.counters.drained.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.counters.draining.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            notified.await;
-        }
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
@@ -423,11 +403,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         for shard in self.shards.iter() {
             stats.add_shard(&shard.0.lock().counters);
         }
-        let counters = &self.counters;
-        stats.closes = counters.closes.load(Ordering::Relaxed);
-        stats.close_panics = counters.close_panics.load(Ordering::Relaxed);
-        stats.closes_abandoned = counters.closes_abandoned.load(Ordering::Relaxed);
-        stats.draining = counters.draining.load(Ordering::Relaxed);
+        self.drains.add_to(&mut stats);
         stats.refresh_failures = self.refresh_failures.load(Ordering::Relaxed);
         stats
     }
@@ -457,12 +433,7 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
                 self.retire(entry);
             }
         }
-        let mut draining = self.draining.lock();
-        draining.retain(|closer| closer.is_draining());
-        for closer in draining.iter() {
-            closer.warn_if_stuck(now, self.settings.drain_warning);
-        }
-        drop(draining);
+        self.drains.reap(Duration::from_nanos(self.settings.drain_warning));
         #[cfg(feature = "metrics")]
         self.publish_metrics();
     }
@@ -674,16 +645,6 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     #[cfg(feature = "metrics")]
     pub fn publish_metrics(&self) {
         self.inner.publish_metrics();
-    }
-
-    /// Retires every entry and waits until every owned entry is closed.
-    ///
-    /// Afterwards the cache is empty and refuses new entries. Await the result
-    /// directly to wait for every lease, or set a [`deadline`](Shutdown::deadline)
-    /// to stop waiting and get a report of what is still leased. Calling it again
-    /// is safe.
-    pub fn shutdown(&self) -> Shutdown<'_, K, E> {
-        Shutdown::new(self)
     }
 
     /// Starts the reaper on the current runtime if it is not running (never started,

@@ -1,124 +1,358 @@
-//! Where owned entries are closed: on a tokio runtime, counted, traced, and never
-//! on the thread that dropped the last lease.
+//! Where owned entries are closed: on a tokio runtime, counted, traced, never on
+//! the thread that dropped the last lease, and never waited on forever because
+//! their own runtime stopped running tasks.
+//!
+//! [`Drains`] is the one registry of draining entries. An owned entry is
+//! *draining* from the moment the cache retires it until its close has finished,
+//! panicked, or been abandoned: while it is still leased, while its close waits
+//! for a runtime, and while its close runs. `stats().draining`, the stuck-entry
+//! warnings and the shutdown report all read this registry.
+//!
+//! A close is queued in the entry's [`CloseSlot`] and a task is spawned on the
+//! entry's runtime to take it. If that runtime does not take it within
+//! [`TAKEOVER_AFTER`] (a current-thread runtime outside `block_on` never will),
+//! a [`StallWatch`] run by `shutdown` or the reaper takes it and runs it on its
+//! own runtime. The slot hands the close to exactly one taker.
 
 use std::{
+    collections::{BTreeMap, HashMap},
     fmt,
     sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
+        Arc, Weak,
+        atomic::{AtomicU64, Ordering},
     },
+    time::Duration,
 };
 
 use tenure_core::{Closer, PendingClose};
-use tokio::{runtime::Handle, sync::Notify};
+use tokio::{runtime::Handle, sync::Notify, time::Instant};
 
-use crate::catch_unwind::CatchUnwind;
+use crate::{
+    catch_unwind::CatchUnwind,
+    close_slot::{CloseSlot, Waiting},
+    log_key::LogKey,
+    stats::CacheStats,
+    sync::Mutex,
+};
 
-/// Counters for closes, shared by a cache and every closer it made.
-#[derive(Debug, Default)]
-pub(crate) struct CloseCounters {
-    pub(crate) closes: AtomicU64,
-    pub(crate) close_panics: AtomicU64,
-    pub(crate) closes_abandoned: AtomicU64,
-    pub(crate) draining: AtomicU64,
-    /// Woken whenever `draining` drops to zero.
-    pub(crate) drained: Notify,
+/// How long a queued close waits for its own runtime before `shutdown` or the
+/// reaper runs it on theirs.
+pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(1);
+
+/// Every draining entry of one cache, and the counts of how closes ended.
+pub(crate) struct Drains<K> {
+    /// By retirement order, so reports list the oldest first.
+    entries: Mutex<BTreeMap<u64, Arc<EntryCloser<K>>>>,
+    next_id: AtomicU64,
+    closes: AtomicU64,
+    close_panics: AtomicU64,
+    closes_abandoned: AtomicU64,
+    closes_taken_over: AtomicU64,
+    /// Woken whenever `entries` becomes empty.
+    drained: Notify,
+    /// The zero of every stage's `since`.
+    base: Instant,
+    /// The reaper's stall watch (only the reaper uses it).
+    reaper_watch: Mutex<StallWatch>,
 }
 
-impl CloseCounters {
-    fn finish_one(&self) {
-        if self.draining.fetch_sub(1, Ordering::AcqRel) == 1 {
+impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
+    /// `reap_interval`: how often the reaper will call [`reap`](Self::reap).
+    pub(crate) fn new(reap_interval: Duration) -> Self {
+        let interval = reap_interval.max(Duration::from_millis(1));
+        let passes = TAKEOVER_AFTER.as_nanos().div_ceil(interval.as_nanos()).max(1);
+        Self {
+            entries: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(0),
+            closes: AtomicU64::new(0),
+            close_panics: AtomicU64::new(0),
+            closes_abandoned: AtomicU64::new(0),
+            closes_taken_over: AtomicU64::new(0),
+            drained: Notify::new(),
+            base: Instant::now(),
+            reaper_watch: Mutex::new(StallWatch::new(u32::try_from(passes).unwrap_or(u32::MAX))),
+        }
+    }
+
+    /// Time since the registry was made, on tokio's clock.
+    pub(crate) fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.base)
+    }
+
+    /// How many entries are draining.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.lock().len()
+    }
+
+    /// Fills in the close counters and `draining` of a stats snapshot.
+    pub(crate) fn add_to(&self, stats: &mut CacheStats) {
+        stats.closes = self.closes.load(Ordering::Relaxed);
+        stats.close_panics = self.close_panics.load(Ordering::Relaxed);
+        stats.closes_abandoned = self.closes_abandoned.load(Ordering::Relaxed);
+        stats.closes_taken_over = self.closes_taken_over.load(Ordering::Relaxed);
+        stats.draining = self.len() as u64;
+    }
+
+    /// Returns once no entry is draining.
+    pub(crate) async fn drained(&self) {
+        loop {
+            let notified = self.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.len() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits until no entry is draining or `until`, whichever comes first;
+    /// returns whether none is draining.
+    pub(crate) async fn drained_or(&self, until: Instant) -> bool {
+        let notified = self.drained.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.len() == 0 {
+            return true;
+        }
+        let _ = tokio::time::timeout_at(until, notified).await;
+        self.len() == 0
+    }
+
+    /// Every draining entry's key and why it is not closed yet, oldest first.
+    pub(crate) fn pending(&self) -> Vec<(K, Waiting)>
+    where
+        K: Clone,
+    {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|closer| Some((closer.slot.key().clone(), closer.slot.waiting()?)))
+            .collect()
+    }
+
+    /// One reaper pass: warns about stuck entries and takes over stalled closes,
+    /// running them on the reaper's runtime.
+    pub(crate) fn reap(&self, warn_after: Duration) {
+        self.warn_stuck(warn_after);
+        let stalled = self.reaper_watch.lock().stalled(self);
+        if let Ok(runtime) = Handle::try_current() {
+            self.take_over(stalled, &runtime);
+        }
+    }
+
+    /// Logs, once per entry and stage, every entry stuck in a stage for `limit` or longer.
+    pub(crate) fn warn_stuck(&self, limit: Duration) {
+        let now = self.now();
+        for closer in self.snapshot() {
+            let Some(waiting) = closer.slot.stuck_for_the_first_time(now, limit) else {
+                continue;
+            };
+            let key = LogKey(closer.slot.key());
+            let limit_ms = limit.as_millis();
+            match waiting {
+                Waiting::Leased { .. } => tracing::warn!(
+                    key = ?key,
+                    waited_ms = limit_ms,
+                    "retired entry still leased: it will be closed when its last lease is dropped"
+                ),
+                Waiting::Queued { .. } => tracing::warn!(
+                    key = ?key,
+                    waited_ms = limit_ms,
+                    "the entry's close is waiting for a runtime to run it"
+                ),
+                Waiting::Closing { .. } => tracing::warn!(
+                    key = ?key,
+                    running_ms = limit_ms,
+                    "the entry's close has been running a long time and has not finished"
+                ),
+            }
+        }
+    }
+
+    /// Runs each stalled close on `runtime`, if nobody took it meanwhile.
+    pub(crate) fn take_over(&self, stalled: Vec<Arc<EntryCloser<K>>>, runtime: &Handle) {
+        for closer in stalled {
+            let Some(close) = closer.take() else {
+                continue;
+            };
+            self.closes_taken_over.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(
+                key = ?LogKey(closer.slot.key()),
+                "the entry's runtime did not run its close in time; closing it on another runtime"
+            );
+            drop(runtime.spawn(Arc::clone(&closer).run(close)));
+        }
+    }
+
+    fn snapshot(&self) -> Vec<Arc<EntryCloser<K>>> {
+        self.entries.lock().values().cloned().collect()
+    }
+
+    fn register(&self, closer: Arc<EntryCloser<K>>) {
+        self.entries.lock().insert(closer.id, closer);
+    }
+
+    fn unregister(&self, id: u64) {
+        let mut entries = self.entries.lock();
+        if entries.remove(&id).is_some() && entries.is_empty() {
+            drop(entries);
             self.drained.notify_waiters();
         }
     }
 }
 
-const LIVE: u8 = 0;
-const DRAINING: u8 = 1;
-const RELEASED: u8 = 2;
+impl<K> fmt::Debug for Drains<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Drains")
+            .field("draining", &self.entries.lock().len())
+            .finish_non_exhaustive()
+    }
+}
 
-/// The close path of one owned entry.
+/// Finds closes that stayed queued through `passes` checks in a row. Whoever
+/// calls [`stalled`](Self::stalled) at an interval measures the grace period
+/// with its own clock, so runtimes whose (paused) clocks differ cannot cut it short.
+#[derive(Debug)]
+pub(crate) struct StallWatch {
+    /// Entry id -> consecutive checks it was found queued in.
+    seen: HashMap<u64, u32>,
+    passes: u32,
+}
+
+impl StallWatch {
+    pub(crate) fn new(passes: u32) -> Self {
+        Self {
+            seen: HashMap::new(),
+            passes,
+        }
+    }
+
+    /// The entries found queued in this check and the `passes` before it.
+    pub(crate) fn stalled<K: fmt::Debug + Send + Sync + 'static>(
+        &mut self,
+        drains: &Drains<K>,
+    ) -> Vec<Arc<EntryCloser<K>>> {
+        let mut seen = HashMap::new();
+        let mut stalled = Vec::new();
+        for closer in drains.snapshot() {
+            if !matches!(closer.slot.waiting(), Some(Waiting::Queued { .. })) {
+                continue;
+            }
+            let checks = self.seen.get(&closer.id).copied().unwrap_or(0) + 1;
+            if checks > self.passes {
+                stalled.push(closer);
+            } else {
+                seen.insert(closer.id, checks);
+            }
+        }
+        self.seen = seen;
+        stalled
+    }
+}
+
+/// The close path of one owned entry: what the core calls when its last holder lets go.
 pub(crate) struct EntryCloser<K> {
-    key: K,
+    id: u64,
+    slot: CloseSlot<K>,
     /// The runtime current when the entry was inserted: runtime-bound resources
-    /// are closed where they were made.
+    /// are closed where they were made, unless that runtime does not run them.
     runtime: Option<Handle>,
-    counters: Arc<CloseCounters>,
-    state: AtomicU8,
-    retired_at: AtomicU64,
-    warned: AtomicBool,
+    drains: Arc<Drains<K>>,
+    me: Weak<Self>,
 }
 
 impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
-    pub(crate) fn new(key: K, runtime: Option<Handle>, counters: Arc<CloseCounters>) -> Self {
-        Self {
-            key,
+    pub(crate) fn new(key: K, runtime: Option<Handle>, drains: &Arc<Drains<K>>) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            id: drains.next_id.fetch_add(1, Ordering::Relaxed),
+            slot: CloseSlot::new(key),
             runtime,
-            counters,
-            state: AtomicU8::new(LIVE),
-            retired_at: AtomicU64::new(0),
-            warned: AtomicBool::new(false),
+            drains: Arc::clone(drains),
+            me: Weak::clone(me),
+        })
+    }
+
+    /// Called by the cache as it retires the entry, before it drops its reference:
+    /// from here until its close ends, the entry is draining.
+    pub(crate) fn retire(&self) {
+        if self.slot.retire(self.drains.now()) {
+            self.register();
         }
     }
 
-    pub(crate) fn key(&self) -> &K {
-        &self.key
-    }
-
-    /// Called by the cache as it retires the entry, before it drops its reference.
-    pub(crate) fn retire(&self, now: u64) {
-        self.retired_at.store(now, Ordering::Relaxed);
-        self.counters.draining.fetch_add(1, Ordering::AcqRel);
-        // A close that already ran (the value was never leased and the cache's
-        // reference was the last) cannot happen before retirement: the cache holds one.
-        let _ = self
-            .state
-            .compare_exchange(LIVE, DRAINING, Ordering::AcqRel, Ordering::Acquire);
-    }
-
-    /// Whether the entry is retired and still waiting for a lease to be dropped.
-    pub(crate) fn is_draining(&self) -> bool {
-        self.state.load(Ordering::Acquire) == DRAINING
-    }
-
-    /// Logs once if the entry has been draining longer than `limit` nanoseconds.
-    pub(crate) fn warn_if_stuck(&self, now: u64, limit: u64) {
-        if self.is_draining()
-            && now.saturating_sub(self.retired_at.load(Ordering::Relaxed)) >= limit
-            && !self.warned.swap(true, Ordering::Relaxed)
-        {
-            tracing::warn!(
-                key = ?self.key,
-                waited_ms = limit / 1_000_000,
-                "retired entry still leased: it will be closed when its last lease is dropped"
-            );
+    /// The last lease is gone: the close waits in the slot for a runner.
+    pub(crate) fn queue(&self, close: PendingClose) {
+        if self.slot.queue(close, self.drains.now()) {
+            // Closed without being retired first (the cache never lets this
+            // happen, but the books must balance if it ever does).
+            self.register();
         }
+    }
+
+    fn register(&self) {
+        if let Some(me) = self.me.upgrade() {
+            self.drains.register(me);
+        }
+    }
+
+    /// The queued close, for exactly one caller however many race (see [`CloseSlot::take`]).
+    pub(crate) fn take(&self) -> Option<PendingClose> {
+        self.slot.take(self.drains.now())
+    }
+
+    /// Takes the close if still queued and drops it unrun: counted and warned.
+    pub(crate) fn abandon(&self, why: &'static str) {
+        if let Some(close) = self.take() {
+            drop(close);
+            self.abandoned(why);
+        }
+    }
+
+    fn abandoned(&self, why: &'static str) {
+        self.slot.finish();
+        self.drains.closes_abandoned.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            key = ?LogKey(self.slot.key()),
+            why,
+            "the entry's close could not run; the value was dropped without closing"
+        );
+        self.drains.unregister(self.id);
+    }
+
+    /// Runs a close this runner took, catching a panic; counted however it ends.
+    pub(crate) async fn run(self: Arc<Self>, close: PendingClose) {
+        let running = Running {
+            closer: self,
+            finished: false,
+        };
+        let outcome = CatchUnwind::new(close).await;
+        running.finish(outcome.is_ok());
     }
 }
 
-impl<K: fmt::Debug + Clone + Send + Sync + 'static> Closer for EntryCloser<K> {
+impl<K: fmt::Debug + Send + Sync + 'static> Closer for EntryCloser<K> {
     fn close(&self, close: PendingClose) {
-        if self.state.swap(RELEASED, Ordering::AcqRel) == LIVE {
-            // Closed without being retired first (the cache never lets this happen,
-            // but the books must balance if it ever does).
-            self.counters.draining.fetch_add(1, Ordering::AcqRel);
-        }
-        let guard = CloseGuard {
-            key: self.key.clone(),
-            counters: Arc::clone(&self.counters),
-            finished: false,
+        self.queue(close);
+        let Some(me) = self.me.upgrade() else {
+            return; // unreachable: the core holds a reference while it calls us
         };
-        let runtime = self.runtime.clone().or_else(|| Handle::try_current().ok());
-        match runtime {
+        match self.runtime.clone().or_else(|| Handle::try_current().ok()) {
             Some(runtime) => {
-                tracing::debug!(key = ?self.key, "last lease returned; closing");
+                tracing::debug!(key = ?LogKey(self.slot.key()), "last lease returned; closing");
+                // Spawned, never run here: this may be inside `get`, `insert`, a
+                // listener or the drop of a lease. On a runtime that has shut down
+                // the task is dropped at once, and `Unstarted` abandons the close.
+                let unstarted = Unstarted(Some(me));
                 drop(runtime.spawn(async move {
-                    let outcome = CatchUnwind::new(close).await;
-                    guard.finish(outcome.is_ok());
+                    let mut unstarted = unstarted;
+                    if let Some(closer) = unstarted.0.take()
+                        && let Some(close) = closer.take()
+                    {
+                        closer.run(close).await;
+                    }
                 }));
             }
-            // No runtime to run it on: `guard` drops now and reports the abandoned close.
-            None => drop(close),
+            None => self.abandon("there is no tokio runtime to run it on"),
         }
     }
 }
@@ -126,42 +360,53 @@ impl<K: fmt::Debug + Clone + Send + Sync + 'static> Closer for EntryCloser<K> {
 impl<K> fmt::Debug for EntryCloser<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EntryCloser")
-            .field("state", &self.state)
+            .field("id", &self.id)
+            .field("slot", &self.slot)
             .finish_non_exhaustive()
     }
 }
 
-/// Accounts for one close however it ends: finished, panicked, or dropped unrun
-/// because its runtime shut down.
-struct CloseGuard<K: fmt::Debug> {
-    key: K,
-    counters: Arc<CloseCounters>,
-    finished: bool,
-}
+/// The own-runtime task before its first poll: dropped unpolled, its runtime has
+/// shut down, and the close (unless another runtime took it) is abandoned.
+struct Unstarted<K: fmt::Debug + Send + Sync + 'static>(Option<Arc<EntryCloser<K>>>);
 
-impl<K: fmt::Debug> CloseGuard<K> {
-    fn finish(mut self, ok: bool) {
-        self.finished = true;
-        if ok {
-            self.counters.closes.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(key = ?self.key, "entry closed");
-        } else {
-            self.counters.close_panics.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(key = ?self.key, "closing the entry panicked; the panic was caught");
+impl<K: fmt::Debug + Send + Sync + 'static> Drop for Unstarted<K> {
+    fn drop(&mut self) {
+        if let Some(closer) = self.0.take() {
+            closer.abandon("its runtime shut down before running it");
         }
-        self.counters.finish_one();
     }
 }
 
-impl<K: fmt::Debug> Drop for CloseGuard<K> {
+/// Accounts for a close that was taken, however it ends: finished, panicked, or
+/// dropped mid-way because the runtime running it shut down.
+struct Running<K: fmt::Debug + Send + Sync + 'static> {
+    closer: Arc<EntryCloser<K>>,
+    finished: bool,
+}
+
+impl<K: fmt::Debug + Send + Sync + 'static> Running<K> {
+    fn finish(mut self, ok: bool) {
+        self.finished = true;
+        let closer = &self.closer;
+        closer.slot.finish();
+        let key = LogKey(closer.slot.key());
+        if ok {
+            closer.drains.closes.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(key = ?key, "entry closed");
+        } else {
+            closer.drains.close_panics.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(key = ?key, "closing the entry panicked; the panic was caught");
+        }
+        closer.drains.unregister(closer.id);
+    }
+}
+
+impl<K: fmt::Debug + Send + Sync + 'static> Drop for Running<K> {
     fn drop(&mut self) {
         if !self.finished {
-            self.counters.closes_abandoned.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                key = ?self.key,
-                "the entry's close could not run: its runtime has shut down; the value was dropped without closing"
-            );
-            self.counters.finish_one();
+            self.closer
+                .abandoned("the runtime running it shut down before it finished");
         }
     }
 }

@@ -61,10 +61,12 @@ mod builder;
 mod cache;
 mod catch_unwind;
 mod clock;
+mod close_slot;
 mod closer;
 mod error;
 mod expiry;
 mod heartbeat;
+mod log_key;
 #[cfg(all(test, tenure_loom))]
 mod loom_tests;
 #[cfg(feature = "metrics")]
@@ -84,7 +86,7 @@ pub use cache::{CacheKey, ClientCache};
 pub use error::{Error, ErrorKind, GetError};
 pub use owned_pool::OwnedPool;
 pub use pool_guard::PoolGuard;
-pub use shutdown::{Shutdown, ShutdownReport};
+pub use shutdown::{Pending, PendingState, Shutdown, ShutdownReport};
 pub use stats::{CacheStats, Evictions, RemovalCause};
 pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 

@@ -1,11 +1,13 @@
-//! loom models of drain-then-close: the real shard and slot code, with loom's
-//! mutex and reference counts, under every interleaving loom explores.
+//! loom models of drain-then-close: the real shard, slot and closer code, with
+//! loom's mutex and reference counts, under every interleaving loom explores.
 //!
 //! Run: `RUSTFLAGS="--cfg tenure_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p tenure-pool --release --lib loom`
 
 use std::{
+    future::Future,
     sync::Arc as StdArc,
     task::{Context, Poll, Waker},
+    time::Duration,
 };
 
 use loom::{
@@ -18,8 +20,9 @@ use loom::{
 use tenure_core::{Close, Closer, Closing, Entry, Owned, PendingClose};
 
 use crate::{
-    Scope,
+    CacheStats, Scope,
     clock::{Clock, Reading},
+    closer::{Drains, EntryCloser, StallWatch},
     expiry::Expiry,
     shard::{Lookup, Shard},
     sync::Mutex,
@@ -142,5 +145,62 @@ fn loom_two_leases_dropped_concurrently_after_retirement() {
             user.join().unwrap();
         }
         assert_eq!(state.closes.load(Ordering::SeqCst), 1, "closed exactly once");
+    });
+}
+
+/// Polls a future that cannot pend (every close in these models is ready at once).
+fn run_now(future: impl Future<Output = ()>) {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(matches!(future.as_mut().poll(&mut cx), Poll::Ready(())));
+}
+
+/// A retired entry whose last lease is dropped while a shutdown (or the reaper)
+/// takes stalled closes over and the entry's runtime shuts down: whoever takes
+/// the close, it runs or is abandoned exactly once, and the registry ends empty.
+#[test]
+fn loom_a_queued_close_is_taken_exactly_once() {
+    loom::model(|| {
+        let drains = StdArc::new(Drains::<u32>::new(Duration::from_secs(1)));
+        let state = Arc::new(State::default());
+        let closer = EntryCloser::new(1, None, &drains);
+        closer.retire();
+
+        // The last lease is dropped, then the task on the entry's runtime takes the close.
+        let own_runtime = {
+            let (closer, state) = (StdArc::clone(&closer), Arc::clone(&state));
+            thread::spawn(move || {
+                let close = Box::pin(async move {
+                    state.closes.fetch_add(1, Ordering::SeqCst);
+                });
+                closer.queue(close);
+                if let Some(close) = closer.take() {
+                    run_now(closer.run(close));
+                }
+            })
+        };
+        // A shutdown's check that finds the close queued takes it over at once.
+        let takeover = {
+            let drains = StdArc::clone(&drains);
+            thread::spawn(move || {
+                for stalled in StallWatch::new(0).stalled(&drains) {
+                    if let Some(close) = stalled.take() {
+                        run_now(stalled.run(close));
+                    }
+                }
+            })
+        };
+        // The entry's runtime shuts down, dropping its task unpolled.
+        closer.abandon("model: runtime shut down");
+        own_runtime.join().unwrap();
+        takeover.join().unwrap();
+
+        let mut stats = CacheStats::default();
+        drains.add_to(&mut stats);
+        let ran = state.closes.load(Ordering::SeqCst) as u64;
+        assert!(ran <= 1, "closed twice");
+        assert_eq!(ran, stats.closes);
+        assert_eq!(stats.closes + stats.closes_abandoned, 1, "closed or abandoned, once");
+        assert_eq!(stats.draining, 0, "the registry is empty once the close ended");
     });
 }

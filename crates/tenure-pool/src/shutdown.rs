@@ -1,3 +1,6 @@
+//! `ClientCache::shutdown`: retire everything, see every close through, and say
+//! exactly what was left when it returns.
+
 use std::{
     fmt,
     future::{Future, IntoFuture},
@@ -6,8 +9,47 @@ use std::{
 };
 
 use tenure_core::Entry;
+use tokio::{runtime::Handle, time::Instant};
 
-use crate::{CacheStats, ClientCache, cache::CacheKey};
+use crate::{
+    CacheStats, ClientCache,
+    cache::CacheKey,
+    close_slot::Waiting,
+    closer::{Drains, StallWatch, TAKEOVER_AFTER},
+    log_key::LogKey,
+};
+
+/// At most this many pending entries are named one by one in the warning a
+/// shutdown logs when its deadline passes; the warning gives the total.
+const NAMED_IN_WARNING: usize = 32;
+
+impl<K: CacheKey, E: Entry> ClientCache<K, E> {
+    /// Retires every entry and waits until every owned entry is closed.
+    ///
+    /// Afterwards the cache is empty and refuses new entries. Await the result
+    /// directly to wait for every lease, or set a [`deadline`](Shutdown::deadline)
+    /// to stop waiting and get a report naming every entry not closed yet, and
+    /// why. Calling it again is safe.
+    ///
+    /// A close still waits, as always, for the entry's last lease to be dropped,
+    /// then runs on the entry's runtime. If that runtime has not started it after
+    /// 1 s (it is a current-thread runtime outside `block_on`, or stalled), the
+    /// shutdown runs it on its own runtime instead; a close whose runtime has
+    /// shut down is abandoned (the value dropped unclosed, counted in
+    /// `closes_abandoned`). So without leases held, a shutdown awaited on a
+    /// runtime returns once every close has finished, whichever runtime each
+    /// entry came from; a close that never finishes is waited for (without a
+    /// deadline) and reported as [`PendingState::Closing`] (with one).
+    ///
+    /// # Panics
+    ///
+    /// On a tokio runtime built without timers (`enable_time`), as the reaper
+    /// does. Polled outside any tokio runtime, it cannot take closes over and
+    /// only waits (a deadline needs a runtime).
+    pub fn shutdown(&self) -> Shutdown<'_, K, E> {
+        Shutdown::new(self)
+    }
+}
 
 /// The future of [`ClientCache::shutdown`]; set a deadline before awaiting it.
 ///
@@ -29,14 +71,15 @@ pub struct Shutdown<'a, K: CacheKey, E: Entry> {
 }
 
 impl<'a, K: CacheKey, E: Entry> Shutdown<'a, K, E> {
-    pub(crate) fn new(cache: &'a ClientCache<K, E>) -> Self {
+    fn new(cache: &'a ClientCache<K, E>) -> Self {
         Self { cache, deadline: None }
     }
 
-    /// Stops waiting for leases after `deadline`; the report lists what was still leased.
+    /// Stops waiting after `deadline`; the report names every entry not closed
+    /// by then, and why.
     ///
-    /// Entries still leased are not force-closed: each closes when its last lease
-    /// is dropped, as ever.
+    /// Nothing is force-closed: a leased entry closes when its last lease is
+    /// dropped, and a close that is running goes on running.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
         self
@@ -59,50 +102,220 @@ impl<'a, K: CacheKey, E: Entry> IntoFuture for Shutdown<'a, K, E> {
         Box::pin(async move {
             let inner = &self.cache.inner;
             inner.begin_shutdown();
-            let complete = match self.deadline {
-                Some(deadline) => tokio::time::timeout(deadline, inner.drained()).await.is_ok(),
-                None => {
-                    inner.drained().await;
-                    true
-                }
+            let drains = &*inner.drains;
+            let warn_after = Duration::from_nanos(inner.settings.drain_warning);
+            let complete = match Handle::try_current() {
+                Ok(runtime) => see_through(drains, self.deadline, warn_after, &runtime).await,
+                Err(_) => match self.deadline {
+                    Some(deadline) => tokio::time::timeout(deadline, drains.drained()).await.is_ok(),
+                    None => {
+                        drains.drained().await;
+                        true
+                    }
+                },
             };
-            let still_leased = if complete { Vec::new() } else { inner.still_leased() };
-            if !still_leased.is_empty() {
+            let now = drains.now();
+            let pending: Vec<_> = if complete {
+                Vec::new()
+            } else {
+                drains
+                    .pending()
+                    .into_iter()
+                    .map(|(key, waiting)| Pending {
+                        key,
+                        state: PendingState::new(waiting, now),
+                    })
+                    .collect()
+            };
+            if !pending.is_empty() {
                 tracing::warn!(
-                    entries = still_leased.len(),
-                    "shutdown deadline passed with entries still leased"
+                    entries = pending.len(),
+                    "shutdown deadline passed with entries not yet closed"
                 );
+                for entry in pending.iter().take(NAMED_IN_WARNING) {
+                    tracing::warn!(
+                        key = ?LogKey(&entry.key),
+                        state = %entry.state,
+                        "not closed at the shutdown deadline"
+                    );
+                }
             }
             ShutdownReport {
-                still_leased,
+                pending,
                 stats: self.cache.stats(),
             }
         })
     }
 }
 
+/// Waits (until `deadline`, if any) for every draining entry to close, taking
+/// over closes their own runtime leaves queued and warning about stuck entries.
+/// Returns whether none is left.
+async fn see_through<K: CacheKey>(
+    drains: &Drains<K>,
+    deadline: Option<Duration>,
+    warn_after: Duration,
+    runtime: &Handle,
+) -> bool {
+    // Check at least four times within a deadline, so a short one still takes over.
+    let tick = deadline
+        .map_or(TAKEOVER_AFTER, |deadline| TAKEOVER_AFTER.min(deadline / 4))
+        .max(Duration::from_millis(1));
+    let stop = deadline.map(|deadline| Instant::now() + deadline);
+    // Two checks a tick apart: a close is taken over after one to two ticks queued.
+    let mut watch = StallWatch::new(1);
+    loop {
+        let stalled = watch.stalled(drains);
+        drains.take_over(stalled, runtime);
+        drains.warn_stuck(warn_after);
+        let next = Instant::now() + tick;
+        let until = stop.map_or(next, |stop| stop.min(next));
+        if drains.drained_or(until).await {
+            return true;
+        }
+        if stop.is_some_and(|stop| Instant::now() >= stop) {
+            return false;
+        }
+    }
+}
+
 /// What [`ClientCache::shutdown`] left behind.
+///
+/// # Examples
+///
+/// ```
+/// # use std::time::Duration;
+/// use tenure_pool::{ClientCache, Close, Closing, Owned, PendingState};
+/// # struct Pool;
+/// # impl Close for Pool { async fn close(self, _: &Closing) {} }
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let cache = ClientCache::<&str, Owned<Pool>>::builder().build()?;
+/// let lease = cache.insert("eu", Owned::new(Pool))?;
+///
+/// let report = cache.shutdown().deadline(Duration::from_millis(100)).await;
+/// assert!(!report.is_complete());
+/// assert_eq!(report.pending[0].key, "eu");
+/// assert!(matches!(report.pending[0].state, PendingState::Leased { .. }));
+///
+/// drop(lease); // now it closes, and a second shutdown finds nothing left
+/// assert!(cache.shutdown().await.is_complete());
+/// # Ok::<_, tenure_pool::Error>(())
+/// # }).unwrap();
+/// ```
 #[non_exhaustive]
 pub struct ShutdownReport<K> {
-    /// Keys of retired owned entries whose leases had not all been dropped by the
-    /// deadline. Each will still close when its last lease is dropped.
-    pub still_leased: Vec<K>,
+    /// Every owned entry not closed when the shutdown returned (empty unless a
+    /// deadline passed), oldest retirement first, each with why. Each still
+    /// closes when it can: nothing is force-closed.
+    pub pending: Vec<Pending<K>>,
     /// The cache's counters when the shutdown returned.
     pub stats: CacheStats,
 }
 
 impl<K> ShutdownReport<K> {
-    /// Whether every owned entry was closed before the shutdown returned.
+    /// Whether every owned entry was closed (or abandoned) before the shutdown returned.
     pub fn is_complete(&self) -> bool {
-        self.still_leased.is_empty() && self.stats.draining == 0
+        self.pending.is_empty() && self.stats.draining == 0
+    }
+
+    /// The keys of the pending entries that are still leased.
+    pub fn still_leased(&self) -> impl Iterator<Item = &K> {
+        self.pending
+            .iter()
+            .filter(|entry| matches!(entry.state, PendingState::Leased { .. }))
+            .map(|entry| &entry.key)
     }
 }
 
 impl<K: fmt::Debug> fmt::Debug for ShutdownReport<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShutdownReport")
-            .field("still_leased", &self.still_leased)
+            .field("pending", &self.pending)
             .field("stats", &self.stats)
             .finish()
+    }
+}
+
+/// An owned entry a shutdown left not yet closed, in [`ShutdownReport::pending`].
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pending<K> {
+    /// The entry's key.
+    pub key: K,
+    /// Why it is not closed yet.
+    pub state: PendingState,
+}
+
+impl<K: fmt::Debug> fmt::Debug for Pending<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending")
+            .field("key", &self.key)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// Why an owned entry is not closed yet, and for how long, as of the report.
+///
+/// Durations are read from tokio's clock (so paused time in tests applies).
+///
+/// ```
+/// # use std::time::Duration;
+/// use tenure_pool::PendingState;
+///
+/// let state = PendingState::Closing { running_for: Duration::from_secs(12) };
+/// assert_eq!(state.to_string(), "closing for 12s");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PendingState {
+    /// Retired, and at least one lease is still held: it closes after the last
+    /// one is dropped.
+    Leased {
+        /// Time since the entry was retired.
+        retired_for: Duration,
+    },
+    /// Its last lease is gone and its close is queued on the entry's runtime,
+    /// which has not started it: that runtime is not running tasks (a
+    /// current-thread runtime outside `block_on`) or is stalled, and no other
+    /// runtime has taken the close over yet.
+    RuntimeNotRunning {
+        /// Time since the last lease was dropped.
+        queued_for: Duration,
+    },
+    /// Its close started and has not finished.
+    Closing {
+        /// Time since the close started.
+        running_for: Duration,
+    },
+}
+
+impl PendingState {
+    fn new(waiting: Waiting, now: Duration) -> Self {
+        match waiting {
+            Waiting::Leased { since } => Self::Leased {
+                retired_for: now.saturating_sub(since),
+            },
+            Waiting::Queued { since } => Self::RuntimeNotRunning {
+                queued_for: now.saturating_sub(since),
+            },
+            Waiting::Closing { since } => Self::Closing {
+                running_for: now.saturating_sub(since),
+            },
+        }
+    }
+}
+
+impl fmt::Display for PendingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Leased { retired_for } => {
+                write!(f, "still leased, {retired_for:?} after retirement")
+            }
+            Self::RuntimeNotRunning { queued_for } => {
+                write!(f, "its runtime is not running: close queued for {queued_for:?}")
+            }
+            Self::Closing { running_for } => write!(f, "closing for {running_for:?}"),
+        }
     }
 }

@@ -102,11 +102,20 @@ pub struct CacheStats {
     pub closes: u64,
     /// Closes that panicked; the panic was caught and the cache carried on.
     pub close_panics: u64,
-    /// Closes that could not run because their runtime had shut down; the value
-    /// was dropped instead and a warning logged.
+    /// Closes that could not run: their runtime shut down before running or
+    /// finishing them, or there was no runtime at all. The value was dropped
+    /// unclosed and a warning logged.
     pub closes_abandoned: u64,
-    /// Owned entries retired but not yet closed: waiting for their last lease to
-    /// be dropped, or for their close to finish.
+    /// Closes that the entry's own runtime did not start within a grace period
+    /// (1 s), run instead on the runtime of a `shutdown` or of the reaper. Also
+    /// counted in `closes`, `close_panics` or `closes_abandoned` by how they ended.
+    pub closes_taken_over: u64,
+    /// Owned entries *draining*: retired from the cache and not yet closed. An
+    /// entry drains from its retirement until its close has finished, panicked or
+    /// been abandoned: while leases are held, while its close waits for a runtime,
+    /// and while its close runs. Shared entries never drain.
+    /// [`ShutdownReport::pending`](crate::ShutdownReport::pending) lists the same
+    /// entries, each with why it is not closed yet.
     pub draining: u64,
     /// Refreshes (`refresh_after`) whose new entry could not be built; the entry
     /// they would have replaced kept serving. Successful refreshes are counted in

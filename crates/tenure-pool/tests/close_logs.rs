@@ -1,0 +1,107 @@
+//! Log output of closes and shutdown: a close that runs too long is warned about
+//! by key, a shutdown that gives up names what is left, and keys are bounded.
+//!
+//! A binary of its own with one global subscriber, installed before any event
+//! (see `support/capture.rs`), so captures cannot race sibling tests.
+
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+#[path = "support/capture.rs"]
+mod capture;
+mod support;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use capture::Capture;
+use support::{Log, Probe, settle};
+use tenure_pool::{ClientCache, Close, Closing, Owned};
+
+/// A close that never finishes.
+struct Hangs(Arc<AtomicUsize>);
+
+impl Close for Hangs {
+    async fn close(self, _: &Closing) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A close running longer than `drain_warning_after` is warned about once, by
+/// key; the shutdown that gives up on it names it and says it is closing.
+#[tokio::test(start_paused = true)]
+async fn a_close_running_too_long_is_warned_about_by_key() {
+    let capture = Capture::start();
+    let started = Arc::new(AtomicUsize::new(0));
+    let cache = ClientCache::<&str, Owned<Hangs>>::builder()
+        .drain_warning_after(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    drop(
+        cache
+            .insert("never-closes", Owned::new(Hangs(Arc::clone(&started))))
+            .unwrap(),
+    );
+    cache.invalidate(&"never-closes");
+    settle().await;
+    assert_eq!(started.load(Ordering::SeqCst), 1);
+
+    let report = cache.shutdown().deadline(Duration::from_secs(30)).await;
+    assert!(!report.is_complete());
+
+    let output = capture.output();
+    let long_running: Vec<_> = output
+        .lines()
+        .filter(|line| line.contains("has been running a long time"))
+        .collect();
+    assert_eq!(long_running.len(), 1, "warned once:\n{output}");
+    assert!(long_running[0].contains("WARN") && long_running[0].contains("\"never-closes\""));
+    let at_deadline: Vec<_> = output
+        .lines()
+        .filter(|line| line.contains("not closed at the shutdown deadline"))
+        .collect();
+    assert_eq!(at_deadline.len(), 1, "{output}");
+    assert!(
+        at_deadline[0].contains("\"never-closes\"") && at_deadline[0].contains("closing for 30s"),
+        "{output}"
+    );
+    assert!(output.contains("shutdown deadline passed with entries not yet closed"));
+}
+
+/// A 1 MiB key is logged in well under 1 KiB, on insert and on retire: cut at
+/// 256 bytes of its `Debug`, marked with its full length.
+#[tokio::test]
+async fn a_huge_key_is_logged_cut_to_a_bounded_length() {
+    let capture = Capture::start();
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<String, Owned<Probe>>::builder().build().unwrap();
+    let key = "k".repeat(1 << 20);
+    let lease = cache.insert(key.clone(), Owned::new(Probe::new(1, &log))).unwrap();
+    cache.invalidate(&key);
+    drop(lease);
+    settle().await;
+    assert_eq!(log.closes.load(Ordering::SeqCst), 1);
+
+    let output = capture.output();
+    let marker = format!("…({} bytes)", (1 << 20) + 2); // the key's Debug has quotes
+    for event in [
+        "entry inserted",
+        "entry retired",
+        "draining",
+        "last lease returned",
+        "entry closed",
+    ] {
+        let line = output
+            .lines()
+            .find(|line| line.contains(event))
+            .unwrap_or_else(|| panic!("no {event:?} event in:\n{output}"));
+        assert!(line.len() < 1024, "{event:?} logged in {} bytes", line.len());
+        assert!(line.contains(&marker), "{event:?} has no length marker: {line}");
+    }
+    assert!(output.len() < 8 * 1024, "{} bytes logged in all", output.len());
+}
