@@ -32,9 +32,11 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// why. Calling it again is safe.
     ///
     /// A close still waits, as always, for the entry's last lease to be dropped,
-    /// then runs on the entry's runtime. If that runtime has not started it after
-    /// 1 s (it is a current-thread runtime outside `block_on`, or stalled), the
-    /// shutdown runs it on its own runtime instead; a close whose runtime has
+    /// then runs on the entry's runtime. If that runtime has not started it
+    /// within a grace period (it is a current-thread runtime outside `block_on`,
+    /// or stalled), the shutdown runs it on its own runtime instead. The grace
+    /// period is 1 to 2 s, or a quarter to a half of a deadline shorter than
+    /// 4 s, measured on the shutdown's runtime's clock. A close whose runtime has
     /// shut down is abandoned (the value dropped unclosed, counted in
     /// `closes_abandoned`). So without leases held, a shutdown awaited on a
     /// runtime returns once every close has finished, whichever runtime each
@@ -276,9 +278,10 @@ pub enum PendingState {
         retired_for: Duration,
     },
     /// Its last lease is gone and its close is queued on the entry's runtime,
-    /// which has not started it: that runtime is not running tasks (a
-    /// current-thread runtime outside `block_on`) or is stalled, and no other
-    /// runtime has taken the close over yet.
+    /// which has not started it yet. Usually that runtime is not running tasks
+    /// (a current-thread runtime outside `block_on`) or is stalled, and no other
+    /// runtime has taken the close over yet; a close queued moments before the
+    /// report was made also shows here.
     RuntimeNotRunning {
         /// Time since the last lease was dropped.
         queued_for: Duration,

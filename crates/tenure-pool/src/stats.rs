@@ -107,7 +107,8 @@ pub struct CacheStats {
     /// unclosed and a warning logged.
     pub closes_abandoned: u64,
     /// Closes that the entry's own runtime did not start within a grace period
-    /// (1 s), run instead on the runtime of a `shutdown` or of the reaper. Also
+    /// (about 1 s; see `ClientCache::shutdown`), run instead on the runtime of a
+    /// `shutdown` or of the reaper. Also
     /// counted in `closes`, `close_panics` or `closes_abandoned` by how they ended.
     pub closes_taken_over: u64,
     /// Owned entries *draining*: retired from the cache and not yet closed. An
