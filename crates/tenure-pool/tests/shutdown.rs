@@ -297,3 +297,37 @@ fn a_close_whose_runtime_is_dead_is_abandoned_and_shutdown_completes() {
     assert_eq!(watch.closes(), 0);
     assert_eq!(Arc::strong_count(&log), 1, "the probe was dropped, not leaked");
 }
+
+struct Panicky;
+
+impl Close for Panicky {
+    async fn close(self, _: &Closing) {
+        panic!("close failed");
+    }
+}
+
+/// A close taken over from an idle runtime that panics is caught and counted like
+/// any other, and the shutdown still completes.
+#[tokio::test(start_paused = true)]
+async fn a_taken_over_close_that_panics_is_caught_and_counted() {
+    let cache = ClientCache::<u32, Owned<Panicky>>::builder().build().unwrap();
+    let idle = idle_runtime();
+    {
+        let _entered = idle.enter();
+        drop(cache.insert(1, Owned::new(Panicky)).unwrap());
+    }
+    let report = bounded(cache.shutdown()).await;
+    assert!(report.is_complete(), "{report:?}");
+    let stats = report.stats;
+    assert_eq!(
+        (
+            stats.close_panics,
+            stats.closes,
+            stats.closes_taken_over,
+            stats.draining
+        ),
+        (1, 0, 1, 0)
+    );
+    drop_elsewhere(idle);
+    assert_eq!(cache.stats().close_panics, 1, "run once");
+}
