@@ -41,7 +41,8 @@ pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(1);
 
 /// Every draining entry of one cache, and the counts of how closes ended.
 pub(crate) struct Drains<K> {
-    /// By retirement order, so reports list the oldest first.
+    /// By entry id (ids are handed out as entries are stored), so reports list
+    /// the oldest entries first.
     entries: Mutex<BTreeMap<u64, Arc<EntryCloser<K>>>>,
     next_id: AtomicU64,
     closes: AtomicU64,
@@ -119,7 +120,7 @@ impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
         self.len() == 0
     }
 
-    /// Every draining entry's key and why it is not closed yet, oldest first.
+    /// Every draining entry's key and why it is not closed yet, oldest entry first.
     pub(crate) fn pending(&self) -> Vec<(K, Waiting)>
     where
         K: Clone,

@@ -207,7 +207,7 @@ async fn see_through<K: CacheKey>(
 #[non_exhaustive]
 pub struct ShutdownReport<K> {
     /// Every owned entry not closed when the shutdown returned (empty unless a
-    /// deadline passed), oldest retirement first, each with why. Each still
+    /// deadline passed), oldest entry first, each with why. Each still
     /// closes when it can: nothing is force-closed.
     pub pending: Vec<Pending<K>>,
     /// The cache's counters when the shutdown returned.

@@ -234,7 +234,7 @@ async fn the_report_names_every_entry_not_closed_and_why() {
                 }
             ),
         ],
-        "oldest retirement first; the closed entry is not named"
+        "oldest entry first; the closed entry is not named"
     );
     assert_eq!(report.stats.draining, 2, "the same set as the report");
     assert_eq!(report.stats.closes, 1);
