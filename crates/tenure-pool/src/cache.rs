@@ -11,6 +11,7 @@ use std::{
 
 use tenure_core::{Closer, Entry};
 use tokio::runtime::Handle;
+use tracing::Instrument;
 
 use crate::{
     CacheStats, Error, GetError, RemovalCause,
@@ -163,7 +164,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         if let Ok(handle) = Handle::try_current() {
             let _ = runtime.set(handle);
         }
-        let drains = Arc::new(Drains::new(settings.reap_interval));
+        let drains = Arc::new(Drains::new(Arc::clone(&settings.name), settings.reap_interval));
         Self {
             shards: shard_capacities
                 .iter()
@@ -246,12 +247,18 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             return;
         };
         tracing::debug!(key = ?LogKey(&key), "refresh started");
+        let span = tracing::debug_span!("tenure.refresh", cache = %self.settings.name, key = ?LogKey(&key));
         let building = refresher(&key);
         let inner = Arc::clone(self);
-        drop(runtime.spawn(async move {
-            let outcome = building.await;
-            inner.finish_refresh(key, hash, id, outcome);
-        }));
+        drop(
+            runtime.spawn(
+                async move {
+                    let outcome = building.await;
+                    inner.finish_refresh(key, hash, id, outcome);
+                }
+                .instrument(span),
+            ),
+        );
     }
 
     fn finish_refresh(&self, key: K, hash: u64, id: EntryId, outcome: Result<E, String>) {
@@ -542,7 +549,8 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                 },
             }
         };
-        match init().await {
+        let span = tracing::debug_span!("tenure.init", cache = %self.inner.settings.name, key = ?LogKey(&key));
+        match init().instrument(span).await {
             Ok(entry) => {
                 self.ensure_reaper();
                 match self.inner.insert(key, entry, scope) {

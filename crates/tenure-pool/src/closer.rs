@@ -26,6 +26,7 @@ use std::{
 
 use tenure_core::{Closer, PendingClose};
 use tokio::{runtime::Handle, sync::Notify, time::Instant};
+use tracing::Instrument;
 
 use crate::{
     catch_unwind::CatchUnwind,
@@ -41,6 +42,8 @@ pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(1);
 
 /// Every draining entry of one cache, and the counts of how closes ended.
 pub(crate) struct Drains<K> {
+    /// The cache's name, for the close span.
+    name: Arc<str>,
     /// By entry id (ids are handed out as entries are stored), so reports list
     /// the oldest entries first.
     entries: Mutex<BTreeMap<u64, Arc<EntryCloser<K>>>>,
@@ -59,10 +62,11 @@ pub(crate) struct Drains<K> {
 
 impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
     /// `reap_interval`: how often the reaper will call [`reap`](Self::reap).
-    pub(crate) fn new(reap_interval: Duration) -> Self {
+    pub(crate) fn new(name: Arc<str>, reap_interval: Duration) -> Self {
         let interval = reap_interval.max(Duration::from_millis(1));
         let passes = TAKEOVER_AFTER.as_nanos().div_ceil(interval.as_nanos()).max(1);
         Self {
+            name,
             entries: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(0),
             closes: AtomicU64::new(0),
@@ -326,7 +330,12 @@ impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
             closer: self,
             finished: false,
         };
-        let outcome = CatchUnwind::new(close).await;
+        let span = tracing::debug_span!(
+            "tenure.close",
+            cache = %running.closer.drains.name,
+            key = ?LogKey(running.closer.slot.key()),
+        );
+        let outcome = CatchUnwind::new(close).instrument(span).await;
         running.finish(outcome.is_ok());
     }
 }

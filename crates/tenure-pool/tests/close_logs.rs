@@ -105,3 +105,56 @@ async fn a_huge_key_is_logged_cut_to_a_bounded_length() {
     }
     assert!(output.len() < 8 * 1024, "{} bytes logged in all", output.len());
 }
+
+/// A resource whose init, refresh and close each log a line of their own.
+struct Chatty;
+
+impl Close for Chatty {
+    async fn close(self, _: &Closing) {
+        tracing::info!("chatty says goodbye");
+    }
+}
+
+/// Init, refresh and close run inside spans that name the cache and the key
+/// (bounded), so what a client logs while being built or closed is attributable.
+#[tokio::test(start_paused = true)]
+async fn lifecycle_work_runs_in_spans_naming_the_cache_and_the_key() {
+    let capture = Capture::start();
+    let cache = ClientCache::<String, Owned<Chatty>>::builder()
+        .name("llm-proxy-pools")
+        .time_to_live(Duration::from_secs(10))
+        .refresh_after(Duration::from_secs(5), |_key: &String| async {
+            tracing::info!("chatty is rebuilt");
+            Ok::<_, std::io::Error>(Owned::new(Chatty))
+        })
+        .build()
+        .unwrap();
+    let lease = cache
+        .get_or_try_insert_with("eu-west".to_owned(), || async {
+            tracing::info!("chatty is built");
+            Ok::<_, std::io::Error>(Owned::new(Chatty))
+        })
+        .await
+        .unwrap();
+    drop(lease);
+    tokio::time::advance(Duration::from_secs(6)).await;
+    drop(cache.get(&"eu-west".to_owned()).unwrap()); // starts the refresh
+    settle().await;
+    cache.shutdown().await;
+
+    let output = capture.output();
+    for (span, event) in [
+        ("tenure.init", "chatty is built"),
+        ("tenure.refresh", "chatty is rebuilt"),
+        ("tenure.close", "chatty says goodbye"),
+    ] {
+        let line = output
+            .lines()
+            .find(|line| line.contains(event))
+            .unwrap_or_else(|| panic!("no {event:?} event in:\n{output}"));
+        assert!(
+            line.contains(&format!("{span}{{cache=llm-proxy-pools key=\"eu-west\"}}")),
+            "{event:?} is not inside {span} naming the cache and key: {line}"
+        );
+    }
+}

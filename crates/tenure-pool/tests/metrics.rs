@@ -87,6 +87,7 @@ async fn the_reaper_publishes_every_stat_labelled_by_the_cache_name() {
     assert_eq!(at("tenure_cache_closes_total"), Some(1.0));
     assert_eq!(at("tenure_cache_closes_abandoned_total"), Some(0.0));
     assert_eq!(at("tenure_cache_close_panics_total"), Some(0.0));
+    assert_eq!(at("tenure_cache_closes_taken_over_total"), Some(0.0));
     assert_eq!(at("tenure_cache_refresh_failures_total"), Some(0.0));
     assert_eq!(at("tenure_cache_draining"), Some(1.0));
     assert_eq!(at("tenure_cache_entries"), Some(1.0));
