@@ -38,7 +38,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// connection tasks there, so requests made from another runtime, or after
 /// that runtime shut down, fail with [`ErrorKind::Runtime`] instead of a
 /// broken connection. Get clients through
-/// [`HttpClients::get_async_http_client`](crate::HttpClients::get_async_http_client)
+/// [`HttpClients::get`](crate::Clients::get)
 /// to share one per config and runtime.
 ///
 /// Nothing ever closes a client: its pool is dropped with its last clone;
@@ -132,8 +132,9 @@ impl HttpClient {
     }
 
     /// The underlying hyper-util client, for what this wrapper does not
-    /// offer. It does not apply the default headers, the request timeout nor
-    /// the runtime check.
+    /// offer. It does not apply the default headers, the request timeout, the
+    /// runtime check nor the removal of credentials from URIs: a URI with user
+    /// info sent through it reaches hyper-util's logs.
     #[must_use]
     pub fn hyper_client(&self) -> &Client<Connector, RequestBody> {
         &self.inner.client
@@ -161,8 +162,13 @@ impl HttpClient {
     /// the body streams from the connection.
     ///
     /// The URI must be absolute (`http://` or, with the `rustls` feature,
-    /// `https://`). Default headers of the config are added when the request
-    /// does not set them. The request timeout covers sending the request and
+    /// `https://`). User info in it (`http://user:pass@host/`) is removed from
+    /// the URI before hyper-util sees it (hyper-util logs the authority) and
+    /// sent as an `Authorization: Basic` header marked sensitive, unless the
+    /// request sets `authorization` itself (then the URI's credentials are
+    /// dropped). Default headers of the config are added when the request
+    /// does not set them, so URI credentials win over a default
+    /// `authorization` header. The request timeout covers sending the request and
     /// receiving the response head, not reading the body.
     ///
     /// # Errors
@@ -242,6 +248,10 @@ impl HttpClient {
         let authority = authority(request.uri())?;
         self.check_runtime()?;
         let mut request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+        // Before hyper-util sees the URI: its pool logs the authority.
+        let mut uri = std::mem::take(request.uri_mut());
+        crate::credentials::move_to_header(&mut uri, request.headers_mut())?;
+        *request.uri_mut() = uri;
         let defaults = self.inner.config.default_headers_slice();
         if !defaults.is_empty() {
             let headers = request.headers_mut();
@@ -293,7 +303,23 @@ fn authority(uri: &Uri) -> Result<String, Error> {
         .host()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| Error::invalid_request("URI has no host", None))?;
-    let port = uri.port_u16().unwrap_or(default_port);
+    // `http` accepts any characters after the colon; hyper-util would then
+    // silently use the default port.
+    // (`Uri::port` is `None` then too.)
+    let authority_str = uri.authority().map_or("", |a| a.as_str());
+    let host_port = authority_str.rsplit_once('@').map_or(authority_str, |(_, h)| h);
+    let port_str = match host_port.rsplit_once(':') {
+        // A colon inside IPv6 brackets is not a port separator.
+        Some((_, port)) if !port.contains(']') => port,
+        _ => "",
+    };
+    let port = if port_str.is_empty() {
+        default_port
+    } else {
+        port_str
+            .parse::<u16>()
+            .map_err(|_| Error::invalid_request("URI port is not a number from 0 to 65535", None))?
+    };
     Ok(format!("{host}:{port}"))
 }
 
@@ -345,6 +371,17 @@ mod tests {
         assert_eq!(a("https://example.com").unwrap(), "example.com:443");
         assert_eq!(a("/relative").unwrap_err().kind(), ErrorKind::InvalidRequest);
         assert_eq!(a("ftp://example.com").unwrap_err().kind(), ErrorKind::InvalidRequest);
+        assert_eq!(
+            a("http://example.com:bad/").unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+        assert_eq!(
+            a("http://u:p@example.com:bad/").unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+        assert_eq!(a("http://[::1]:8080/").unwrap(), "[::1]:8080");
+        assert_eq!(a("http://[::1]/").unwrap(), "[::1]:80");
+        assert_eq!(a("http://u:p@host:81/").unwrap(), "host:81");
     }
 
     #[test]

@@ -1,19 +1,32 @@
-//! [`HttpClients`]: the cache of shared HTTP clients, keyed by config and runtime.
+//! [`Clients`]: the cache of shared HTTP clients, keyed by config and runtime,
+//! for either client kind ([`HttpClients`], [`ReqwestClients`](crate::ReqwestClients)).
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tenure_pool::{CacheStats, ClientCache, GetError, Shared, ShutdownReport};
+use tenure_pool::{CacheStats, ClientCache, GetError, RemovalCause, Shared, ShutdownReport};
 
 use crate::client::HttpClient;
 use crate::config::HttpClientConfig;
 use crate::error::{Error, ErrorKind};
+use crate::kind::ClientKind;
 
-type Cache = ClientCache<HttpClientConfig, Shared<HttpClient>>;
+/// The cache of [`HttpClient`]s (hyper-util): the crate's lean default.
+pub type HttpClients = Clients<HttpClient>;
 
-/// A cache of [`HttpClient`]s, one per [`HttpClientConfig`] and tokio runtime.
+/// The builder of [`HttpClients`].
+pub type HttpClientsBuilder = ClientsBuilder<HttpClient>;
+
+type Listener<C> = Arc<dyn Fn(&HttpClientConfig, &Shared<C>, RemovalCause) + Send + Sync>;
+
+/// A cache of HTTP clients of kind `C`, one per [`HttpClientConfig`] and
+/// tokio runtime. Use it through its aliases: [`HttpClients`] for
+/// [`HttpClient`] (hyper-util), `ReqwestClients` for `reqwest::Client`
+/// (feature `reqwest`).
 ///
-/// [`get_async_http_client`](Self::get_async_http_client) is the one way to
-/// get a client, in production code and in tests alike.
+/// [`get`](Self::get) is the one way to get a client, in production code and
+/// in tests alike. Cloning a `Clients` gives another handle to the same cache.
 ///
 /// # Why entries are [`Shared`]
 ///
@@ -35,10 +48,11 @@ type Cache = ClientCache<HttpClientConfig, Shared<HttpClient>>;
 ///
 /// # Runtimes
 ///
-/// A hyper-util client spawns its connection tasks on the runtime that
-/// created it, so entries are scoped by runtime: each runtime gets its own
-/// client, and a runtime that shut down never has its client served again,
-/// even to a new runtime that reuses its `tokio::runtime::Id`.
+/// Both client kinds run their connections as tasks on a tokio runtime, and a
+/// pooled connection dies with its runtime, so entries are scoped by runtime:
+/// each runtime gets its own client, and a runtime that shut down never has
+/// its client served again, even to a new runtime that reuses its
+/// `tokio::runtime::Id`.
 ///
 /// # Examples
 ///
@@ -49,18 +63,34 @@ type Cache = ClientCache<HttpClientConfig, Shared<HttpClient>>;
 ///
 /// let clients = HttpClients::new()?;
 /// let config = HttpClientConfig::default();
-/// let a = clients.get_async_http_client(&config).await?;
-/// let b = clients.get_async_http_client(&config).await?;
+/// let a = clients.get(&config).await?;
+/// let b = clients.get(&config).await?;
 /// assert!(Shared::ptr_eq(&a, &b));
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
-pub struct HttpClients {
-    cache: Cache,
+pub struct Clients<C: ClientKind> {
+    cache: ClientCache<HttpClientConfig, Shared<C>>,
 }
 
-impl HttpClients {
+impl<C: ClientKind> Clone for Clients<C> {
+    fn clone(&self) -> Self {
+        Clients {
+            cache: self.cache.clone(),
+        }
+    }
+}
+
+impl<C: ClientKind> fmt::Debug for Clients<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clients")
+            .field("kind", &C::KIND)
+            .field("cache", &self.cache)
+            .finish()
+    }
+}
+
+impl<C: ClientKind> Clients<C> {
     /// Default capacity: 200 clients.
     pub const DEFAULT_MAX_CAPACITY: u64 = 200;
     /// Default expiry: 10 minutes after the last lookup.
@@ -71,16 +101,17 @@ impl HttpClients {
     /// # Errors
     ///
     /// None with the defaults; the signature matches
-    /// [`HttpClientsBuilder::build`].
+    /// [`ClientsBuilder::build`].
     pub fn new() -> Result<Self, Error> {
         Self::builder().build()
     }
 
     /// A builder starting from the defaults.
-    pub fn builder() -> HttpClientsBuilder {
-        HttpClientsBuilder {
+    pub fn builder() -> ClientsBuilder<C> {
+        ClientsBuilder {
             max_capacity: Self::DEFAULT_MAX_CAPACITY,
             time_to_idle: Self::DEFAULT_TIME_TO_IDLE,
+            listener: None,
         }
     }
 
@@ -95,10 +126,15 @@ impl HttpClients {
     /// [`ErrorKind::Runtime`] outside a tokio runtime,
     /// [`ErrorKind::InvalidConfig`] if the client cannot be built from
     /// `config`, [`ErrorKind::Cache`] after the cache was shut down.
-    pub async fn get_async_http_client(&self, config: &HttpClientConfig) -> Result<Shared<HttpClient>, Error> {
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future is safe: a client being built by it is either
+    /// cached for the next caller or dropped.
+    pub async fn get(&self, config: &HttpClientConfig) -> Result<Shared<C>, Error> {
         let client = self
             .cache
-            .get_or_try_insert_with(config.clone(), || async { HttpClient::new(config).map(Shared::new) })
+            .get_or_try_insert_with(config.clone(), || async { C::build(config).map(Shared::new) })
             .await
             .map_err(|e| match e {
                 GetError::Init(error) => (*error).clone(),
@@ -107,14 +143,25 @@ impl HttpClients {
             })?;
         // The cache is scoped by runtime, so this holds; checked anyway since
         // a client on the wrong runtime fails every request.
-        if !client.is_runtime_alive() || !on_runtime(client.runtime_id()) {
+        if !client.usable_on_current_runtime() {
             tracing::warn!(
-                client = client.id(),
+                kind = C::KIND,
                 "cached HTTP client belongs to another runtime; building an uncached one"
             );
-            return HttpClient::new(config).map(Shared::new);
+            return C::build(config).map(Shared::new);
         }
         Ok(client)
+    }
+
+    /// The name the original system used for [`get`](Self::get); the same
+    /// method, kept for users porting from it.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get).
+    #[doc(alias = "get")]
+    pub async fn get_async_http_client(&self, config: &HttpClientConfig) -> Result<Shared<C>, Error> {
+        self.get(config).await
     }
 
     /// Drops the cache's reference to the clients of `config` (in every
@@ -134,41 +181,67 @@ impl HttpClients {
         self.cache.len()
     }
 
+    /// [`len`](Self::len) as a `u64`, under the name moka users know.
+    #[must_use]
+    pub fn entry_count(&self) -> u64 {
+        u64::try_from(self.cache.len()).unwrap_or(u64::MAX)
+    }
+
     /// Whether no client is cached.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.cache.is_empty()
     }
 
-    /// The cache's counters: hits, misses, inserts, evictions by cause.
+    /// The cache's counters (a read-only snapshot): hits, misses, inserts,
+    /// evictions by cause.
     #[must_use]
     pub fn stats(&self) -> CacheStats {
         self.cache.stats()
     }
 
-    /// Drops the cache's reference to every client and refuses new ones.
-    ///
-    /// No client is closed: holders keep working clients, and each client's
-    /// connection pool goes away with its last holder. Returns at once (shared
-    /// entries have nothing to drain); calling it again is safe.
-    pub async fn shutdown(&self) -> ShutdownReport<HttpClientConfig> {
-        self.cache.shutdown().await
+    /// Drops the cache's reference to every client and refuses lookups from
+    /// then on ([`ErrorKind::Cache`]). Clients already handed out keep
+    /// working: shared entries are never closed, so there is nothing to wait
+    /// for and the report is complete unless the cache itself reports
+    /// otherwise; `deadline` bounds the wait all the same. Calling it again is
+    /// safe.
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport<HttpClientConfig> {
+        self.cache.shutdown().deadline(deadline).await
     }
 }
 
-fn on_runtime(id: tokio::runtime::Id) -> bool {
-    tokio::runtime::Handle::try_current().is_ok_and(|h| h.id() == id)
-}
-
-/// Builder of [`HttpClients`].
-#[derive(Debug, Clone)]
+/// Builder of [`Clients`] (of [`HttpClients`] through
+/// [`HttpClientsBuilder`]).
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct HttpClientsBuilder {
+pub struct ClientsBuilder<C: ClientKind> {
     max_capacity: u64,
     time_to_idle: Duration,
+    listener: Option<Listener<C>>,
 }
 
-impl HttpClientsBuilder {
+impl<C: ClientKind> Clone for ClientsBuilder<C> {
+    fn clone(&self) -> Self {
+        ClientsBuilder {
+            max_capacity: self.max_capacity,
+            time_to_idle: self.time_to_idle,
+            listener: self.listener.clone(),
+        }
+    }
+}
+
+impl<C: ClientKind> fmt::Debug for ClientsBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientsBuilder")
+            .field("kind", &C::KIND)
+            .field("max_capacity", &self.max_capacity)
+            .field("time_to_idle", &self.time_to_idle)
+            .field("eviction_listener", &self.listener.is_some())
+            .finish()
+    }
+}
+
+impl<C: ClientKind> ClientsBuilder<C> {
     /// The most clients cached at once (default 200). Must be at least 1.
     pub fn max_capacity(mut self, max_capacity: u64) -> Self {
         self.max_capacity = max_capacity;
@@ -177,9 +250,42 @@ impl HttpClientsBuilder {
 
     /// How long a client stays cached after its last lookup (default 10
     /// minutes). Must be greater than zero. There is deliberately no
-    /// time-to-live: see [`HttpClients`].
+    /// time-to-live: see [`Clients`].
     pub fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
         self.time_to_idle = time_to_idle;
+        self
+    }
+
+    /// Calls `listener` for every client that leaves the cache, with its
+    /// config and the cause (capacity, idle, explicit, runtime gone...).
+    ///
+    /// It runs on the thread that removed the entry, outside the cache's
+    /// locks, before the cache drops its reference (see
+    /// [`ClientCacheBuilder::eviction_listener`](tenure_pool::ClientCacheBuilder::eviction_listener)).
+    /// The client it receives cannot be closed by anyone: dropping the clone
+    /// is all it may do. Keep it short; it must not call back into this
+    /// cache.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use tenure_http::HttpClients;
+    ///
+    /// let evicted = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&evicted);
+    /// let clients = HttpClients::builder()
+    ///     .eviction_listener(move |_config, _client, _cause| {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// # drop(clients);
+    /// # Ok::<(), tenure_http::Error>(())
+    /// ```
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(&HttpClientConfig, &Shared<C>, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Arc::new(listener));
         self
     }
 
@@ -188,7 +294,7 @@ impl HttpClientsBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidConfig`] naming the setting and value.
-    pub fn build(self) -> Result<HttpClients, Error> {
+    pub fn build(self) -> Result<Clients<C>, Error> {
         if self.max_capacity == 0 {
             return Err(Error::setting("max_capacity", "0".into(), "must be at least 1"));
         }
@@ -199,13 +305,15 @@ impl HttpClientsBuilder {
                 "must be greater than zero",
             ));
         }
-        let cache = Cache::builder()
+        let mut builder = ClientCache::builder()
             .max_capacity(self.max_capacity)
             .without_time_to_live()
             .time_to_idle(self.time_to_idle)
-            .scope_by_runtime()
-            .build()
-            .map_err(Error::cache)?;
-        Ok(HttpClients { cache })
+            .scope_by_runtime();
+        if let Some(listener) = self.listener {
+            builder = builder.eviction_listener(move |config, client, cause| listener(config, client, cause));
+        }
+        let cache = builder.build().map_err(Error::cache)?;
+        Ok(Clients { cache })
     }
 }

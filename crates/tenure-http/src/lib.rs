@@ -1,6 +1,6 @@
 //! Cached hyper HTTP clients, one per configuration and tokio runtime, that are never closed under a request in flight.
 //!
-//! [`HttpClients::get_async_http_client`] returns a [`Shared`]`<`[`HttpClient`]`>`
+//! [`HttpClients::get`] returns a [`Shared`]`<`[`HttpClient`]`>`
 //! from a [`tenure_pool::ClientCache`] keyed by [`HttpClientConfig`] and the
 //! current runtime. Shared entries are never closed by the cache: evicting or
 //! expiring one only drops the cache's reference, so a caller that still holds
@@ -24,7 +24,7 @@
 //!     .header("authorization", "Bearer not-in-debug-output")
 //!     .build()?;
 //!
-//! let client = clients.get_async_http_client(&config).await?;
+//! let client = clients.get(&config).await?;
 //! let response = client.get_bytes(url.as_str()).await?;
 //! assert!(response.status().is_success());
 //! # Ok(())
@@ -45,20 +45,23 @@
 mod client;
 mod clients;
 mod config;
+mod credentials;
 mod error;
+mod kind;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "rustls")]
 mod tls;
 
 pub use client::{HttpClient, RequestBody, Response};
-pub use clients::{HttpClients, HttpClientsBuilder};
+pub use clients::{Clients, ClientsBuilder, HttpClients, HttpClientsBuilder};
 pub use config::{HttpClientConfig, HttpClientConfigBuilder, HttpVersion, is_sensitive_header};
 pub use error::{BoxError, Error, ErrorKind};
+pub use kind::ClientKind;
 #[cfg(feature = "rustls")]
 pub use tls::TlsConfig;
 
-pub use tenure_pool::{CacheStats, ClientCache, Shared};
+pub use tenure_pool::{CacheStats, ClientCache, RemovalCause, Shared, ShutdownReport};
 
 /// The cache crate this one builds on.
 pub use tenure_pool;

@@ -435,7 +435,9 @@ async fn bad_input_through_the_cache() {
     assert_eq!(e.kind(), ErrorKind::Connect);
 
     // The cache refuses after shutdown with a typed error.
-    clients.shutdown().await;
+    let report = clients.shutdown(Duration::from_secs(5)).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(clients.is_empty());
     let e = clients
         .get_async_http_client(&HttpClientConfig::default())
         .await
