@@ -64,10 +64,19 @@ impl HttpClient {
     /// # Errors
     ///
     /// [`ErrorKind::Runtime`] outside a tokio runtime;
-    /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used.
+    /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used or the
+    /// config has a [`proxy`](HttpClientConfig::proxy) (this client does not
+    /// support proxies).
     pub fn new(config: &HttpClientConfig) -> Result<Self, Error> {
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::message(ErrorKind::Runtime, "no tokio runtime is running"))?;
+        if let Some(proxy) = config.proxy() {
+            return Err(Error::setting(
+                "proxy",
+                proxy.host_port().to_owned(),
+                "the hyper-util client does not support proxies; use the reqwest client (feature `reqwest`)",
+            ));
+        }
 
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(config.connect_timeout()));

@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::error::Error;
+use crate::proxy::Proxy;
 #[cfg(feature = "rustls")]
 use crate::tls::TlsConfig;
 
@@ -58,6 +59,7 @@ pub struct HttpClientConfig {
     /// Sorted by name (stable), so insertion order of distinct names does not
     /// change the key.
     default_headers: Vec<(HeaderName, HeaderValue)>,
+    proxy: Option<Proxy>,
     #[cfg(feature = "rustls")]
     tls: TlsConfig,
 }
@@ -145,6 +147,13 @@ impl HttpClientConfig {
         self.default_headers.iter().map(|(n, v)| (n, v))
     }
 
+    /// The proxy every request goes through, if any (used by the reqwest
+    /// client only; see [`Proxy`]).
+    #[must_use]
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
     /// TLS settings.
     #[cfg(feature = "rustls")]
     #[must_use]
@@ -169,6 +178,7 @@ impl Default for HttpClientConfig {
             http2_adaptive_window: false,
             http2_keep_alive_interval: None,
             default_headers: Vec::new(),
+            proxy: None,
             #[cfg(feature = "rustls")]
             tls: TlsConfig::default(),
         }
@@ -231,7 +241,8 @@ impl fmt::Debug for HttpClientConfig {
             .field("http1_title_case_headers", &self.http1_title_case_headers)
             .field("http2_adaptive_window", &self.http2_adaptive_window)
             .field("http2_keep_alive_interval", &self.http2_keep_alive_interval)
-            .field("default_headers", &HeadersDebug(&self.default_headers));
+            .field("default_headers", &HeadersDebug(&self.default_headers))
+            .field("proxy", &self.proxy);
         #[cfg(feature = "rustls")]
         d.field("tls", &self.tls);
         d.finish()
@@ -385,6 +396,24 @@ impl HttpClientConfigBuilder {
             v.set_sensitive(true);
         }
         this
+    }
+
+    /// Sends every request through the HTTP(S) proxy at `url`
+    /// (`http://proxy:3128`, optionally `http://user:pass@proxy:3128`). The
+    /// credentials are taken out of the URL and redacted in `Debug`; an error
+    /// never shows the URL. Without this setting no proxy is used, whatever
+    /// the environment says (`HTTP_PROXY` and the like are not read: the
+    /// config is the whole cache key).
+    ///
+    /// Only the reqwest client (feature `reqwest`) supports proxies: building
+    /// an [`HttpClient`](crate::HttpClient) from a config with a proxy fails
+    /// with [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig).
+    pub fn proxy(mut self, url: impl AsRef<str>) -> Self {
+        match Proxy::parse(url.as_ref()) {
+            Ok(proxy) => self.config.proxy = Some(proxy),
+            Err(e) => self.fail(e),
+        }
+        self
     }
 
     /// Whether to trust the Mozilla root certificates shipped by

@@ -21,17 +21,8 @@ pub(crate) fn take_from_uri(uri: &mut Uri) -> Result<Option<HeaderValue>, Error>
     let Some((userinfo, host_port)) = uri.authority().and_then(|a| a.as_str().rsplit_once('@')) else {
         return Ok(None);
     };
-    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-    let mut plain = percent_decode(user);
-    plain.push(b':');
-    plain.extend_from_slice(&percent_decode(password));
-    let mut value = Vec::with_capacity(6 + plain.len().div_ceil(3) * 4);
-    value.extend_from_slice(b"Basic ");
-    base64_encode(&plain, &mut value);
-    // Base64 output is always a valid header value.
-    let mut value = HeaderValue::from_bytes(&value)
-        .map_err(|_| Error::invalid_request("URI credentials could not be encoded", None))?;
-    value.set_sensitive(true);
+    let value = basic_from_userinfo(userinfo)
+        .ok_or_else(|| Error::invalid_request("URI credentials could not be encoded", None))?;
 
     let authority = Authority::try_from(host_port)
         .map_err(|_| Error::invalid_request("URI authority is invalid once its credentials are removed", None))?;
@@ -41,6 +32,22 @@ pub(crate) fn take_from_uri(uri: &mut Uri) -> Result<Option<HeaderValue>, Error>
     *uri = Uri::from_parts(parts)
         .map_err(|_| Error::invalid_request("URI is invalid once its credentials are removed", None))?;
     Ok(Some(value))
+}
+
+/// The `Basic` header value (marked sensitive) for percent-encoded user info
+/// `user[:password]`; `None` only if encoding failed, which base64 output
+/// never does.
+pub(crate) fn basic_from_userinfo(userinfo: &str) -> Option<HeaderValue> {
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let mut plain = percent_decode(user);
+    plain.push(b':');
+    plain.extend_from_slice(&percent_decode(password));
+    let mut value = Vec::with_capacity(6 + plain.len().div_ceil(3) * 4);
+    value.extend_from_slice(b"Basic ");
+    base64_encode(&plain, &mut value);
+    let mut value = HeaderValue::from_bytes(&value).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// Moves credentials from the request's URI into its `Authorization` header.

@@ -1,8 +1,10 @@
-//! Cached hyper HTTP clients, one per configuration and tokio runtime, that are never closed under a request in flight.
+//! Cached HTTP clients (hyper-util, or reqwest with the `reqwest` feature), one per configuration and tokio runtime, that are never closed under a request in flight.
 //!
-//! [`HttpClients::get`] returns a [`Shared`]`<`[`HttpClient`]`>`
+//! [`HttpClients::get`](Clients::get) returns a [`Shared`]`<`[`HttpClient`]`>`
 //! from a [`tenure_pool::ClientCache`] keyed by [`HttpClientConfig`] and the
-//! current runtime. Shared entries are never closed by the cache: evicting or
+//! current runtime; with the `reqwest` feature, `ReqwestClients::get` returns
+//! a `Shared<reqwest::Client>` built from the same config, with the same
+//! guarantees. Shared entries are never closed by the cache: evicting or
 //! expiring one only drops the cache's reference, so a caller that still holds
 //! the client (or reads a streaming response from it) keeps a working client.
 //! Entries expire after a period without use (time-to-idle), so a client in
@@ -36,6 +38,8 @@
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
 //! | `rustls` | yes | HTTPS through rustls (ring provider), web PKI roots plus extra roots (`TlsConfig`) |
+//! | `reqwest` | no | `ReqwestClients`: cached `reqwest::Client`s built from `HttpClientConfig` (rustls on ring, no system proxy); implies `rustls` |
+//! | `serde` | no | `Deserialize` for `HttpClientConfig`, to load configs from files |
 //! | `test-util` | no | `testing::CountingServer`, an in-process loopback server counting connections; implies `rustls`; for tests, examples and benchmarks only, not for production |
 //!
 //! # Supported Rust versions
@@ -48,6 +52,9 @@ mod config;
 mod credentials;
 mod error;
 mod kind;
+mod proxy;
+#[cfg(feature = "reqwest")]
+mod reqwest_clients;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "rustls")]
@@ -58,6 +65,9 @@ pub use clients::{Clients, ClientsBuilder, HttpClients, HttpClientsBuilder};
 pub use config::{HttpClientConfig, HttpClientConfigBuilder, HttpVersion, is_sensitive_header};
 pub use error::{BoxError, Error, ErrorKind};
 pub use kind::ClientKind;
+pub use proxy::Proxy;
+#[cfg(feature = "reqwest")]
+pub use reqwest_clients::{ReqwestClients, ReqwestClientsBuilder};
 #[cfg(feature = "rustls")]
 pub use tls::TlsConfig;
 
@@ -72,6 +82,9 @@ pub use http;
 pub use hyper;
 /// The `hyper-util` crate (the legacy client this crate wraps).
 pub use hyper_util;
+/// The `reqwest` crate (feature `reqwest`).
+#[cfg(feature = "reqwest")]
+pub use reqwest;
 /// The `rustls` crate (feature `rustls`).
 #[cfg(feature = "rustls")]
 pub use rustls;

@@ -481,3 +481,56 @@ fn outside_a_runtime_is_a_typed_error() {
         std::task::Poll::Pending => panic!("should fail at once outside a runtime"),
     }
 }
+
+/// The adapter's shape: `get` and its alias return the same client,
+/// `entry_count` follows `len`, the eviction listener sees every retirement
+/// with its cause and the very client, and `shutdown(deadline)` reports a
+/// complete shutdown while handed-out clients keep working.
+#[tokio::test]
+async fn listener_entry_count_alias_and_shutdown() {
+    use std::sync::Mutex;
+    use tenure_http::RemovalCause;
+
+    let server = CountingServer::start().await.unwrap();
+    let seen: Arc<Mutex<Vec<(HttpClientConfig, u64, RemovalCause)>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let clients = HttpClients::builder()
+        .max_capacity(1)
+        .eviction_listener(move |config, client, cause| {
+            sink.lock()
+                .expect("listener lock")
+                .push((config.clone(), client.id(), cause));
+        })
+        .build()
+        .unwrap();
+    let (config_a, config_b) = (config("a"), config("b"));
+
+    let a = clients.get(&config_a).await.unwrap();
+    assert!(Shared::ptr_eq(
+        &a,
+        &clients.get_async_http_client(&config_a).await.unwrap()
+    ));
+    assert_eq!((clients.len(), clients.entry_count()), (1, 1));
+    let b = clients.get(&config_b).await.unwrap();
+    assert_eq!((clients.len(), clients.entry_count()), (1, 1));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(config_a.clone(), a.id(), RemovalCause::Capacity)]
+    );
+
+    let report = clients.shutdown(Duration::from_secs(5)).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.pending.is_empty());
+    assert_eq!(clients.entry_count(), 0);
+    assert_eq!(
+        seen.lock().unwrap().last().cloned(),
+        Some((config_b.clone(), b.id(), RemovalCause::Explicit))
+    );
+    let e = clients.get(&config_a).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cache, "{e}");
+    // Shutdown closed nothing: both clients still send requests.
+    assert_works(&a, &server, 2).await;
+    assert_works(&b, &server, 2).await;
+    // A second shutdown is safe.
+    assert!(clients.shutdown(Duration::from_secs(1)).await.is_complete());
+}

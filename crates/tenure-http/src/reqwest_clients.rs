@@ -1,0 +1,145 @@
+//! [`ReqwestClients`] (feature `reqwest`): `reqwest::Client`s built from an
+//! [`HttpClientConfig`], cached like [`HttpClient`](crate::HttpClient)s.
+
+use crate::clients::{Clients, ClientsBuilder};
+use crate::config::{HttpClientConfig, HttpVersion};
+use crate::error::{Error, ErrorKind};
+use crate::kind::{ClientKind, sealed};
+
+/// A cache of `reqwest::Client`s, one per [`HttpClientConfig`] and tokio
+/// runtime (feature `reqwest`). Same cache, same guarantees as
+/// [`HttpClients`](crate::HttpClients): entries are
+/// [`Shared`](crate::Shared), never closed; evicting one only drops the
+/// cache's reference while holders keep a working client; expiry is by
+/// time-to-idle, so a client in use keeps its warm pool.
+///
+/// The client is built by [`HttpClientConfig::reqwest_builder`]: see there
+/// how each setting maps to reqwest.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use tenure_http::{HttpClientConfig, ReqwestClients, Shared};
+/// # let server = tenure_http::testing::CountingServer::start().await?;
+/// # let url = server.uri("/");
+///
+/// let clients = ReqwestClients::new()?;
+/// let config = HttpClientConfig::builder()
+///     .request_timeout(Duration::from_secs(30))
+///     .header("authorization", "Bearer not-in-debug-output")
+///     .build()?;
+///
+/// let client = clients.get(&config).await?;
+/// let body = client.get(&url).send().await?.text().await?;
+/// assert_eq!(body, "hello");
+/// assert!(Shared::ptr_eq(&client, &clients.get(&config).await?));
+/// # Ok(())
+/// # }
+/// ```
+pub type ReqwestClients = Clients<reqwest::Client>;
+
+/// The builder of [`ReqwestClients`].
+pub type ReqwestClientsBuilder = ClientsBuilder<reqwest::Client>;
+
+impl sealed::Sealed for reqwest::Client {
+    fn build(config: &HttpClientConfig) -> Result<Self, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::message(ErrorKind::Runtime, "no tokio runtime is running"));
+        }
+        config.reqwest_builder()?.build().map_err(|e| {
+            Error::setting_with_source("reqwest", "<client builder>".into(), "reqwest refused the settings", e)
+        })
+    }
+
+    /// reqwest clients carry no runtime tag; the cache's runtime scoping
+    /// alone keeps them on their runtime.
+    fn usable_on_current_runtime(&self) -> bool {
+        true
+    }
+}
+
+impl ClientKind for reqwest::Client {
+    const KIND: &'static str = "reqwest";
+}
+
+impl HttpClientConfig {
+    /// A `reqwest::ClientBuilder` with every setting of this config applied
+    /// (feature `reqwest`), for a client outside the cache or to customize
+    /// further. [`ReqwestClients`] builds its clients with it.
+    ///
+    /// | setting | reqwest |
+    /// | --- | --- |
+    /// | `connect_timeout` | `connect_timeout` |
+    /// | `request_timeout` | `timeout`: the whole request, **reading the body included** (unlike [`HttpClient::get`](crate::HttpClient::get)) |
+    /// | `pool_idle_timeout`, `pool_max_idle_per_host` | the same |
+    /// | `http_version` | `Http1Only`: `http1_only`; `Http2Only`: `http2_prior_knowledge`; ALPN offers the same versions |
+    /// | `http1_title_case_headers`, `http2_adaptive_window`, `http2_keep_alive_interval` | the same |
+    /// | default headers | `default_headers` (sensitive ones stay marked sensitive) |
+    /// | TLS roots | a rustls config on the ring provider with the same roots as [`HttpClient`](crate::HttpClient), through `tls_backend_preconfigured` |
+    /// | `proxy` | `Proxy::all`, credentials as a sensitive `Proxy-Authorization`; without it, `no_proxy` (environment variables are ignored) |
+    ///
+    /// Everything else keeps reqwest's defaults (for example, up to 10
+    /// redirects are followed; `tcp_nodelay` is on). As with reqwest itself,
+    /// a request URL with user info is sent with `Basic` credentials; what
+    /// reqwest does with the URL (its errors include it unless
+    /// `without_url` is called) is reqwest's.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used or
+    /// reqwest refuses the proxy; the message never shows a secret.
+    pub fn reqwest_builder(&self) -> Result<reqwest::ClientBuilder, Error> {
+        let mut tls = crate::tls::client_config(self.tls())?;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout())
+            .timeout(self.request_timeout())
+            .pool_idle_timeout(self.pool_idle_timeout())
+            .pool_max_idle_per_host(self.pool_max_idle_per_host())
+            .tcp_nodelay(true)
+            .http2_adaptive_window(self.http2_adaptive_window());
+        tls.alpn_protocols = match self.http_version() {
+            HttpVersion::Http1Only => {
+                builder = builder.http1_only();
+                vec![b"http/1.1".to_vec()]
+            }
+            HttpVersion::Http2Only => {
+                builder = builder.http2_prior_knowledge();
+                vec![b"h2".to_vec()]
+            }
+            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        };
+        builder = builder.tls_backend_preconfigured(tls);
+        if self.http1_title_case_headers() {
+            builder = builder.http1_title_case_headers();
+        }
+        if let Some(interval) = self.http2_keep_alive_interval() {
+            builder = builder.http2_keep_alive_interval(interval);
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in self.default_headers() {
+            headers.append(name.clone(), value.clone());
+        }
+        builder = builder.default_headers(headers);
+        builder = match self.proxy() {
+            Some(proxy) => {
+                let mut p = reqwest::Proxy::all(proxy.uri().to_string()).map_err(|e| {
+                    Error::setting_with_source(
+                        "proxy",
+                        proxy.host_port().to_owned(),
+                        "reqwest refused the proxy",
+                        e.without_url(),
+                    )
+                })?;
+                if let Some(authorization) = proxy.authorization() {
+                    p = p.custom_http_auth(authorization.clone());
+                }
+                builder.proxy(p)
+            }
+            None => builder.no_proxy(),
+        };
+        Ok(builder)
+    }
+}
