@@ -11,7 +11,11 @@ use crate::proxy::Proxy;
 use crate::tls::TlsConfig;
 
 /// Which HTTP versions a client speaks.
+///
+/// With the `serde` feature it deserializes from `"auto"`, `"http1_only"` or
+/// `"http2_only"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize), serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum HttpVersion {
     /// HTTP/1.1 over plain TCP; over TLS, HTTP/2 or HTTP/1.1 as negotiated by ALPN.
@@ -46,6 +50,39 @@ pub enum HttpVersion {
 /// assert!(!format!("{config:?}").contains("s3cr3t"));
 /// # Ok::<(), tenure_http::Error>(())
 /// ```
+///
+/// # From files
+///
+/// With the `serde` feature, `HttpClientConfig` implements
+/// `serde::Deserialize`. Every field is optional (the builder's defaults
+/// apply), unknown fields are errors, and every value goes through the
+/// builder, so it is validated the same way and errors name the setting.
+/// Durations are strings with a unit (`"250ms"`, `"10s"`, `"5m"`, `"1h"`).
+///
+/// ```json
+/// {
+///   "connect_timeout": "5s",
+///   "request_timeout": "30s",
+///   "pool_idle_timeout": "90s",
+///   "pool_max_idle_per_host": 32,
+///   "http_version": "auto",
+///   "http1_title_case_headers": false,
+///   "http2_adaptive_window": false,
+///   "http2_keep_alive_interval": "20s",
+///   "headers": { "authorization": "Bearer ...", "user-agent": "proxy/1.0" },
+///   "sensitive_headers": { "x-tenant": "..." },
+///   "proxy": "http://user:pass@proxy:3128",
+///   "webpki_roots": true,
+///   "root_certificates_pem": ["-----BEGIN CERTIFICATE-----\n..."]
+/// }
+/// ```
+///
+/// Secrets stay redacted in `Debug`, and this crate's error messages never
+/// quote a header value or the proxy URL (a non-string value there is
+/// refused without being quoted). A format crate may add its own context to
+/// errors, though: `toml`'s messages quote the offending line of the input,
+/// so a config file with a secret on a bad line can show up in such an
+/// error; `serde_json`'s messages give only a line and column.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct HttpClientConfig {
     connect_timeout: Duration,

@@ -55,6 +55,8 @@ mod kind;
 mod proxy;
 #[cfg(feature = "reqwest")]
 mod reqwest_clients;
+#[cfg(feature = "serde")]
+mod serde_config;
 #[cfg(feature = "test-util")]
 pub mod testing;
 #[cfg(feature = "rustls")]
