@@ -38,7 +38,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// connection tasks there, so requests made from another runtime, or after
 /// that runtime shut down, fail with [`ErrorKind::Runtime`] instead of a
 /// broken connection. Get clients through
-/// [`HttpClients::get`](crate::Clients::get)
+/// [`HttpClients::get`](crate::HttpClients::get)
 /// to share one per config and runtime.
 ///
 /// Nothing ever closes a client: its pool is dropped with its last clone;

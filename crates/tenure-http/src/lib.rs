@@ -1,6 +1,6 @@
 //! Cached HTTP clients (hyper-util, or reqwest with the `reqwest` feature), one per configuration and tokio runtime, that are never closed under a request in flight.
 //!
-//! [`HttpClients::get`](Clients::get) returns a [`Shared`]`<`[`HttpClient`]`>`
+//! [`HttpClients::get`] returns a [`Shared`]`<`[`HttpClient`]`>`
 //! from a [`tenure_pool::ClientCache`] keyed by [`HttpClientConfig`] and the
 //! current runtime; with the `reqwest` feature, `ReqwestClients::get` returns
 //! a `Shared<reqwest::Client>` built from the same config, with the same
@@ -63,10 +63,9 @@ pub mod testing;
 mod tls;
 
 pub use client::{HttpClient, RequestBody, Response};
-pub use clients::{Clients, ClientsBuilder, HttpClients, HttpClientsBuilder};
+pub use clients::{HttpClients, HttpClientsBuilder};
 pub use config::{HttpClientConfig, HttpClientConfigBuilder, HttpVersion, is_sensitive_header};
 pub use error::{BoxError, Error, ErrorKind};
-pub use kind::ClientKind;
 pub use proxy::Proxy;
 #[cfg(feature = "reqwest")]
 pub use reqwest_clients::{ReqwestClients, ReqwestClientsBuilder};

@@ -1,50 +1,58 @@
 //! [`ReqwestClients`] (feature `reqwest`): `reqwest::Client`s built from an
 //! [`HttpClientConfig`], cached like [`HttpClient`](crate::HttpClient)s.
 
-use crate::clients::{Clients, ClientsBuilder};
+use crate::clients::client_cache;
 use crate::config::{HttpClientConfig, HttpVersion};
 use crate::error::{Error, ErrorKind};
-use crate::kind::{ClientKind, sealed};
+use crate::kind::ClientKind;
 
-/// A cache of `reqwest::Client`s, one per [`HttpClientConfig`] and tokio
-/// runtime (feature `reqwest`). Same cache, same guarantees as
-/// [`HttpClients`](crate::HttpClients): entries are
-/// [`Shared`](crate::Shared), never closed; evicting one only drops the
-/// cache's reference while holders keep a working client; expiry is by
-/// time-to-idle, so a client in use keeps its warm pool.
-///
-/// The client is built by [`HttpClientConfig::reqwest_builder`]: see there
-/// how each setting maps to reqwest.
-///
-/// # Examples
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use std::time::Duration;
-/// use tenure_http::{HttpClientConfig, ReqwestClients, Shared};
-/// # let server = tenure_http::testing::CountingServer::start().await?;
-/// # let url = server.uri("/");
-///
-/// let clients = ReqwestClients::new()?;
-/// let config = HttpClientConfig::builder()
-///     .request_timeout(Duration::from_secs(30))
-///     .header("authorization", "Bearer not-in-debug-output")
-///     .build()?;
-///
-/// let client = clients.get(&config).await?;
-/// let body = client.get(&url).send().await?.text().await?;
-/// assert_eq!(body, "hello");
-/// assert!(Shared::ptr_eq(&client, &clients.get(&config).await?));
-/// # Ok(())
-/// # }
-/// ```
-pub type ReqwestClients = Clients<reqwest::Client>;
+client_cache! {
+    /// A cache of `reqwest::Client`s, one per [`HttpClientConfig`] and tokio
+    /// runtime (feature `reqwest`).
+    ///
+    /// The same cache and guarantees as [`HttpClients`](crate::HttpClients):
+    /// entries are [`Shared`](crate::Shared), never closed; evicting,
+    /// expiring or invalidating one only drops the cache's reference while
+    /// holders keep a working client; expiry is by time-to-idle, so a client
+    /// in use keeps its warm pool. Entries are scoped by runtime: reqwest
+    /// runs its connections as tasks on the runtime that opened them, and a
+    /// pooled connection dies with that runtime.
+    ///
+    /// The client is built by [`HttpClientConfig::reqwest_builder`]: see
+    /// there how each setting maps to reqwest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use tenure_http::{HttpClientConfig, ReqwestClients, Shared};
+    /// # let server = tenure_http::testing::CountingServer::start().await?;
+    /// # let url = server.uri("/");
+    ///
+    /// let clients = ReqwestClients::new()?;
+    /// let config = HttpClientConfig::builder()
+    ///     .request_timeout(Duration::from_secs(30))
+    ///     .header("authorization", "Bearer not-in-debug-output")
+    ///     .build()?;
+    ///
+    /// let client = clients.get(&config).await?;
+    /// let body = client.get(&url).send().await?.text().await?;
+    /// assert_eq!(body, "hello");
+    /// assert!(Shared::ptr_eq(&client, &clients.get(&config).await?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    cache ReqwestClients;
+    /// Builder of [`ReqwestClients`].
+    builder ReqwestClientsBuilder;
+    client reqwest::Client;
+}
 
-/// The builder of [`ReqwestClients`].
-pub type ReqwestClientsBuilder = ClientsBuilder<reqwest::Client>;
+impl ClientKind for reqwest::Client {
+    const KIND: &'static str = "reqwest";
 
-impl sealed::Sealed for reqwest::Client {
     fn build(config: &HttpClientConfig) -> Result<Self, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(Error::message(ErrorKind::Runtime, "no tokio runtime is running"));
@@ -59,10 +67,6 @@ impl sealed::Sealed for reqwest::Client {
     fn usable_on_current_runtime(&self) -> bool {
         true
     }
-}
-
-impl ClientKind for reqwest::Client {
-    const KIND: &'static str = "reqwest";
 }
 
 impl HttpClientConfig {
