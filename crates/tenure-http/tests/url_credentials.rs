@@ -63,12 +63,14 @@ async fn body_text(response: tenure_http::Response) -> String {
 #[test]
 fn credentials_in_the_uri_never_reach_logs_debug_or_errors() {
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
+    // `try_init` also routes the `log` crate's records (reqwest, rustls)
+    // into the subscriber.
+    tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .with_writer(captured.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this binary");
+        .try_init()
+        .expect("the only subscriber of this binary");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -144,6 +146,8 @@ fn credentials_in_the_uri_never_reach_logs_debug_or_errors() {
         shown.push(format!("{e} {e:?}"));
         shown.push(format!("{clients:?} {:?}", clients.stats()));
         drop(clients);
+        #[cfg(feature = "reqwest")]
+        reqwest_paths(&server, &mut shown).await;
         server.shutdown().await;
     });
     drop(runtime);
@@ -156,10 +160,65 @@ fn credentials_in_the_uri_never_reach_logs_debug_or_errors() {
         "hyper-util's pool events were not captured:\n{logs}"
     );
     assert!(logs.contains("pooling idle connection"), "{logs}");
+    // ... and the `log` records of reqwest (its proxy line).
+    #[cfg(feature = "reqwest")]
+    assert!(
+        logs.contains("intercepts"),
+        "reqwest's log records were not captured:\n{logs}"
+    );
     for text in shown.iter().chain(std::iter::once(&logs)) {
         for secret in [PASSWORD, PASSWORD_IN_URI, NEEDLE] {
             assert_eq!(text.matches(secret).count(), 0, "the password leaked into:\n{text}");
         }
         assert!(!text.contains("tenure-user"), "the user name leaked into:\n{text}");
     }
+}
+
+/// The same through `ReqwestClients`: reqwest itself moves URL credentials
+/// into a `Basic` header; the config's proxy credentials never enter a URL.
+#[cfg(feature = "reqwest")]
+async fn reqwest_paths(server: &CountingServer, shown: &mut Vec<String>) {
+    use tenure_http::ReqwestClients;
+
+    let clients = ReqwestClients::new().unwrap();
+    let client = clients.get(&HttpClientConfig::default()).await.unwrap();
+    for _ in 0..3 {
+        let text = client
+            .get(uri(server, "/headers"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains(&format!("authorization: {BASIC}\n")));
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = listener.local_addr().unwrap();
+    drop(listener);
+    let e = client
+        .get(format!("http://tenure-user:{PASSWORD_IN_URI}@{closed}/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.is_connect(), "{e:?}");
+    shown.push(format!("{e} {e:?}"));
+
+    // The CountingServer plays the proxy; the password is the same one.
+    let proxied = HttpClientConfig::builder()
+        .proxy(format!("http://tenure-user:{PASSWORD_IN_URI}@{}", server.addr()))
+        .build()
+        .unwrap();
+    let via_proxy = clients.get(&proxied).await.unwrap();
+    let text = via_proxy
+        .get("http://tenure-upstream.invalid/headers")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(&format!("proxy-authorization: {BASIC}\n")));
+    shown.push(format!("{proxied:?} {via_proxy:?} {clients:?}"));
+    shown.push(format!("{:?}", proxied.reqwest_builder().unwrap()));
 }
