@@ -180,27 +180,27 @@ fn credentials_in_the_uri_never_reach_logs_debug_or_errors() {
 async fn reqwest_paths(server: &CountingServer, shown: &mut Vec<String>) {
     use tenure_http::ReqwestClients;
 
-    let clients = ReqwestClients::new().unwrap();
-    let client = clients.get(&HttpClientConfig::default()).await.unwrap();
+    let clients = ReqwestClients::new().expect("reqwest path");
+    let client = clients.get(&HttpClientConfig::default()).await.expect("reqwest path");
     for _ in 0..3 {
         let text = client
             .get(uri(server, "/headers"))
             .send()
             .await
-            .unwrap()
+            .expect("reqwest path")
             .text()
             .await
-            .unwrap();
+            .expect("reqwest path");
         assert!(text.contains(&format!("authorization: {BASIC}\n")));
     }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed = listener.local_addr().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("reqwest path");
+    let closed = listener.local_addr().expect("reqwest path");
     drop(listener);
     let e = client
         .get(format!("http://tenure-user:{PASSWORD_IN_URI}@{closed}/"))
         .send()
         .await
-        .unwrap_err();
+        .expect_err("a closed port");
     assert!(e.is_connect(), "{e:?}");
     shown.push(format!("{e} {e:?}"));
 
@@ -208,17 +208,17 @@ async fn reqwest_paths(server: &CountingServer, shown: &mut Vec<String>) {
     let proxied = HttpClientConfig::builder()
         .proxy(format!("http://tenure-user:{PASSWORD_IN_URI}@{}", server.addr()))
         .build()
-        .unwrap();
-    let via_proxy = clients.get(&proxied).await.unwrap();
+        .expect("reqwest path");
+    let via_proxy = clients.get(&proxied).await.expect("reqwest path");
     let text = via_proxy
         .get("http://tenure-upstream.invalid/headers")
         .send()
         .await
-        .unwrap()
+        .expect("reqwest path")
         .text()
         .await
-        .unwrap();
+        .expect("reqwest path");
     assert!(text.contains(&format!("proxy-authorization: {BASIC}\n")));
     shown.push(format!("{proxied:?} {via_proxy:?} {clients:?}"));
-    shown.push(format!("{:?}", proxied.reqwest_builder().unwrap()));
+    shown.push(format!("{:?}", proxied.reqwest_builder().expect("reqwest path")));
 }
