@@ -144,6 +144,13 @@ fn credentials_in_the_uri_never_reach_logs_debug_or_errors() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
         shown.push(format!("{e} {e:?}"));
+        // Not even parsable: http's own error must not quote it either.
+        let e = client
+            .get(format!("http://tenure-user:{PASSWORD_IN_URI}@127.0.0.1/a b"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
+        shown.push(format!("{e} {e:?}"));
         shown.push(format!("{clients:?} {:?}", clients.stats()));
         drop(clients);
         #[cfg(feature = "reqwest")]
