@@ -38,7 +38,7 @@
 //! | feature | default | what it enables |
 //! | --- | --- | --- |
 //! | `rustls` | yes | HTTPS through rustls (ring provider), web PKI roots plus extra roots (`TlsConfig`) |
-//! | `reqwest` | no | `ReqwestClients`: cached `reqwest::Client`s built from `HttpClientConfig` (rustls on ring, no system proxy); implies `rustls` |
+//! | `reqwest` | no | `ReqwestClients`: cached `reqwest::Client`s built from `HttpClientConfig` (rustls on ring; a proxy only if the config sets one); implies `rustls` |
 //! | `serde` | no | `Deserialize` for `HttpClientConfig`, to load configs from files |
 //! | `test-util` | no | `testing::CountingServer`, an in-process loopback server counting connections; implies `rustls`; for tests, examples and benchmarks only, not for production |
 //!
