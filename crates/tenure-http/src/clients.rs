@@ -74,6 +74,10 @@ impl<C: ClientKind> Core<C> {
         self.cache.len()
     }
 
+    pub(crate) fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.cache.is_empty()
     }
@@ -264,7 +268,7 @@ macro_rules! client_cache {
             /// [`len`](Self::len) as a `u64`, under the name moka users know.
             #[must_use]
             pub fn entry_count(&self) -> u64 {
-                u64::try_from(self.cache.len()).unwrap_or(u64::MAX)
+                self.cache.entry_count()
             }
 
             /// Whether no client is cached.
