@@ -22,14 +22,14 @@ pub(crate) enum Waiting {
     /// The close waits for a runtime to take it; since the last lease was dropped.
     Queued { since: Duration },
     /// A runtime is running the close; since it started.
-    Closing { since: Duration },
+    Running { since: Duration },
 }
 
 enum Stage {
     Live,
     Leased { since: Duration },
     Queued { since: Duration, close: PendingClose },
-    Closing { since: Duration },
+    Running { since: Duration },
     Done,
 }
 
@@ -83,7 +83,7 @@ impl<K> CloseSlot<K> {
         let was_live = match state.stage {
             Stage::Live => true,
             Stage::Leased { .. } => false,
-            Stage::Queued { .. } | Stage::Closing { .. } | Stage::Done => {
+            Stage::Queued { .. } | Stage::Running { .. } | Stage::Done => {
                 debug_assert!(false, "an entry's close was queued twice");
                 return false;
             }
@@ -102,7 +102,7 @@ impl<K> CloseSlot<K> {
         if !matches!(state.stage, Stage::Queued { .. }) {
             return None;
         }
-        let stage = std::mem::replace(&mut state.stage, Stage::Closing { since: now });
+        let stage = std::mem::replace(&mut state.stage, Stage::Running { since: now });
         state.warned = false;
         match stage {
             Stage::Queued { close, .. } => Some(close),
@@ -125,7 +125,7 @@ impl<K> CloseSlot<K> {
         let mut state = self.state.lock();
         let waiting = waiting(&state.stage)?;
         let since = match waiting {
-            Waiting::Leased { since } | Waiting::Queued { since } | Waiting::Closing { since } => since,
+            Waiting::Leased { since } | Waiting::Queued { since } | Waiting::Running { since } => since,
         };
         if state.warned || now.saturating_sub(since) < limit {
             return None;
@@ -140,7 +140,7 @@ fn waiting(stage: &Stage) -> Option<Waiting> {
         Stage::Live | Stage::Done => None,
         Stage::Leased { since } => Some(Waiting::Leased { since }),
         Stage::Queued { since, .. } => Some(Waiting::Queued { since }),
-        Stage::Closing { since } => Some(Waiting::Closing { since }),
+        Stage::Running { since } => Some(Waiting::Running { since }),
     }
 }
 

@@ -165,7 +165,7 @@ impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
                     waited_ms = limit_ms,
                     "the entry's close is waiting for a runtime to run it"
                 ),
-                Waiting::Closing { .. } => tracing::warn!(
+                Waiting::Running { .. } => tracing::warn!(
                     key = ?key,
                     running_ms = limit_ms,
                     "the entry's close has been running a long time and has not finished"

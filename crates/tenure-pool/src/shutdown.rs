@@ -41,7 +41,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// `closes_abandoned`). So without leases held, a shutdown awaited on a
     /// runtime returns once every close has finished, whichever runtime each
     /// entry came from; a close that never finishes is waited for (without a
-    /// deadline) and reported as [`PendingState::Closing`] (with one).
+    /// deadline) and reported as [`PendingState::CloseRunning`] (with one).
     ///
     /// # Panics
     ///
@@ -265,7 +265,7 @@ impl<K: fmt::Debug> fmt::Debug for Pending<K> {
 /// # use std::time::Duration;
 /// use tenure_pool::PendingState;
 ///
-/// let state = PendingState::Closing { running_for: Duration::from_secs(12) };
+/// let state = PendingState::CloseRunning { running_for: Duration::from_secs(12) };
 /// assert_eq!(state.to_string(), "closing for 12s");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -287,7 +287,7 @@ pub enum PendingState {
         queued_for: Duration,
     },
     /// Its close started and has not finished.
-    Closing {
+    CloseRunning {
         /// Time since the close started.
         running_for: Duration,
     },
@@ -302,7 +302,7 @@ impl PendingState {
             Waiting::Queued { since } => Self::RuntimeNotRunning {
                 queued_for: now.saturating_sub(since),
             },
-            Waiting::Closing { since } => Self::Closing {
+            Waiting::Running { since } => Self::CloseRunning {
                 running_for: now.saturating_sub(since),
             },
         }
@@ -318,7 +318,7 @@ impl fmt::Display for PendingState {
             Self::RuntimeNotRunning { queued_for } => {
                 write!(f, "its runtime is not running: close queued for {queued_for:?}")
             }
-            Self::Closing { running_for } => write!(f, "closing for {running_for:?}"),
+            Self::CloseRunning { running_for } => write!(f, "closing for {running_for:?}"),
         }
     }
 }

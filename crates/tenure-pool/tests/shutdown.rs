@@ -175,7 +175,7 @@ async fn a_close_that_never_finishes_is_reported_as_closing() {
     assert_eq!(report.pending[0].key, "stuck");
     assert_eq!(
         report.pending[0].state,
-        PendingState::Closing {
+        PendingState::CloseRunning {
             running_for: Duration::from_secs(30)
         }
     );
@@ -243,7 +243,7 @@ async fn the_report_names_every_entry_not_closed_and_why() {
     let report = bounded(hanging.shutdown().deadline(Duration::from_secs(5))).await;
     assert!(matches!(
         report.pending.as_slice(),
-        [p] if p.key == "hangs" && matches!(p.state, PendingState::Closing { .. })
+        [p] if p.key == "hangs" && matches!(p.state, PendingState::CloseRunning { .. })
     ));
     assert_eq!(report.stats.draining, 1);
 
