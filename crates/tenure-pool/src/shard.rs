@@ -1,24 +1,28 @@
-//! One shard of the cache: a hash table of slab nodes plus the eviction policy.
-//!
-//! The policy is S3-FIFO (Yang et al., SOSP 2023): new keys enter a small FIFO
-//! (a tenth of the shard); a key read again before it reaches the small queue's
-//! end moves to the main FIFO, anything else is evicted and its hash remembered in
-//! a ghost FIFO, so a key that comes back soon after goes straight to main. Main
-//! gives each entry as many second chances as it had reads (up to 3). A hit only
-//! bumps a small counter, never reorders a list, and one-hit wonders leave early:
-//! higher hit ratios than LRU on skewed workloads, at lower cost per hit.
+//! One shard of the cache: entries in a [slab](slab), found through a [hash
+//! index](index), ordered for eviction by the [policy](policy) (S3-FIFO, with its
+//! [ghost list](ghost)) and for expiry by the [TTL queue](ttl_queue).
 //!
 //! Expiry comes first: before the policy picks a victim, an entry whose
-//! time-to-live has passed is evicted (entries enter the TTL queue in deadline
-//! order, since every entry has the same TTL), and a policy candidate that has
-//! been idle past its time-to-idle is evicted without a second chance.
+//! time-to-live has passed is evicted, and a policy candidate that has been idle
+//! past its time-to-idle is evicted without a second chance.
 //!
-//! Queues hold `(index, generation)` references and skip stale ones lazily; a queue
-//! that grows past twice the capacity through removals is compacted.
+//! Each part is its own module with its own tests; this one keeps them in step
+//! (every entry is in the index, in one policy queue, and in the TTL queue when
+//! there is a time-to-live) and holds the per-entry data they share.
 
-use std::collections::VecDeque;
+mod ghost;
+mod index;
+mod list;
+mod policy;
+mod slab;
+mod ttl_queue;
 
-use hashbrown::HashTable;
+use index::Index;
+use list::Links;
+use policy::{PolicyState, Residents, S3Fifo};
+pub(crate) use slab::EntryId;
+use slab::Slab;
+use ttl_queue::{Deadlines, TtlQueue};
 
 use crate::{
     Scope,
@@ -51,20 +55,6 @@ pub(crate) enum Lookup {
     Refresh(EntryId),
 }
 
-/// A slab index with its generation: one particular entry, even after its slot
-/// is reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EntryId {
-    pub(crate) index: u32,
-    generation: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Ref {
-    index: u32,
-    generation: u32,
-}
-
 #[derive(Debug)]
 struct Node<K, S> {
     key: K,
@@ -75,101 +65,92 @@ struct Node<K, S> {
     /// When the entry expires, given its insertion and last use (`u64::MAX`: never).
     expires_at: u64,
     stored: S,
-    freq: u8,
-    in_main: bool,
+    policy: PolicyState,
     inserted_at: u64,
     last_access: u64,
     /// When a lookup should start building a replacement (`u64::MAX`: never).
     refresh_at: u64,
     /// A replacement is being built; no other lookup starts one.
     refreshing: bool,
+    ttl_links: Links,
 }
 
-#[derive(Debug)]
-struct SlabSlot<K, S> {
-    generation: u32,
-    node: Option<Node<K, S>>,
+/// The shard's entries as the policy and the TTL queue see them.
+struct View<'a, K, S> {
+    slab: &'a mut Slab<Node<K, S>>,
+    now: u64,
+    expiry: Expiry,
 }
 
-const MAX_FREQ: u8 = 3;
+impl<K, S> Residents for View<'_, K, S> {
+    fn policy(&mut self, index: u32) -> &mut PolicyState {
+        &mut self.slab.get_mut(index).policy
+    }
+
+    fn hash(&self, index: u32) -> u64 {
+        self.slab.get(index).hash
+    }
+
+    fn doomed(&self, index: u32) -> bool {
+        let node = self.slab.get(index);
+        self.expiry
+            .check(node.inserted_at, node.last_access, self.now)
+            .is_some()
+    }
+}
+
+impl<K, S> Deadlines for View<'_, K, S> {
+    fn ttl_links(&mut self, index: u32) -> &mut Links {
+        &mut self.slab.get_mut(index).ttl_links
+    }
+
+    fn ttl_deadline(&self, index: u32) -> u64 {
+        let ttl = self.expiry.ttl.unwrap_or(u64::MAX);
+        self.slab.get(index).inserted_at.saturating_add(ttl)
+    }
+}
+
+fn view<K, S>(slab: &mut Slab<Node<K, S>>, now: u64, expiry: Expiry) -> View<'_, K, S> {
+    View { slab, now, expiry }
+}
 
 #[derive(Debug)]
 pub(crate) struct Shard<K, S> {
-    table: HashTable<u32>,
-    slots: Vec<SlabSlot<K, S>>,
-    free: Vec<u32>,
-    small: VecDeque<Ref>,
-    main: VecDeque<Ref>,
-    ghost: VecDeque<u64>,
-    ghost_set: HashTable<u64>,
-    ttl_queue: VecDeque<(u64, Ref)>,
-    len: usize,
-    small_len: usize,
+    index: Index,
+    slab: Slab<Node<K, S>>,
+    policy: S3Fifo,
+    ttl_queue: TtlQueue,
     capacity: usize,
-    small_capacity: usize,
-    ghost_capacity: usize,
     pub(crate) counters: ShardCounters,
 }
 
 impl<K: Eq, S> Shard<K, S> {
     pub(crate) fn new(capacity: usize) -> Self {
-        let small_capacity = (capacity / 10).max(1);
         Self {
-            table: HashTable::with_capacity(capacity),
-            slots: Vec::with_capacity(capacity),
-            free: Vec::new(),
-            small: VecDeque::new(),
-            main: VecDeque::new(),
-            ghost: VecDeque::new(),
-            ghost_set: HashTable::new(),
-            ttl_queue: VecDeque::new(),
-            len: 0,
-            small_len: 0,
+            index: Index::with_capacity(capacity),
+            slab: Slab::with_capacity(capacity),
+            policy: S3Fifo::new(capacity),
+            ttl_queue: TtlQueue::new(),
             capacity,
-            small_capacity,
-            ghost_capacity: (capacity - small_capacity).max(1),
             counters: ShardCounters::default(),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.slab.len()
     }
 
     fn find(&self, hash: u64, key: &K, tag: u64) -> Option<u32> {
-        let slots = &self.slots;
-        self.table
-            .find(hash, |&index| {
-                slots[index as usize]
-                    .node
-                    .as_ref()
-                    .is_some_and(|node| node.tag == tag && node.key == *key)
-            })
-            .copied()
-    }
-
-    fn node(&self, index: u32) -> &Node<K, S> {
-        self.slots[index as usize]
-            .node
-            .as_ref()
-            .expect("the table and queues only reach live slots")
-    }
-
-    fn node_mut(&mut self, index: u32) -> &mut Node<K, S> {
-        self.slots[index as usize]
-            .node
-            .as_mut()
-            .expect("the table and queues only reach live slots")
-    }
-
-    fn is_live(&self, entry: Ref) -> bool {
-        let slot = &self.slots[entry.index as usize];
-        slot.generation == entry.generation && slot.node.is_some()
+        let slab = &self.slab;
+        self.index.find(hash, |index| {
+            let node = slab.get(index);
+            node.tag == tag && node.key == *key
+        })
     }
 
     /// The stored entry at a slab index from [`Lookup::Hit`].
     pub(crate) fn stored(&self, index: u32) -> &S {
-        &self.node(index).stored
+        &self.slab.get(index).stored
     }
 
     /// Looks a key up, counting a hit or a miss and removing it if it expired.
@@ -178,16 +159,14 @@ impl<K: Eq, S> Shard<K, S> {
             self.counters.misses += 1;
             return Lookup::Miss;
         };
-        let node = self.node_mut(index);
+        let node = self.slab.get_mut(index);
         if let Some(cause) = time.check(expiry, node.expires_at, node.inserted_at, node.last_access) {
             self.counters.misses += 1;
             return Lookup::Stale(index, cause);
         }
         // Write only what changes: a hot entry's node line then stays shared
         // between cores instead of bouncing on every hit.
-        if node.freq < MAX_FREQ {
-            node.freq += 1;
-        }
+        node.policy.touch();
         if expiry.tti.is_some() {
             let stamp = time.stamp();
             if stamp > node.last_access {
@@ -202,8 +181,7 @@ impl<K: Eq, S> Shard<K, S> {
         }
         self.counters.hits += 1;
         if refresh {
-            let generation = self.slots[index as usize].generation;
-            return Lookup::Refresh(EntryId { index, generation });
+            return Lookup::Refresh(self.slab.id(index));
         }
         Lookup::Hit(index)
     }
@@ -221,14 +199,9 @@ impl<K: Eq, S> Shard<K, S> {
     where
         K: Clone,
     {
-        let live = Ref {
-            index: id.index,
-            generation: id.generation,
-        };
-        if !self.is_live(live) {
+        let Some(node) = self.slab.get_id_mut(id) else {
             return Err(stored);
-        }
-        let node = self.node_mut(id.index);
+        };
         let old = std::mem::replace(&mut node.stored, stored);
         node.inserted_at = now;
         node.last_access = now;
@@ -236,12 +209,11 @@ impl<K: Eq, S> Shard<K, S> {
         node.refresh_at = expiry.refresh_at(now);
         node.refreshing = false;
         let key = node.key.clone();
-        if let Some(ttl) = expiry.ttl {
-            // The entry's earlier record is recognised as stale by `evict_one`.
-            self.ttl_queue.push_back((now.saturating_add(ttl), live));
+        if expiry.ttl.is_some() {
+            // Its time-to-live restarted: behind every other entry's.
+            self.ttl_queue.requeue(&mut view(&mut self.slab, now, expiry), id.index);
         }
         self.counters.evictions.count(RemovalCause::Refreshed);
-        self.compact();
         Ok(Removed {
             key,
             stored: old,
@@ -251,12 +223,7 @@ impl<K: Eq, S> Shard<K, S> {
 
     /// A refresh of `id` failed: it serves on and is due again one period after `now`.
     pub(crate) fn refresh_failed(&mut self, id: EntryId, now: u64, expiry: Expiry) {
-        let live = Ref {
-            index: id.index,
-            generation: id.generation,
-        };
-        if self.is_live(live) {
-            let node = self.node_mut(id.index);
+        if let Some(node) = self.slab.get_id_mut(id) {
             node.refreshing = false;
             node.refresh_at = expiry.refresh_at(now);
         }
@@ -280,70 +247,42 @@ impl<K: Eq, S> Shard<K, S> {
         if let Some(index) = self.find(hash, &key, scope.tag()) {
             removed.push(self.take(index, RemovalCause::Replaced));
         }
-        if self.len >= self.capacity
+        if self.slab.len() >= self.capacity
             && let Some(victim) = self.evict_one(now, expiry)
         {
             removed.push(victim);
         }
-        let to_main = self.forget_ghost(hash);
-        let node = Node {
+        let index = self.slab.insert(Node {
             key,
             tag: scope.tag(),
             scope,
             hash,
             expires_at: expiry.deadline(now, now).unwrap_or(u64::MAX),
             stored,
-            freq: 0,
-            in_main: to_main,
+            policy: PolicyState::new(),
             inserted_at: now,
             last_access: now,
             refresh_at: expiry.refresh_at(now),
             refreshing: false,
-        };
-        let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index as usize].node = Some(node);
-                index
-            }
-            None => {
-                let index = u32::try_from(self.slots.len()).expect("shard capacity fits in u32");
-                self.slots.push(SlabSlot {
-                    generation: 0,
-                    node: Some(node),
-                });
-                index
-            }
-        };
-        let entry = Ref {
-            index,
-            generation: self.slots[index as usize].generation,
-        };
-        let slots = &self.slots;
-        self.table.insert_unique(hash, index, |&i| {
-            slots[i as usize].node.as_ref().map_or(0, |node| node.hash)
+            ttl_links: Links::UNLINKED,
         });
-        self.len += 1;
-        if to_main {
-            self.main.push_back(entry);
-        } else {
-            self.small.push_back(entry);
-            self.small_len += 1;
-        }
-        if let Some(ttl) = expiry.ttl {
-            self.ttl_queue.push_back((now.saturating_add(ttl), entry));
+        let slab = &self.slab;
+        self.index.insert(hash, index, |i| slab.get(i).hash);
+        let mut view = view(&mut self.slab, now, expiry);
+        self.policy.admit(&mut view, index, hash);
+        if expiry.ttl.is_some() {
+            self.ttl_queue.push(&mut view, index);
         }
         self.counters.inserts += 1;
-        self.compact();
         index
     }
 
     /// Removes the entries under `key` in every scope.
     pub(crate) fn remove_all_scopes(&mut self, hash: u64, key: &K, removed: &mut Vec<Removed<K, S>>) {
         let matching: Vec<u32> = self
-            .table
-            .iter_hash(hash)
-            .copied()
-            .filter(|&index| self.node(index).key == *key)
+            .index
+            .under(hash)
+            .filter(|&index| self.slab.get(index).key == *key)
             .collect();
         for index in matching {
             removed.push(self.take(index, RemovalCause::Explicit));
@@ -356,16 +295,14 @@ impl<K: Eq, S> Shard<K, S> {
         mut why: impl FnMut(&Scope, u64, u64) -> Option<RemovalCause>,
         removed: &mut Vec<Removed<K, S>>,
     ) {
-        for index in 0..self.slots.len() {
-            let Some(node) = &self.slots[index].node else {
+        for index in 0..self.slab.bound() {
+            let Some(node) = self.slab.try_get(index) else {
                 continue;
             };
             if let Some(cause) = why(&node.scope, node.inserted_at, node.last_access) {
-                let index = u32::try_from(index).expect("shard capacity fits in u32");
                 removed.push(self.take(index, cause));
             }
         }
-        self.compact();
     }
 
     /// Removes entries whose time-to-live or time-to-idle has passed, or whose runtime is gone.
@@ -382,17 +319,15 @@ impl<K: Eq, S> Shard<K, S> {
     }
 
     pub(crate) fn take(&mut self, index: u32, cause: RemovalCause) -> Removed<K, S> {
-        let slot = &mut self.slots[index as usize];
-        let node = slot.node.take().expect("only live slots are taken");
-        slot.generation = slot.generation.wrapping_add(1);
-        if let Ok(entry) = self.table.find_entry(node.hash, |&i| i == index) {
-            entry.remove();
+        let hash = self.slab.get(index).hash;
+        self.index.remove(hash, index);
+        // Times do not matter for unlinking.
+        let mut view = view(&mut self.slab, 0, Expiry::default());
+        self.policy.remove(&mut view, index);
+        if view.slab.get(index).ttl_links != Links::UNLINKED {
+            self.ttl_queue.remove(&mut view, index);
         }
-        self.free.push(index);
-        self.len -= 1;
-        if !node.in_main {
-            self.small_len -= 1;
-        }
+        let node = self.slab.remove(index);
         self.counters.evictions.count(cause);
         Removed {
             key: node.key,
@@ -401,110 +336,55 @@ impl<K: Eq, S> Shard<K, S> {
         }
     }
 
-    /// Picks and removes one victim: an expired entry if there is one, else S3-FIFO's choice.
+    /// Picks and removes one victim: an expired entry if there is one, else the policy's choice.
     fn evict_one(&mut self, now: u64, expiry: Expiry) -> Option<Removed<K, S>> {
-        while let Some(&(deadline, entry)) = self.ttl_queue.front() {
-            if !self.is_live(entry) {
-                self.ttl_queue.pop_front();
-                continue;
-            }
-            if deadline <= now {
-                self.ttl_queue.pop_front();
-                // A refreshed entry leaves its earlier record behind: skip it.
-                let node = self.node(entry.index);
-                if expiry.check(node.inserted_at, node.last_access, now) != Some(RemovalCause::Expired) {
-                    continue;
-                }
-                return Some(self.take(entry.index, RemovalCause::Expired));
-            }
-            break;
+        let mut view = view(&mut self.slab, now, expiry);
+        if expiry.ttl.is_some()
+            && let Some(index) = self.ttl_queue.due(&view, now)
+        {
+            return Some(self.take(index, RemovalCause::Expired));
         }
-        // Each turn pops one reference; second chances are bounded by MAX_FREQ, so this ends.
-        while self.len > 0 {
-            let from_small =
-                self.small_len > 0 && (self.small_len >= self.small_capacity || self.small_len == self.len);
-            let queue = if from_small { &mut self.small } else { &mut self.main };
-            let entry = queue.pop_front()?;
-            if !self.is_live(entry) || self.node(entry.index).in_main == from_small {
-                continue;
-            }
-            let node = self.node_mut(entry.index);
-            if let Some(cause) = expiry.check(node.inserted_at, node.last_access, now) {
-                return Some(self.take(entry.index, cause));
-            }
-            if from_small {
-                if node.freq > 0 {
-                    node.freq = 0;
-                    node.in_main = true;
-                    self.small_len -= 1;
-                    self.main.push_back(entry);
-                    continue;
-                }
-                let hash = node.hash;
-                self.remember_ghost(hash);
-            } else if node.freq > 0 {
-                node.freq -= 1;
-                self.main.push_back(entry);
-                continue;
-            }
-            return Some(self.take(entry.index, RemovalCause::Capacity));
-        }
-        None
-    }
-
-    fn remember_ghost(&mut self, hash: u64) {
-        if self.ghost_set.find(hash, |&h| h == hash).is_some() {
-            return;
-        }
-        self.ghost_set.insert_unique(hash, hash, |&h| h);
-        self.ghost.push_back(hash);
-        while self.ghost.len() > self.ghost_capacity {
-            if let Some(old) = self.ghost.pop_front()
-                && let Ok(entry) = self.ghost_set.find_entry(old, |&h| h == old)
-            {
-                entry.remove();
-            }
-        }
-    }
-
-    /// Whether `hash` was recently evicted from the small queue (and forgets it).
-    fn forget_ghost(&mut self, hash: u64) -> bool {
-        match self.ghost_set.find_entry(hash, |&h| h == hash) {
-            Ok(entry) => {
-                entry.remove();
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Drops stale references once they outnumber the live ones, keeping queues bounded.
-    fn compact(&mut self) {
-        let limit = 2 * self.capacity + 16;
-        let slots = &self.slots;
-        let live_in = |entry: &Ref, main: bool| {
-            let slot = &slots[entry.index as usize];
-            slot.generation == entry.generation && slot.node.as_ref().is_some_and(|node| node.in_main == main)
-        };
-        if self.small.len() > limit {
-            self.small.retain(|entry| live_in(entry, false));
-        }
-        if self.main.len() > limit {
-            self.main.retain(|entry| live_in(entry, true));
-        }
-        if self.ttl_queue.len() > limit {
-            self.ttl_queue.retain(|(_, entry)| {
-                let slot = &slots[entry.index as usize];
-                slot.generation == entry.generation && slot.node.is_some()
-            });
-        }
+        let index = self.policy.victim(&mut view)?;
+        let node = self.slab.get(index);
+        let cause = expiry
+            .check(node.inserted_at, node.last_access, now)
+            .unwrap_or(RemovalCause::Capacity);
+        Some(self.take(index, cause))
     }
 
     /// Removes every entry (for `invalidate_all`, shutdown and drop).
     pub(crate) fn clear(&mut self, removed: &mut Vec<Removed<K, S>>) {
         self.remove_where(|_, _, _| Some(RemovalCause::Explicit), removed);
-        self.small.clear();
-        self.main.clear();
+        self.policy.clear();
         self.ttl_queue.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ttl() -> Expiry {
+        Expiry {
+            ttl: Some(1_000),
+            ..Expiry::default()
+        }
+    }
+
+    fn hash(key: u64) -> u64 {
+        key.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    #[test]
+    fn a_full_shard_stays_full_and_consistent() {
+        let mut shard = Shard::<u64, u64>::new(78);
+        let mut removed = Vec::new();
+        for key in 0..500 {
+            shard.insert(hash(key), key, Scope::NONE, key, key, ttl(), &mut removed);
+            assert_eq!(shard.len(), (key as usize + 1).min(78));
+        }
+        assert_eq!(removed.len(), 500 - 78);
+        let present = (0..500).filter(|&key| shard.find(hash(key), &key, 0).is_some()).count();
+        assert_eq!(present, 78);
     }
 }

@@ -1,0 +1,156 @@
+//! The shard's storage: values in numbered slots that are reused after a removal.
+//!
+//! A slot's generation grows on every removal, so an [`EntryId`] (index and
+//! generation) names one particular value even after its slot holds another.
+//! Removed slots go on a free list and are filled again before the slab grows.
+
+/// A slot index with its generation: one particular value, even after its slot is reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EntryId {
+    pub(crate) index: u32,
+    generation: u32,
+}
+
+#[derive(Debug)]
+struct Slot<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// Slots of `T`, a free list of empty ones, and the count of full ones.
+#[derive(Debug)]
+pub(super) struct Slab<T> {
+    slots: Vec<Slot<T>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<T> Slab<T> {
+    /// A slab with room for `capacity` values before it reallocates.
+    pub(super) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            slots: Vec::with_capacity(capacity),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// How many slots hold a value.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Stores `value` in a free slot (or a new one) and returns its index.
+    pub(super) fn insert(&mut self, value: T) -> u32 {
+        self.len += 1;
+        if let Some(index) = self.free.pop() {
+            self.slots[index as usize].value = Some(value);
+            return index;
+        }
+        let index = u32::try_from(self.slots.len()).expect("shard capacity fits in u32");
+        self.slots.push(Slot {
+            generation: 0,
+            value: Some(value),
+        });
+        index
+    }
+
+    /// Takes the value out of a full slot; the slot's generation moves on.
+    ///
+    /// # Panics
+    ///
+    /// If the slot is empty: callers only remove what they found.
+    pub(super) fn remove(&mut self, index: u32) -> T {
+        let slot = &mut self.slots[index as usize];
+        let value = slot.value.take().expect("only full slots are removed");
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(index);
+        self.len -= 1;
+        value
+    }
+
+    /// The value at a full slot.
+    ///
+    /// # Panics
+    ///
+    /// If the slot is empty: the shard's index and queues only reach full slots.
+    pub(super) fn get(&self, index: u32) -> &T {
+        self.slots[index as usize]
+            .value
+            .as_ref()
+            .expect("the index and queues only reach full slots")
+    }
+
+    /// The value at a full slot, mutably (panics as [`Self::get`]).
+    pub(super) fn get_mut(&mut self, index: u32) -> &mut T {
+        self.slots[index as usize]
+            .value
+            .as_mut()
+            .expect("the index and queues only reach full slots")
+    }
+
+    /// The value at `index`, if that slot is full.
+    pub(super) fn try_get(&self, index: u32) -> Option<&T> {
+        self.slots.get(index as usize)?.value.as_ref()
+    }
+
+    /// The id of the value now at a full slot.
+    pub(super) fn id(&self, index: u32) -> EntryId {
+        EntryId {
+            index,
+            generation: self.slots[index as usize].generation,
+        }
+    }
+
+    /// The value `id` names, if it is still there.
+    pub(super) fn get_id_mut(&mut self, id: EntryId) -> Option<&mut T> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.value.as_mut()
+    }
+
+    /// One past the highest slot index ever used: every full slot is below it.
+    pub(super) fn bound(&self) -> u32 {
+        u32::try_from(self.slots.len()).expect("shard capacity fits in u32")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removed_slots_are_reused_under_a_new_generation() {
+        let mut slab = Slab::with_capacity(2);
+        let a = slab.insert("a");
+        let b = slab.insert("b");
+        assert_ne!(a, b);
+        assert_eq!(slab.len(), 2);
+        let id_a = slab.id(a);
+        assert_eq!(slab.remove(a), "a");
+        assert_eq!(slab.len(), 1);
+        assert!(slab.try_get(a).is_none());
+        assert!(slab.get_id_mut(id_a).is_none());
+        let c = slab.insert("c");
+        assert_eq!(c, a, "the free slot is filled before the slab grows");
+        assert_eq!(*slab.get(c), "c");
+        assert!(slab.get_id_mut(id_a).is_none(), "the old id names the old value, gone");
+        let id_c = slab.id(c);
+        *slab.get_id_mut(id_c).expect("live") = "c2";
+        assert_eq!(*slab.get(c), "c2");
+        *slab.get_mut(b) = "b2";
+        assert_eq!(*slab.get(b), "b2");
+        assert_eq!(slab.bound(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "only full slots are removed")]
+    fn removing_an_empty_slot_is_a_bug() {
+        let mut slab = Slab::with_capacity(1);
+        let a = slab.insert(1);
+        slab.remove(a);
+        slab.remove(a);
+    }
+}
