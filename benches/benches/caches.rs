@@ -372,7 +372,7 @@ fn retire(c: &mut Criterion) {
                     };
                     let closes: Vec<_> = drained
                         .into_iter()
-                        .map(|client| tokio::spawn(tenure_pool::Close::close(client)))
+                        .map(|client| tokio::spawn(client.shut_down()))
                         .collect();
                     for close in closes {
                         close.await.expect("close");

@@ -1,6 +1,8 @@
 //! The numbers that are not timings, printed as Markdown tables:
 //!
 //! - churn hit ratio (capacity 200, 10,000 keys, Zipf 1.0, 10% inserts; hits / gets);
+//! - hit ratios on a wider set of workloads (`tenure_bench::workloads`), with the
+//!   offline optimum (Belady);
 //! - single-flight `init` counts (64 tasks miss one key at once; 20 rounds);
 //! - heap bytes per entry beyond the key and value, from a counting global allocator.
 //!
@@ -21,7 +23,7 @@ use std::{
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tenure_bench::{
     BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureShared, churn,
-    churn_hit_ratio, churn_trace, single_flight,
+    churn_hit_ratio, churn_trace, single_flight, workloads,
 };
 use tenure_pool::{ClientCache, Owned, Shared};
 
@@ -86,6 +88,41 @@ fn churn_table(rt: &tokio::runtime::Runtime) {
         oracle_hit_ratio(&trace),
         oracle_hit_ratio(&trace) - lru
     );
+    let keys: Vec<Key> = trace.iter().map(|op| op.key).collect();
+    let optimum = workloads::belady(&keys, churn::CAPACITY as usize, WARMUP, |i| !trace[i].insert);
+    println!("| (offline optimum, Belady) | {optimum:.4} | {:+.4} |", optimum - lru);
+    println!();
+}
+
+/// Hit ratios of get-or-insert on every workload of `tenure_bench::workloads`.
+fn hitratio_table(rt: &tokio::runtime::Runtime) {
+    let _guard = rt.enter();
+    println!("### Hit ratio across workloads");
+    println!();
+    println!(
+        "get-or-insert over each seeded trace (`benches/src/workloads.rs`); hits / lookups after the \
+         first fifth of the trace (half a phase for the phased ones). *best peer*: the best of quick_cache \
+         and moka::sync; Belady is the offline optimum (allowed not to admit)."
+    );
+    println!();
+    println!("| workload | tenure | quick_cache | moka::sync | Mutex<LruCache> | Belady | tenure − best peer |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut worst = f64::INFINITY;
+    for workload in workloads::workloads() {
+        let tenure = workloads::hit_ratio::<TenureShared>(&workload);
+        let quick = workloads::hit_ratio::<QuickCache>(&workload);
+        let moka = workloads::hit_ratio::<MokaSync>(&workload);
+        let lru = workloads::hit_ratio::<MutexLru>(&workload);
+        let optimum = workloads::belady(&workload.keys, workload.capacity as usize, workload.warmup, |_| true);
+        let gap = tenure - quick.max(moka);
+        worst = worst.min(gap);
+        println!(
+            "| {} | {tenure:.4} | {quick:.4} | {moka:.4} | {lru:.4} | {optimum:.4} | {gap:+.4} |",
+            workload.name
+        );
+    }
+    println!();
+    println!("Worst row, tenure − best peer: {worst:+.4}");
     println!();
 }
 
@@ -435,6 +472,9 @@ fn main() {
     }
     if wanted("churn") {
         churn_table(&rt);
+    }
+    if wanted("hitratio") {
+        hitratio_table(&rt);
     }
     if wanted("single_flight") {
         single_flight_table(&rt);
