@@ -14,6 +14,7 @@ mod ghost;
 mod index;
 mod list;
 mod policy;
+mod sketch;
 mod slab;
 mod ttl_queue;
 
@@ -245,7 +246,8 @@ impl<K: Eq, S> Shard<K, S> {
         removed: &mut Vec<Removed<K, S>>,
     ) -> u32 {
         if let Some(index) = self.find(hash, &key, scope.tag()) {
-            removed.push(self.take(index, RemovalCause::Replaced));
+            removed.push(self.replace(index, hash, key, scope, stored, now, expiry));
+            return index;
         }
         if self.slab.len() >= self.capacity
             && let Some(victim) = self.evict_one(now, expiry)
@@ -275,6 +277,45 @@ impl<K: Eq, S> Shard<K, S> {
         }
         self.counters.inserts += 1;
         index
+    }
+
+    /// Puts a new value in place of the entry at `index` (same key and scope): it
+    /// keeps its place in the policy, and the replacement counts as a read, as a
+    /// lookup would; its times restart at `now`. Returns the old value to retire.
+    #[allow(clippy::too_many_arguments)]
+    fn replace(
+        &mut self,
+        index: u32,
+        hash: u64,
+        key: K,
+        scope: Scope,
+        stored: S,
+        now: u64,
+        expiry: Expiry,
+    ) -> Removed<K, S> {
+        // A refresh in flight for the old value must not land on the new one.
+        self.slab.renew(index);
+        let node = self.slab.get_mut(index);
+        let old_key = std::mem::replace(&mut node.key, key);
+        let old = std::mem::replace(&mut node.stored, stored);
+        node.scope = scope;
+        node.inserted_at = now;
+        node.last_access = now;
+        node.expires_at = expiry.deadline(now, now).unwrap_or(u64::MAX);
+        node.refresh_at = expiry.refresh_at(now);
+        node.refreshing = false;
+        let mut view = view(&mut self.slab, now, expiry);
+        self.policy.replaced(&mut view, index, hash);
+        if expiry.ttl.is_some() {
+            self.ttl_queue.requeue(&mut view, index);
+        }
+        self.counters.inserts += 1;
+        self.counters.evictions.count(RemovalCause::Replaced);
+        Removed {
+            key: old_key,
+            stored: old,
+            cause: RemovalCause::Replaced,
+        }
     }
 
     /// Removes the entries under `key` in every scope.
@@ -386,5 +427,31 @@ mod tests {
         assert_eq!(removed.len(), 500 - 78);
         let present = (0..500).filter(|&key| shard.find(hash(key), &key, 0).is_some()).count();
         assert_eq!(present, 78);
+    }
+
+    #[test]
+    fn a_replacement_keeps_its_slot_and_voids_a_refresh_of_the_old_value() {
+        let mut shard = Shard::<u64, &str>::new(4);
+        let mut removed = Vec::new();
+        let index = shard.insert(hash(1), 1, Scope::NONE, "old", 0, ttl(), &mut removed);
+        let in_flight = shard.slab.id(index);
+        let again = shard.insert(hash(1), 1, Scope::NONE, "new", 5, ttl(), &mut removed);
+        assert_eq!(again, index);
+        assert_eq!(shard.len(), 1);
+        assert_eq!(removed.len(), 1);
+        assert_eq!((removed[0].stored, removed[0].cause), ("old", RemovalCause::Replaced));
+        assert_eq!(*shard.stored(index), "new");
+        // A refresh of the old value finds it gone and hands its result back.
+        assert!(matches!(
+            shard.swap_refreshed(in_flight, "refreshed", 6, ttl()),
+            Err("refreshed")
+        ));
+        assert_eq!(*shard.stored(index), "new");
+        // The replacement restarted the time-to-live.
+        let mut removed = Vec::new();
+        shard.remove_expired(1_000, ttl(), &mut removed);
+        assert!(removed.is_empty());
+        shard.remove_expired(1_005, ttl(), &mut removed);
+        assert_eq!(removed.len(), 1);
     }
 }

@@ -69,6 +69,13 @@ impl<T> Slab<T> {
         value
     }
 
+    /// Gives a full slot a new generation, so ids of the value it held no longer
+    /// name what it holds now (its value was replaced in place).
+    pub(super) fn renew(&mut self, index: u32) {
+        let slot = &mut self.slots[index as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+    }
+
     /// The value at a full slot.
     ///
     /// # Panics
@@ -140,6 +147,8 @@ mod tests {
         let id_c = slab.id(c);
         *slab.get_id_mut(id_c).expect("live") = "c2";
         assert_eq!(*slab.get(c), "c2");
+        slab.renew(c);
+        assert!(slab.get_id_mut(id_c).is_none(), "a renewed slot's old id is stale");
         *slab.get_mut(b) = "b2";
         assert_eq!(*slab.get(b), "b2");
         assert_eq!(slab.bound(), 2);
