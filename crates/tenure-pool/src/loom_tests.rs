@@ -161,7 +161,7 @@ fn run_now(future: impl Future<Output = ()>) {
 #[test]
 fn loom_a_queued_close_is_taken_exactly_once() {
     loom::model(|| {
-        let drains = StdArc::new(Drains::<u32>::new(Duration::from_secs(1)));
+        let drains = StdArc::new(Drains::<u32>::new(StdArc::from("loom"), Duration::from_secs(1)));
         let state = Arc::new(State::default());
         let closer = EntryCloser::new(1, None, &drains);
         closer.retire();
