@@ -39,7 +39,8 @@
 //! Expired entries go first. Otherwise the cache evicts by S3-FIFO, per shard: a
 //! small FIFO admits new entries, entries read again graduate to a main FIFO with
 //! up to three second chances, and a ghost list readmits recently evicted keys
-//! straight to main. Compared with LRU, a hit only bumps a counter (no list
+//! to main; once main is full, a key gets there only if a frequency sketch has
+//! seen it more often lately than main's next victim. Compared with LRU, a hit only bumps a counter (no list
 //! surgery under the lock), and scans of one-off keys cannot flush the hot
 //! clients: the benchmark in `docs/benchmarks.md` compares hit ratios with LRU,
 //! moka and quick_cache.
