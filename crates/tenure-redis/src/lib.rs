@@ -63,19 +63,32 @@
 //!
 //! [deadpool-redis]: deadpool_redis
 
+mod budget;
+mod builder;
 mod clients;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod config;
 mod error;
+mod external;
 mod handle;
+mod parse;
 mod pool;
 mod secret;
+#[cfg(feature = "sentinel")]
+mod sentinel;
+mod topology;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use budget::ConnectionBudget;
+pub use builder::RedisConfigBuilder;
 pub use clients::{RedisClients, RedisClientsBuilder};
-pub use config::{Protocol, RedisConfig, RedisConfigBuilder};
+pub use config::{Protocol, RedisConfig};
 /// The backend, re-exported (with `redis` as `deadpool_redis::redis`).
 pub use deadpool_redis;
 pub use error::{ConfigError, Error};
+pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
+pub use topology::Topology;
 pub use tenure_pool::{CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, Evictions, ShutdownReport};
