@@ -2,11 +2,7 @@
 
 use std::{fmt, time::Duration};
 
-use crate::{
-    RedisConfigBuilder, Topology,
-    secret::Password,
-    topology::Node,
-};
+use crate::{RedisConfigBuilder, Topology, secret::Password, topology::Node};
 
 /// The RESP protocol version a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -190,20 +190,31 @@ impl fmt::Display for ConfigError {
             ),
             Self::NoNodes { topology } => write!(f, "a Redis {topology} configuration needs at least one node"),
             Self::InvalidNode { topology, index, error } => {
-                let what = if *topology == Topology::Sentinel { "sentinel" } else { "cluster node" };
+                let what = if *topology == Topology::Sentinel {
+                    "sentinel"
+                } else {
+                    "cluster node"
+                };
                 write!(f, "{what} #{index}: {error}")
             }
             Self::MismatchedNode { topology, index, part } => {
-                let what = if *topology == Topology::Sentinel { "sentinel" } else { "cluster node" };
-                write!(f, "{what} #{index}: its {part} differs from the first node's; all must be the same")
+                let what = if *topology == Topology::Sentinel {
+                    "sentinel"
+                } else {
+                    "cluster node"
+                };
+                write!(
+                    f,
+                    "{what} #{index}: its {part} differs from the first node's; all must be the same"
+                )
             }
             Self::MissingServiceName => f.write_str(
                 "a Redis sentinel configuration needs the service (master group) name, as in \
                  `redis+sentinel://host:26379/mymaster`",
             ),
-            Self::InvalidServiceName => {
-                f.write_str("invalid sentinel service name: it must be non-empty, without whitespace or control characters")
-            }
+            Self::InvalidServiceName => f.write_str(
+                "invalid sentinel service name: it must be non-empty, without whitespace or control characters",
+            ),
             Self::ClusterDatabase { database } => write!(
                 f,
                 "a Redis Cluster has only database 0; database {database} was asked for"

@@ -77,9 +77,9 @@ mod pool;
 mod secret;
 #[cfg(feature = "sentinel")]
 mod sentinel;
-mod topology;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod topology;
 
 pub use budget::ConnectionBudget;
 pub use builder::RedisConfigBuilder;
@@ -90,5 +90,5 @@ pub use deadpool_redis;
 pub use error::{ConfigError, Error};
 pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
-pub use topology::Topology;
 pub use tenure_pool::{CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, Evictions, ShutdownReport};
+pub use topology::Topology;

@@ -145,11 +145,9 @@ where
 
 /// `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/service[/db][?protocol=...]`.
 fn parse_sentinel_url(input: &str) -> Result<RedisConfig, ConfigError> {
-    let (scheme, rest) = input
-        .split_once("://")
-        .ok_or_else(|| ConfigError::InvalidUrl {
-            reason: "no `://` after the scheme".to_owned(),
-        })?;
+    let (scheme, rest) = input.split_once("://").ok_or_else(|| ConfigError::InvalidUrl {
+        reason: "no `://` after the scheme".to_owned(),
+    })?;
     let tls = scheme.eq_ignore_ascii_case("rediss+sentinel");
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -194,7 +192,8 @@ fn parse_sentinel_url(input: &str) -> Result<RedisConfig, ConfigError> {
         nodes.push(node);
     }
     // The path, query and fragment, parsed by the URL parser behind a placeholder host.
-    let tail = Url::parse(&format!("redis://sentinel{tail}")).map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
+    let tail = Url::parse(&format!("redis://sentinel{tail}"))
+        .map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
     if tail.fragment().is_some() {
         return Err(ConfigError::UnsupportedFragment);
     }

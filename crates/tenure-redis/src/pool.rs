@@ -105,7 +105,9 @@ impl OwnedRedisPool {
     pub(crate) fn build(config: &RedisConfig, budget: BudgetToken) -> Result<Self, ConfigError> {
         let build_error = |e: managed::BuildError| config.build_error(e.to_string());
         let kind = match config.topology {
-            Topology::Standalone => OwnedKind::Standalone(OwnedPool::from_builder(config.pool_builder()?).map_err(build_error)?),
+            Topology::Standalone => {
+                OwnedKind::Standalone(OwnedPool::from_builder(config.pool_builder()?).map_err(build_error)?)
+            }
             #[cfg(feature = "cluster")]
             Topology::Cluster => {
                 let manager = crate::cluster::ClusterManager::new(config)?;
@@ -167,7 +169,9 @@ impl Close for OwnedRedisPool {
 
 impl std::fmt::Debug for OwnedRedisPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedRedisPool").field("status", &self.status()).finish()
+        f.debug_struct("OwnedRedisPool")
+            .field("status", &self.status())
+            .finish()
     }
 }
 
