@@ -44,7 +44,8 @@ impl RedisSentinels {
 
     /// Starts the master, its replicas (waiting until each replicates), then the
     /// sentinels, and waits until every sentinel knows every replica and every
-    /// other sentinel (so that a failover can happen at once).
+    /// other sentinel and is connected to them (so that a failover can happen at
+    /// once, and client counts taken afterwards are a stable baseline).
     ///
     /// # Errors
     ///
@@ -113,6 +114,13 @@ impl RedisSentinels {
                     Ok(field("num-slaves") == Some(replicas) && field("num-other-sentinels") == Some(sentinels - 1))
                 },
             )?;
+        }
+        // Each sentinel holds a command connection to every other one; wait until
+        // they are all up, so that client counts taken now are a stable baseline.
+        for sentinel in &deployment.sentinels {
+            wait_until(deadline, "the sentinels to connect to each other", || {
+                Ok(sentinel.client_count()? == sentinels - 1)
+            })?;
         }
         Ok(deployment)
     }
