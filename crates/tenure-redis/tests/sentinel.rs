@@ -50,7 +50,10 @@ async fn assert_counts_settle(deployment: &RedisSentinels, expected: &[usize], w
     loop {
         let now = counts(deployment);
         if now == expected || Instant::now() >= deadline {
-            assert_eq!(now, expected, "{what}: clients (servers then sentinels) {now:?}, expected {expected:?}");
+            assert_eq!(
+                now, expected,
+                "{what}: clients (servers then sentinels) {now:?}, expected {expected:?}"
+            );
             return now;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -94,7 +97,10 @@ async fn a_failover_is_survived_by_the_same_cached_pool() {
     let mut streak = 0;
     let mut attempts = 0u32;
     while streak < 3 {
-        assert!(killed.elapsed() < FAILOVER_LIMIT, "no recovery within {FAILOVER_LIMIT:?}: {failures:?}");
+        assert!(
+            killed.elapsed() < FAILOVER_LIMIT,
+            "no recovery within {FAILOVER_LIMIT:?}: {failures:?}"
+        );
         attempts += 1;
         let res = tokio::time::timeout(Duration::from_secs(10), async {
             let pool = clients.get(&config).await?;
@@ -142,7 +148,9 @@ async fn a_failover_is_survived_by_the_same_cached_pool() {
     assert_eq!(clients.owned_stats().inserts, 1);
     let mut conn = after.get().await.unwrap();
     let value: Option<i64> = conn.get("before").await.unwrap();
-    println!("sentinel/failover: the key written before the failover reads {value:?} on the new master (replication is asynchronous)");
+    println!(
+        "sentinel/failover: the key written before the failover reads {value:?} on the new master (replication is asynchronous)"
+    );
     drop((conn, after, pool));
     common::shutdown(&clients).await;
 }
@@ -191,10 +199,7 @@ async fn fifty_sentinel_pools_created_used_and_retired_end_at_the_baseline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handed_in_sentinel_pool_is_used_and_never_closed() {
-    let _watchdog = common::Watchdog::new(
-        "a_handed_in_sentinel_pool_is_used_and_never_closed",
-        common::TEST_LIMIT,
-    );
+    let _watchdog = common::Watchdog::new("a_handed_in_sentinel_pool_is_used_and_never_closed", common::TEST_LIMIT);
     let deployment = start_deployment();
     let baseline = counts(&deployment);
     let clients = RedisClients::builder().max_capacity(1).build().unwrap();
@@ -227,7 +232,10 @@ async fn a_handed_in_sentinel_pool_is_used_and_never_closed() {
     let mut conn = mine.get().await.expect("the caller's pool still lends");
     let () = conn.set("still", 1).await.unwrap();
     drop(conn);
-    println!("sentinel/passthrough: baseline={baseline:?} after shutdown={:?} (the caller's pool still open)", counts(&deployment));
+    println!(
+        "sentinel/passthrough: baseline={baseline:?} after shutdown={:?} (the caller's pool still open)",
+        counts(&deployment)
+    );
     assert!(counts(&deployment)[0] > baseline[0]);
     // Closing drops the pool's idle connections; dropping the last handle drops its
     // manager, whose sentinel client caches one connection to each sentinel.
