@@ -150,8 +150,9 @@ impl RedisConfig {
     /// `cluster`): each a `redis://[user[:password]@]host[:port]` URL or a bare
     /// `host:port`. The cluster's other nodes are discovered from them.
     ///
-    /// The nodes must agree on the credentials and the protocol (the first node's
-    /// are used for every node of the cluster) and name no database other than 0
+    /// The first node's credentials and protocol are used for every node of the
+    /// cluster: a later node may omit its credentials, but not name other ones, nor
+    /// another protocol or TLS mode. No node may name a database other than 0
     /// (Redis Cluster has only database 0).
     ///
     /// # Errors
@@ -173,7 +174,8 @@ impl RedisConfig {
     /// `service_name`, found through `sentinels`, each a `redis://[user[:password]@]host[:port]`
     /// URL or a bare `host:port` (port 26379 by default).
     ///
-    /// Credentials in the sentinels' URLs are the sentinels' own (they must agree);
+    /// Credentials in the sentinels' URLs are the sentinels' own (the first
+    /// sentinel's are used for all; a later one may omit them, not name others);
     /// the master's are set with [`RedisConfigBuilder::username`] and
     /// [`RedisConfigBuilder::password`], its database with
     /// [`RedisConfigBuilder::database`].
@@ -664,6 +666,192 @@ mod tests {
         assert!(
             matches!(bad_der, Err(ConfigError::InvalidRootCertificate { index: 0, .. })),
             "{bad_der:?}"
+        );
+    }
+
+    #[cfg(feature = "cluster")]
+    #[test]
+    fn cluster_nodes_parse_into_one_configuration() {
+        let c = RedisConfig::cluster_builder(["redis://u:pw@10.0.0.1:7000", "10.0.0.2:7001", " [::1]:7002 "])
+            .max_connections(3)
+            .build()
+            .unwrap();
+        assert_eq!(c.topology(), Topology::Cluster);
+        assert_eq!(c.node_addrs(), ["10.0.0.1:7000", "10.0.0.2:7001", "[::1]:7002"]);
+        assert_eq!(c.addr(), "10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
+        assert_eq!((c.host(), c.port()), ("10.0.0.1", 7000));
+        assert_eq!(c.username(), Some("u"));
+        assert!(c.has_password());
+        assert_eq!(
+            c.to_string(),
+            "cluster redis://u:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0"
+        );
+        assert_eq!(c.target(), "cluster 10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
+        // Every node is reached with the first node's credentials.
+        for node in &c.nodes {
+            let info = c.node_connection_info(node).unwrap();
+            assert_eq!(info.redis_settings().password(), Some("pw"));
+        }
+        // The order of the nodes is part of the key, as every setting is.
+        let reversed = RedisConfig::cluster_builder(["10.0.0.2:7001", "redis://u:pw@10.0.0.1:7000"]).build();
+        assert!(reversed.is_err(), "the first node names the credentials");
+        let a = RedisConfig::cluster_builder(["h1:1", "h2:2"]).build().unwrap();
+        let b = RedisConfig::cluster_builder(["h2:2", "h1:1"]).build().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a, RedisConfig::from_url("redis://h1:1").unwrap());
+    }
+
+    #[cfg(feature = "cluster")]
+    #[test]
+    fn cluster_errors_name_the_bad_node() {
+        let no_nodes: [&str; 0] = [];
+        assert_eq!(
+            RedisConfig::cluster_builder(no_nodes).build(),
+            Err(ConfigError::NoNodes {
+                topology: Topology::Cluster
+            })
+        );
+        let err = RedisConfig::cluster_builder(["h:1", "redis://u:s3cret@h:99999"])
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InvalidNode { index: 1, error, .. } if matches!(**error, ConfigError::InvalidUrl { .. })),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("cluster node #1: invalid Redis URL"),
+            "{err}"
+        );
+        let err = RedisConfig::cluster_builder(["redis://:s3cret@h:1", "redis://:other@h:2"])
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::MismatchedNode {
+                topology: Topology::Cluster,
+                index: 1,
+                part: "password"
+            }
+        );
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains("s3cret") && !text.contains("other"), "{text}");
+        }
+        assert_eq!(
+            RedisConfig::cluster_builder(["redis://h:1/2"]).build(),
+            Err(ConfigError::ClusterDatabase { database: 2 })
+        );
+        assert_eq!(
+            RedisConfig::cluster_builder(["h:1"]).database(1).build(),
+            Err(ConfigError::ClusterDatabase { database: 1 })
+        );
+        assert_eq!(
+            RedisConfig::cluster_builder(["h:1"]).sentinel_password("x").build(),
+            Err(ConfigError::SentinelCredentialsWithoutSentinel {
+                topology: Topology::Cluster
+            })
+        );
+        #[cfg(feature = "rustls")]
+        assert_eq!(
+            RedisConfig::cluster_builder(["rediss://h:1"]).build(),
+            Err(ConfigError::TlsNotSupported {
+                topology: Topology::Cluster
+            })
+        );
+    }
+
+    #[cfg(feature = "sentinel")]
+    #[test]
+    fn sentinel_urls_and_lists_parse() {
+        let c = RedisConfig::from_url("redis+sentinel://app:s3cret@s1,s2:26380,[::1]/my%20svc/3?protocol=resp3");
+        assert_eq!(
+            c,
+            Err(ConfigError::InvalidServiceName),
+            "no whitespace in a service name"
+        );
+        let c =
+            RedisConfig::from_url("redis+sentinel://app:s3cret@s1,s2:26380,[::1]/mymaster/3?protocol=resp3").unwrap();
+        assert_eq!(c.topology(), Topology::Sentinel);
+        assert_eq!(c.node_addrs(), ["s1:26379", "s2:26380", "[::1]:26379"]);
+        assert_eq!(c.service_name(), Some("mymaster"));
+        assert_eq!(c.database(), 3);
+        assert_eq!(c.protocol(), Protocol::Resp3);
+        assert_eq!(c.username(), Some("app"));
+        assert!(c.has_password() && !c.has_sentinel_password());
+        assert_eq!(
+            c.to_string(),
+            "redis+sentinel://app:***@s1:26379,s2:26380,[::1]:26379/mymaster/3?protocol=resp3"
+        );
+        assert_eq!(
+            c.target(),
+            "sentinel service `mymaster` via s1:26379,s2:26380,[::1]:26379"
+        );
+        // Display parses back to the same configuration, but for the password.
+        let shown = RedisConfig::from_url(&c.to_string().replace("***", "s3cret")).unwrap();
+        assert_eq!(shown, c);
+
+        let list = RedisConfig::sentinel_builder(["redis://:sentinel-pw@s1:5000", "s2"], "mymaster")
+            .password("master-pw")
+            .database(2)
+            .build()
+            .unwrap();
+        assert_eq!(list.node_addrs(), ["s1:5000", "s2:26379"]);
+        assert!(list.has_sentinel_password() && list.has_password());
+        assert_eq!(list.database(), 2);
+        assert_eq!(list.to_string(), "redis+sentinel://:***@s1:5000,s2:26379/mymaster/2");
+        let debug = format!("{list:?}");
+        assert!(
+            !debug.contains("sentinel-pw") && !debug.contains("master-pw"),
+            "{debug}"
+        );
+    }
+
+    #[cfg(feature = "sentinel")]
+    #[test]
+    fn sentinel_errors_name_the_bad_part() {
+        let cases: &[(&str, ConfigError)] = &[
+            ("redis+sentinel://s1:26379", ConfigError::MissingServiceName),
+            ("redis+sentinel://s1:26379/", ConfigError::MissingServiceName),
+            (
+                "redis+sentinel:///mymaster",
+                ConfigError::NoNodes {
+                    topology: Topology::Sentinel,
+                },
+            ),
+            ("redis+sentinel://s1/mymaster/x", ConfigError::InvalidDatabase),
+            ("redis+sentinel://s1/mymaster/1/2", ConfigError::InvalidDatabase),
+            ("redis+sentinel://s1/mymaster#f", ConfigError::UnsupportedFragment),
+            ("redis+sentinel://s1/mymaster?protocol=9", ConfigError::InvalidProtocol),
+            (
+                "redis+sentinel://u:%FF@s1/mymaster",
+                ConfigError::InvalidCredentials { part: "password" },
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(RedisConfig::from_url(url).as_ref(), Err(expected), "{url}");
+        }
+        let err = RedisConfig::from_url("redis+sentinel://u:s3cret@s1,s2:notaport/mymaster").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::InvalidNode {
+                    index: 1,
+                    topology: Topology::Sentinel,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("sentinel #1: "), "{err}");
+        assert!(!err.to_string().contains("s3cret") && !format!("{err:?}").contains("s3cret"));
+        assert_eq!(
+            RedisConfig::sentinel_builder(["s1"], "").build(),
+            Err(ConfigError::MissingServiceName)
+        );
+        assert_eq!(
+            RedisConfig::builder("redis://h/0").sentinel_username("u").build(),
+            Err(ConfigError::SentinelCredentialsWithoutSentinel {
+                topology: Topology::Standalone
+            })
         );
     }
 }

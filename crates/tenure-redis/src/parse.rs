@@ -120,11 +120,13 @@ where
         match &first {
             None => first = Some(parsed),
             Some(first) => {
+                // A node without credentials uses the first node's; one with other
+                // credentials is refused.
                 let mismatch = if parsed.tls != first.tls {
                     Some("TLS (`redis://` vs `rediss://`)")
-                } else if parsed.username != first.username {
+                } else if parsed.username.is_some() && parsed.username != first.username {
                     Some("username")
-                } else if parsed.password != first.password {
+                } else if parsed.password.is_some() && parsed.password != first.password {
                     Some("password")
                 } else if parsed.protocol != first.protocol {
                     Some("protocol")

@@ -205,11 +205,13 @@ async fn a_moved_after_resharding_one_slot_is_followed() {
 
 /// `errorstat_MOVED` of a node: how many `MOVED` replies it has sent.
 fn moved_count(cluster: &RedisCluster, node: usize) -> u64 {
-    let stats = cluster.nodes()[node].command(&["INFO", "errorstats"]).unwrap();
+    let stats = cluster.nodes()[node]
+        .command(&["INFO", "errorstats"])
+        .expect("the node answers INFO");
     stats
         .lines()
         .find_map(|l| l.trim().strip_prefix("errorstat_MOVED:count="))
-        .map_or(0, |n| n.parse().unwrap())
+        .map_or(0, |n| n.parse().expect("a count"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,7 +41,7 @@ fn counts(deployment: &RedisSentinels) -> Vec<usize> {
         .servers()
         .iter()
         .chain(deployment.sentinels())
-        .map(|s| s.client_count().unwrap())
+        .map(|s| s.client_count().expect("every server answers CLIENT LIST"))
         .collect()
 }
 

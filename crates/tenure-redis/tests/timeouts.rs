@@ -26,7 +26,7 @@ fn short_timeouts(url: &str) -> RedisConfig {
         .response_timeout(Duration::from_millis(300))
         .wait_timeout(Duration::from_millis(300))
         .build()
-        .unwrap()
+        .expect("a valid URL")
 }
 
 async fn get_error(clients: &RedisClients, config: &RedisConfig) -> Error {
