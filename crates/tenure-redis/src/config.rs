@@ -50,6 +50,25 @@ pub enum Protocol {
 /// `CryptoProvider`; if none is installed when a `rediss://` pool is built, the
 /// ring provider is installed as the default.
 ///
+/// # From a file
+///
+/// With the `serde` feature, `RedisConfig` implements `Deserialize` from this
+/// form, checked as the builder checks it (the error is the [`ConfigError`](crate::ConfigError)'s
+/// message; no deserializer error quotes a `url` or a password):
+///
+/// | field | meaning |
+/// |---|---|
+/// | `url` | a `redis://`, `rediss://` or `redis+sentinel://` URL, or |
+/// | `cluster_nodes` | the startup nodes (URLs or `host:port`), or |
+/// | `sentinels`, `service_name` | the sentinels (URLs or `host[:port]`) and the service |
+/// | `username`, `password` | the server's (master's) credentials |
+/// | `sentinel_username`, `sentinel_password` | the sentinels' credentials |
+/// | `database`, `max_connections` | as the builder's |
+/// | `connect_timeout_ms`, `response_timeout_ms`, `wait_timeout_ms` | timeouts in milliseconds |
+/// | `root_certificates_pem` | extra trusted roots, PEM text (feature `rustls`) |
+///
+/// Exactly one of `url`, `cluster_nodes`, `sentinels`; unknown fields are refused.
+///
 /// # Examples
 ///
 /// ```
@@ -89,6 +108,11 @@ pub enum Protocol {
 /// # Ok::<(), tenure_redis::ConfigError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(try_from = "crate::serde::RedisConfigFile")
+)]
 pub struct RedisConfig {
     pub(crate) topology: Topology,
     /// The server (standalone), the startup nodes (cluster) or the sentinels; never empty.

@@ -133,6 +133,12 @@ pub enum ConfigError {
         /// The configuration's topology.
         topology: Topology,
     },
+    /// A configuration file (feature `serde`) names no topology, or more than one,
+    /// or a setting that does not go with its topology.
+    InvalidSource {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The connection pool could not be built from a valid configuration.
     Build {
         /// `host:port` of the server.
@@ -223,6 +229,7 @@ impl fmt::Display for ConfigError {
                 f,
                 "sentinel credentials were set on a {topology} configuration; they apply to sentinel configurations only"
             ),
+            Self::InvalidSource { reason } => write!(f, "invalid Redis configuration: {reason}"),
             Self::Build { addr, reason } => {
                 write!(f, "cannot build a connection pool for {addr}: {reason}")
             }
