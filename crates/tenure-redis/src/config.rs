@@ -319,7 +319,11 @@ impl RedisConfig {
         self.max_connections
     }
 
-    /// How long opening one connection may take.
+    /// How long opening one connection may take (the `redis` crate's connect
+    /// timeout, per node). Creating one pool connection as a whole (for a cluster,
+    /// reaching the startup nodes and reading the slot map; for sentinel, asking the
+    /// sentinels and checking the master's role first) is bounded by the pool at
+    /// twice the connect timeout plus twice the response timeout.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
