@@ -2,7 +2,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    sync::{
+        Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -72,58 +75,61 @@ pub struct RedisClients {
 #[derive(Debug, Default)]
 struct SharedPools {
     pools: RwLock<HashMap<RedisConfig, Shared<ExternalPool>>>,
-    stats: RwLock<SharedStats>,
-    shut_down: std::sync::atomic::AtomicBool,
-}
-
-/// Counters of the handed-in pools, reported as [`CacheStats`].
-#[derive(Debug, Default)]
-struct SharedStats {
-    hits: u64,
-    inserts: u64,
-    explicit: u64,
-    replaced: u64,
+    hits: AtomicU64,
+    inserts: AtomicU64,
+    explicit: AtomicU64,
+    replaced: AtomicU64,
+    /// Set by shutdown, read under the map's write lock by `insert_shared`.
+    shut_down: AtomicBool,
 }
 
 impl SharedPools {
     fn read(&self) -> RwLockReadGuard<'_, HashMap<RedisConfig, Shared<ExternalPool>>> {
-        self.pools.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.pools.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, HashMap<RedisConfig, Shared<ExternalPool>>> {
-        self.pools.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn count(&self, f: impl FnOnce(&mut SharedStats)) {
-        f(&mut self.stats.write().unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.pools.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn get(&self, config: &RedisConfig) -> Option<Shared<ExternalPool>> {
         let found = self.read().get(config).cloned();
         if found.is_some() {
-            self.count(|s| s.hits += 1);
+            self.hits.fetch_add(1, Ordering::Relaxed);
         }
         found
     }
 
+    /// Registers `pool` for `config`, unless the cache is shut down.
+    fn insert(&self, config: RedisConfig, pool: Shared<ExternalPool>) -> Result<(), Error> {
+        let mut pools = self.write();
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(Error::ShutDown);
+        }
+        if pools.insert(config, pool).is_some() {
+            self.replaced.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inserts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn remove(&self, config: &RedisConfig) {
         if self.write().remove(config).is_some() {
-            self.count(|s| s.explicit += 1);
+            self.explicit.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     fn clear(&self) {
         let removed = std::mem::take(&mut *self.write()).len() as u64;
-        self.count(|s| s.explicit += removed);
+        self.explicit.fetch_add(removed, Ordering::Relaxed);
     }
 
     fn stats(&self) -> CacheStats {
-        let counted = self.stats.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut stats = CacheStats::default();
-        stats.hits = counted.hits;
-        stats.inserts = counted.inserts;
-        stats.evictions.explicit = counted.explicit;
-        stats.evictions.replaced = counted.replaced;
+        stats.hits = self.hits.load(Ordering::Relaxed);
+        stats.inserts = self.inserts.load(Ordering::Relaxed);
+        stats.evictions.explicit = self.explicit.load(Ordering::Relaxed);
+        stats.evictions.replaced = self.replaced.load(Ordering::Relaxed);
         stats
     }
 }
@@ -210,19 +216,12 @@ impl RedisClients {
                 pool: pool.topology(),
             });
         }
-        if self.shared.shut_down.load(std::sync::atomic::Ordering::Acquire) {
-            return Err(Error::ShutDown);
-        }
         let target: Arc<str> = config.target().into();
-        self.owned.invalidate(&config);
         let pool = Shared::new(pool);
-        let replaced = self.shared.write().insert(config, pool.clone()).is_some();
-        self.shared.count(|s| {
-            s.inserts += 1;
-            if replaced {
-                s.replaced += 1;
-            }
-        });
+        self.shared.insert(config.clone(), pool.clone())?;
+        // After registering, so that a concurrent `get` finds the handed-in pool
+        // rather than creating an owned one anew.
+        self.owned.invalidate(&config);
         Ok(RedisPool::shared(pool, target))
     }
 
@@ -309,7 +308,7 @@ impl RedisClients {
 
     /// Forgets every handed-in pool (never closing it) and refuses new ones.
     fn shut_down_shared(&self) {
-        self.shared.shut_down.store(true, std::sync::atomic::Ordering::Release);
+        self.shared.shut_down.store(true, Ordering::Release);
         self.shared.clear();
     }
 }
