@@ -140,8 +140,8 @@ impl RedisClients {
     /// Default [`time_to_live`](RedisClientsBuilder::time_to_live) of owned pools.
     pub const DEFAULT_TIME_TO_LIVE: Duration = Duration::from_secs(600);
 
-    /// A cache with the defaults: 200 pools of each kind, owned pools retired
-    /// 10 minutes after creation, shared pools kept until evicted or invalidated.
+    /// A cache with the defaults: at most 200 owned pools, each retired 10
+    /// minutes after creation; handed-in pools kept until invalidated.
     ///
     /// # Errors
     ///
