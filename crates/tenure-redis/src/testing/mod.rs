@@ -146,7 +146,6 @@ pub struct RedisServer {
 
 /// What kind of process a [`RedisServer`] runs.
 #[derive(Debug, Clone)]
-#[cfg_attr(not(any(feature = "cluster", feature = "sentinel")), allow(dead_code))]
 pub(crate) enum Mode {
     /// A server, optionally a replica of another one on `127.0.0.1`.
     Server {
@@ -154,8 +153,10 @@ pub(crate) enum Mode {
         replica_of: Option<u16>,
     },
     /// A server with `--cluster-enabled yes`, its bus on a second free port.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
     ClusterNode,
     /// `redis-server <config> --sentinel`, monitoring `service` at `127.0.0.1:master_port`.
+    #[cfg_attr(not(feature = "sentinel"), allow(dead_code))]
     Sentinel {
         service: String,
         master_port: u16,
