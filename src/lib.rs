@@ -17,7 +17,7 @@
 //! | `redis` | no | `tenure::redis`: `RedisClients`, `RedisConfig` |
 //! | `cluster` | no | Redis Cluster pools in `tenure::redis` (turns on `redis`) |
 //! | `sentinel` | no | Redis Sentinel pools in `tenure::redis` (turns on `redis`) |
-//! | `full` | no | every adapter, with every Redis topology |
+//! | `full` | no | every adapter and feature, with every Redis topology |
 //!
 //! # Supported Rust versions
 //!
