@@ -15,7 +15,9 @@
 //! |---|---|---|
 //! | `http` | no | `tenure::http`: `HttpClients`, `HttpClient`, `HttpClientConfig` |
 //! | `redis` | no | `tenure::redis`: `RedisClients`, `RedisConfig` |
-//! | `full` | no | both |
+//! | `cluster` | no | Redis Cluster pools in `tenure::redis` (turns on `redis`) |
+//! | `sentinel` | no | Redis Sentinel pools in `tenure::redis` (turns on `redis`) |
+//! | `full` | no | every adapter and feature, with every Redis topology |
 //!
 //! # Supported Rust versions
 //!

@@ -1,11 +1,21 @@
 //! [`RedisClients`]: the cache of Redis pools, owned or shared.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
-use deadpool_redis::Pool;
-use tenure_pool::{CacheStats, ClientCache, Owned, OwnedPool, Shared, ShutdownReport};
+use tenure_pool::{CacheStats, ClientCache, Owned, Shared, ShutdownReport};
 
-use crate::{Error, RedisConfig, RedisPool, handle::OwnedRedisPool};
+use crate::{
+    ConnectionBudget, Error, ExternalPool, RedisConfig, RedisPool,
+    budget::{BudgetCounters, BudgetToken},
+    pool::OwnedRedisPool,
+};
 
 /// A cache of Redis connection pools, keyed by [`RedisConfig`].
 ///
@@ -19,7 +29,16 @@ use crate::{Error, RedisConfig, RedisPool, handle::OwnedRedisPool};
 /// - **shared** pools, which the caller hands in with
 ///   [`insert_shared`](Self::insert_shared) (pool passthrough). [`get`](Self::get)
 ///   returns them as they are, without creating a duplicate, and the cache never
-///   closes them: retiring one only drops the cache's reference.
+///   closes them. A handed-in pool is **pinned**: it is never evicted by capacity
+///   and never expires, so `get` keeps returning it (never a pool of its own built
+///   from the configuration) until the caller removes it with
+///   [`invalidate`](Self::invalidate), [`invalidate_all`](Self::invalidate_all) or
+///   [`shutdown`](Self::shutdown), which only drop the cache's reference.
+///
+/// Pools exist for each [`Topology`](crate::Topology): standalone, Redis Cluster
+/// (feature `cluster`) and Sentinel (feature `sentinel`); the configuration says
+/// which. [`connection_budget`](Self::connection_budget) reports how many
+/// connections the owned pools may hold to one node.
 ///
 /// Cloning a `RedisClients` is cheap and shares the cache.
 ///
@@ -47,7 +66,72 @@ use crate::{Error, RedisConfig, RedisPool, handle::OwnedRedisPool};
 #[derive(Debug, Clone)]
 pub struct RedisClients {
     owned: ClientCache<RedisConfig, Owned<OwnedRedisPool>>,
-    shared: ClientCache<RedisConfig, Shared<Pool>>,
+    shared: Arc<SharedPools>,
+    budget: Arc<BudgetCounters>,
+    max_capacity: u64,
+}
+
+/// The handed-in pools: pinned, so a plain map rather than a cache with eviction.
+#[derive(Debug, Default)]
+struct SharedPools {
+    pools: RwLock<HashMap<RedisConfig, Shared<ExternalPool>>>,
+    hits: AtomicU64,
+    inserts: AtomicU64,
+    explicit: AtomicU64,
+    replaced: AtomicU64,
+    /// Set by shutdown, read under the map's write lock by `insert_shared`.
+    shut_down: AtomicBool,
+}
+
+impl SharedPools {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<RedisConfig, Shared<ExternalPool>>> {
+        self.pools.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<RedisConfig, Shared<ExternalPool>>> {
+        self.pools.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, config: &RedisConfig) -> Option<Shared<ExternalPool>> {
+        let found = self.read().get(config).cloned();
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Registers `pool` for `config`, unless the cache is shut down.
+    fn insert(&self, config: RedisConfig, pool: Shared<ExternalPool>) -> Result<(), Error> {
+        let mut pools = self.write();
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(Error::ShutDown);
+        }
+        if pools.insert(config, pool).is_some() {
+            self.replaced.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inserts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn remove(&self, config: &RedisConfig) {
+        if self.write().remove(config).is_some() {
+            self.explicit.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn clear(&self) {
+        let removed = std::mem::take(&mut *self.write()).len() as u64;
+        self.explicit.fetch_add(removed, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        stats.hits = self.hits.load(Ordering::Relaxed);
+        stats.inserts = self.inserts.load(Ordering::Relaxed);
+        stats.evictions.explicit = self.explicit.load(Ordering::Relaxed);
+        stats.evictions.replaced = self.replaced.load(Ordering::Relaxed);
+        stats
+    }
 }
 
 impl RedisClients {
@@ -56,8 +140,8 @@ impl RedisClients {
     /// Default [`time_to_live`](RedisClientsBuilder::time_to_live) of owned pools.
     pub const DEFAULT_TIME_TO_LIVE: Duration = Duration::from_secs(600);
 
-    /// A cache with the defaults: 200 pools of each kind, owned pools retired
-    /// 10 minutes after creation, shared pools kept until evicted or invalidated.
+    /// A cache with the defaults: at most 200 owned pools, each retired 10
+    /// minutes after creation; handed-in pools kept until invalidated.
     ///
     /// # Errors
     ///
@@ -72,7 +156,6 @@ impl RedisClients {
             max_capacity: Self::DEFAULT_MAX_CAPACITY,
             time_to_live: Some(Self::DEFAULT_TIME_TO_LIVE),
             time_to_idle: None,
-            shared_time_to_live: None,
             scope_by_runtime: false,
         }
     }
@@ -89,58 +172,80 @@ impl RedisClients {
     ///
     /// [`Error::Connection`] naming `host:port` if the server cannot be reached
     /// within the configuration's timeouts, [`Error::Config`] if the pool cannot be
-    /// built, [`Error::Cache`] after [`shutdown`](Self::shutdown).
+    /// built, [`Error::ShutDown`] after [`shutdown`](Self::shutdown).
     pub async fn get(&self, config: &RedisConfig) -> Result<RedisPool, Error> {
-        let addr: Arc<str> = config.addr().into();
+        let target: Arc<str> = config.target().into();
         if let Some(pool) = self.shared.get(config) {
-            return Ok(RedisPool::shared(pool, addr));
+            return Ok(RedisPool::shared(pool, target));
         }
         let lease = self
             .owned
-            .get_or_try_insert_with(config.clone(), || create_owned(config))
+            .get_or_try_insert_with(config.clone(), || create_owned(config, &self.budget))
             .await?;
-        Ok(RedisPool::owned(lease, addr))
+        Ok(RedisPool::owned(lease, target))
     }
 
     /// Hands in a pool for `config` (pool passthrough): from now on,
     /// [`get`](Self::get) returns this very pool for `config` instead of creating
     /// one. The cache never closes it; the caller keeps owning it.
     ///
+    /// The pool is pinned: neither capacity nor time evicts it (it does not count
+    /// against [`max_capacity`](RedisClientsBuilder::max_capacity)), so the cache
+    /// never replaces it with a pool of its own behind the caller's back. It stays
+    /// until [`invalidate`](Self::invalidate), [`invalidate_all`](Self::invalidate_all)
+    /// or [`shutdown`](Self::shutdown); after one of those, `get` creates an owned
+    /// pool for `config` again.
+    ///
     /// An owned pool the cache already had for `config` is retired (and closed once
     /// its handles are dropped), so that one configuration never has two pools. A
     /// shared pool already registered for `config` is replaced (and not closed).
     ///
+    /// `pool` is a `deadpool_redis::Pool`, `deadpool_redis::cluster::Pool` or
+    /// `deadpool_redis::sentinel::Pool` (see [`ExternalPool`]).
+    ///
     /// # Errors
     ///
-    /// [`Error::Cache`] after [`shutdown`](Self::shutdown).
-    pub fn insert_shared(&self, config: RedisConfig, pool: Pool) -> Result<RedisPool, Error> {
-        let addr: Arc<str> = config.addr().into();
+    /// [`Error::TopologyMismatch`] if the pool's topology is not the
+    /// configuration's, [`Error::ShutDown`] after [`shutdown`](Self::shutdown). The
+    /// pool is not closed either way.
+    pub fn insert_shared(&self, config: RedisConfig, pool: impl Into<ExternalPool>) -> Result<RedisPool, Error> {
+        let pool = pool.into();
+        if pool.topology() != config.topology() {
+            return Err(Error::TopologyMismatch {
+                config: config.topology(),
+                pool: pool.topology(),
+            });
+        }
+        let target: Arc<str> = config.target().into();
+        let pool = Shared::new(pool);
+        self.shared.insert(config.clone(), pool.clone())?;
+        // After registering, so that a concurrent `get` finds the handed-in pool
+        // rather than creating an owned one anew.
         self.owned.invalidate(&config);
-        let pool = self.shared.insert(config, Shared::new(pool)).map_err(Error::Cache)?;
-        Ok(RedisPool::shared(pool, addr))
+        Ok(RedisPool::shared(pool, target))
     }
 
     /// Retires the pools for `config`: an owned one is closed after its last
     /// handle is dropped; a shared one is only forgotten.
     pub fn invalidate(&self, config: &RedisConfig) {
         self.owned.invalidate(config);
-        self.shared.invalidate(config);
+        self.shared.remove(config);
     }
 
     /// Retires every pool, as [`invalidate`](Self::invalidate) does.
     pub fn invalidate_all(&self) {
         self.owned.invalidate_all();
-        self.shared.invalidate_all();
+        self.shared.clear();
     }
 
     /// How many pools the cache holds (owned and shared).
     pub fn len(&self) -> usize {
-        self.owned.len() + self.shared.len()
+        self.owned.len() + self.shared.read().len()
     }
 
     /// Whether the cache holds no pool.
     pub fn is_empty(&self) -> bool {
-        self.owned.is_empty() && self.shared.is_empty()
+        self.owned.is_empty() && self.shared.read().is_empty()
     }
 
     /// Counters of the owned pools: hits, misses, evictions by cause, closes,
@@ -149,9 +254,28 @@ impl RedisClients {
         self.owned.stats()
     }
 
-    /// Counters of the shared pools (their `closes` is always 0).
+    /// Counters of the handed-in pools: hits, inserts, removals (`explicit` by
+    /// invalidation or shutdown, `replaced` by a later `insert_shared`). Handed-in
+    /// pools are pinned, so capacity, expiry and idle evictions and `closes` are
+    /// always 0.
     pub fn shared_stats(&self) -> CacheStats {
         self.shared.stats()
+    }
+
+    /// How many connections this cache's owned pools may hold to any one Redis
+    /// node, now and at most so far; see [`ConnectionBudget`].
+    ///
+    /// ```
+    /// # use tenure_redis::RedisClients;
+    /// let clients = RedisClients::builder().max_capacity(2).build()?;
+    /// let budget = clients.connection_budget();
+    /// assert_eq!(budget.max_pools, 2);
+    /// assert_eq!(budget.open_pools, 0);
+    /// assert_eq!(budget.steady_state_bound(16), 32);
+    /// # Ok::<(), tenure_redis::Error>(())
+    /// ```
+    pub fn connection_budget(&self) -> ConnectionBudget {
+        self.budget.snapshot(self.max_capacity, self.shared.read().len() as u64)
     }
 
     /// Retires every pool and waits until every owned pool is closed; takes no
@@ -168,8 +292,8 @@ impl RedisClients {
     /// [`shutdown_within`](Self::shutdown_within) for a bound. Calling it again
     /// returns at once.
     pub async fn shutdown(&self) -> ShutdownReport<RedisConfig> {
+        self.shut_down_shared();
         let report = self.owned.shutdown().await;
-        let _ = self.shared.shutdown().await;
         tracing::debug!(closes = report.stats.closes, "Redis client cache shut down");
         report
     }
@@ -178,24 +302,25 @@ impl RedisClients {
     /// dropped. The report lists the configurations whose pools were still in use;
     /// each is closed when its last handle is dropped.
     pub async fn shutdown_within(&self, deadline: Duration) -> ShutdownReport<RedisConfig> {
-        let report = self.owned.shutdown().deadline(deadline).await;
-        let _ = self.shared.shutdown().await;
-        report
+        self.shut_down_shared();
+        self.owned.shutdown().deadline(deadline).await
+    }
+
+    /// Forgets every handed-in pool (never closing it) and refuses new ones.
+    fn shut_down_shared(&self) {
+        self.shared.shut_down.store(true, Ordering::Release);
+        self.shared.clear();
     }
 }
 
 /// Builds an owned pool and opens its first connection.
-async fn create_owned(config: &RedisConfig) -> Result<Owned<OwnedRedisPool>, Error> {
+async fn create_owned(config: &RedisConfig, budget: &Arc<BudgetCounters>) -> Result<Owned<OwnedRedisPool>, Error> {
     tracing::debug!(config = %config, "creating a Redis pool");
-    let pool = OwnedPool::from_builder(config.pool_builder()?).map_err(|e| config.build_error(e.to_string()))?;
-    match pool.get().await {
-        Ok(conn) => drop(conn),
-        Err(e) => {
-            tracing::debug!(addr = %config.addr(), error = %e, "Redis pool creation failed");
-            // Never inserted, so nobody else holds it: dropping it drops its connections.
-            drop(pool);
-            return Err(Error::connection(&config.addr(), e));
-        }
+    let pool = OwnedRedisPool::build(config, BudgetToken::new(budget, config.max_connections()))?;
+    if let Err(e) = pool.connect_once().await {
+        // Dropping the pool (never lent out) drops its connections.
+        tracing::debug!(target_server = %config.target(), error = %e, "Redis pool creation failed");
+        return Err(Error::connection(&config.target(), e));
     }
     Ok(Owned::new(pool))
 }
@@ -207,12 +332,12 @@ pub struct RedisClientsBuilder {
     max_capacity: u64,
     time_to_live: Option<Duration>,
     time_to_idle: Option<Duration>,
-    shared_time_to_live: Option<Duration>,
     scope_by_runtime: bool,
 }
 
 impl RedisClientsBuilder {
-    /// The most pools of each kind the cache holds (default 200).
+    /// The most owned pools the cache holds (default 200). Handed-in pools are
+    /// pinned and not counted.
     pub fn max_capacity(mut self, max_capacity: u64) -> Self {
         self.max_capacity = max_capacity;
         self
@@ -233,14 +358,6 @@ impl RedisClientsBuilder {
     /// How long an owned pool lives after its last lookup (default: no limit).
     pub fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
         self.time_to_idle = Some(time_to_idle);
-        self
-    }
-
-    /// How long a shared pool stays registered (default: until evicted by capacity
-    /// or invalidated). When it goes, the next [`RedisClients::get`] creates an
-    /// owned pool for its configuration.
-    pub fn shared_time_to_live(mut self, time_to_live: Duration) -> Self {
-        self.shared_time_to_live = Some(time_to_live);
         self
     }
 
@@ -271,14 +388,11 @@ impl RedisClientsBuilder {
         if self.scope_by_runtime {
             owned = owned.scope_by_runtime();
         }
-        let mut shared = ClientCache::builder().max_capacity(self.max_capacity);
-        shared = match self.shared_time_to_live {
-            Some(ttl) => shared.time_to_live(ttl),
-            None => shared.without_time_to_live(),
-        };
         Ok(RedisClients {
             owned: owned.build().map_err(Error::Cache)?,
-            shared: shared.build().map_err(Error::Cache)?,
+            shared: Arc::default(),
+            budget: Arc::default(),
+            max_capacity: self.max_capacity,
         })
     }
 }

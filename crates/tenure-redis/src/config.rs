@@ -1,15 +1,8 @@
-//! [`RedisConfig`]: where a pool connects and how big it may grow; also the cache key.
+//! [`RedisConfig`]: what a pool connects to and how big it may grow; also the cache key.
 
 use std::{fmt, time::Duration};
 
-use url::{Host, Url};
-
-use crate::{ConfigError, secret::Password};
-
-/// The port used when a URL names none.
-const DEFAULT_PORT: u16 = 6379;
-/// Longest query-parameter name echoed back in an error.
-const MAX_ECHOED_PARAMETER: usize = 32;
+use crate::{RedisConfigBuilder, Topology, secret::Password, topology::Node};
 
 /// The RESP protocol version a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -22,16 +15,26 @@ pub enum Protocol {
     Resp3,
 }
 
-/// Where a Redis pool connects, and how it behaves: the key of the client cache.
+/// What a Redis pool connects to, and how it behaves: the key of the client cache.
 ///
-/// Built from a `redis://` or `rediss://` URL with [`RedisConfig::from_url`] or
-/// [`RedisConfig::builder`]. Every setting is part of equality and hashing, so two
-/// configurations that differ in any way (database index, `max_connections`, a
-/// timeout, the credentials, TLS and its extra roots) get two different pools. A
+/// One type for every [`Topology`]:
+///
+/// - **standalone**: a `redis://` or `rediss://` URL, with [`RedisConfig::from_url`]
+///   or [`RedisConfig::builder`];
+/// - **cluster** (feature `cluster`): the startup nodes, with
+///   [`RedisConfig::cluster_builder`] (each a `redis://` URL or a bare `host:port`);
+/// - **sentinel** (feature `sentinel`): a `redis+sentinel://` URL with
+///   [`RedisConfig::builder`], or the sentinels and the service name with
+///   [`RedisConfig::sentinel_builder`].
+///
+/// Every setting is part of equality and hashing, so two configurations that differ
+/// in any way (topology, nodes and their order, database index, `max_connections`,
+/// a timeout, the credentials, TLS and its extra roots) get two different pools. A
 /// `RedisConfig` is always valid: the builder checks everything.
 ///
-/// Its [`Debug`] and [`Display`](fmt::Display) never show the password; `Debug`
-/// shows how many extra root certificates there are, not the certificates.
+/// Its [`Debug`] and [`Display`](fmt::Display) never show a password (neither the
+/// servers' nor the sentinels'); `Debug` shows how many extra root certificates
+/// there are, not the certificates.
 ///
 /// # TLS
 ///
@@ -39,20 +42,42 @@ pub enum Protocol {
 /// (rustls with the ring provider) and verifies the server's certificate and host
 /// name. It trusts the web PKI roots (webpki-roots), or, if any are added with
 /// [`RedisConfigBuilder::add_root_certificate_pem`], exactly the added roots.
-/// Without the feature, `rediss://` gives [`ConfigError::TlsNotEnabled`].
+/// Without the feature, `rediss://` gives [`ConfigError::TlsNotEnabled`](crate::ConfigError::TlsNotEnabled).
+/// TLS is supported for standalone servers only: a cluster or sentinel
+/// configuration with TLS gives [`ConfigError::TlsNotSupported`](crate::ConfigError::TlsNotSupported).
 ///
 /// The `redis` crate builds its TLS settings with rustls's process-wide
 /// `CryptoProvider`; if none is installed when a `rediss://` pool is built, the
 /// ring provider is installed as the default.
 ///
+/// # From a file
+///
+/// With the `serde` feature, `RedisConfig` implements `Deserialize` from this
+/// form, checked as the builder checks it (the error is the [`ConfigError`](crate::ConfigError)'s
+/// message; no deserializer error quotes a `url` or a password):
+///
+/// | field | meaning |
+/// |---|---|
+/// | `url` | a `redis://`, `rediss://` or `redis+sentinel://` URL, or |
+/// | `cluster_nodes` | the startup nodes (URLs or `host:port`), or |
+/// | `sentinels`, `service_name` | the sentinels (URLs or `host[:port]`) and the service |
+/// | `username`, `password` | the server's (master's) credentials |
+/// | `sentinel_username`, `sentinel_password` | the sentinels' credentials |
+/// | `database`, `max_connections` | as the builder's |
+/// | `connect_timeout_ms`, `response_timeout_ms`, `wait_timeout_ms` | timeouts in milliseconds |
+/// | `root_certificates_pem` | extra trusted roots, PEM text (feature `rustls`) |
+///
+/// Exactly one of `url`, `cluster_nodes`, `sentinels`; unknown fields are refused.
+///
 /// # Examples
 ///
 /// ```
-/// use tenure_redis::RedisConfig;
+/// use tenure_redis::{RedisConfig, Topology};
 ///
 /// let config = RedisConfig::builder("redis://app:s3cret@127.0.0.1:6380/2")
 ///     .max_connections(8)
 ///     .build()?;
+/// assert_eq!(config.topology(), Topology::Standalone);
 /// assert_eq!(config.addr(), "127.0.0.1:6380");
 /// assert_eq!(config.database(), 2);
 /// assert_eq!(config.max_connections(), 8);
@@ -60,21 +85,54 @@ pub enum Protocol {
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// # Ok::<(), tenure_redis::ConfigError>(())
 /// ```
+///
+/// A cluster and a sentinel-managed master (with the `cluster` and `sentinel`
+/// features):
+///
+/// ```
+/// # #[cfg(all(feature = "cluster", feature = "sentinel"))] {
+/// use tenure_redis::{RedisConfig, Topology};
+///
+/// let cluster = RedisConfig::cluster_builder(["redis://:pw@10.0.0.1:7000", "10.0.0.2:7000"])
+///     .max_connections(4)
+///     .build()?;
+/// assert_eq!(cluster.topology(), Topology::Cluster);
+/// assert_eq!(cluster.addr(), "10.0.0.1:7000,10.0.0.2:7000");
+///
+/// let sentinel = RedisConfig::from_url("redis+sentinel://:pw@10.0.0.5:26379,10.0.0.6/mymaster/1")?;
+/// assert_eq!(sentinel.topology(), Topology::Sentinel);
+/// assert_eq!(sentinel.service_name(), Some("mymaster"));
+/// assert_eq!(sentinel.addr(), "10.0.0.5:26379,10.0.0.6:26379");
+/// assert_eq!(sentinel.to_string(), "redis+sentinel://:***@10.0.0.5:26379,10.0.0.6:26379/mymaster/1");
+/// # }
+/// # Ok::<(), tenure_redis::ConfigError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(try_from = "crate::serde::RedisConfigFile")
+)]
 pub struct RedisConfig {
-    host: String,
-    port: u16,
-    username: Option<String>,
-    password: Option<Password>,
-    tls: bool,
+    pub(crate) topology: Topology,
+    /// The server (standalone), the startup nodes (cluster) or the sentinels; never empty.
+    pub(crate) nodes: Vec<Node>,
+    /// The sentinel service (master group) name; `Some` exactly for [`Topology::Sentinel`].
+    pub(crate) service_name: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<Password>,
+    /// Credentials for the sentinels themselves (sentinel only).
+    pub(crate) sentinel_username: Option<String>,
+    pub(crate) sentinel_password: Option<Password>,
+    pub(crate) tls: bool,
     /// Extra trusted roots, each as the PEM it was added as (validated by the builder).
-    root_certificates: Vec<Vec<u8>>,
-    database: i64,
-    protocol: Protocol,
-    max_connections: usize,
-    connect_timeout: Duration,
-    response_timeout: Duration,
-    wait_timeout: Duration,
+    pub(crate) root_certificates: Vec<Vec<u8>>,
+    pub(crate) database: i64,
+    pub(crate) protocol: Protocol,
+    pub(crate) max_connections: usize,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    pub(crate) wait_timeout: Duration,
 }
 
 impl RedisConfig {
@@ -87,50 +145,128 @@ impl RedisConfig {
     /// Wait timeout when none is set (waiting for a free connection in a full pool).
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Parses a `redis://[user[:password]@]host[:port][/db][?protocol=resp3]` URL
-    /// (or the same with `rediss://` for TLS; see [TLS](RedisConfig#tls)),
-    /// with every other setting at its default.
+    /// Parses a URL, with every other setting at its default:
+    ///
+    /// - `redis://[user[:password]@]host[:port][/db][?protocol=resp3]`: a standalone
+    ///   server (port 6379 by default); `rediss://` for TLS (see [TLS](RedisConfig#tls));
+    /// - `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/service[/db][?protocol=resp3]`:
+    ///   the master of the sentinel service `service`, found through the listed
+    ///   sentinels (port 26379 by default). The URL's credentials are the master's;
+    ///   the sentinels' own are set with [`RedisConfigBuilder::sentinel_password`].
+    ///
+    /// For a cluster, use [`RedisConfig::cluster_builder`].
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming what is wrong with the URL; it never contains the
-    /// password. Without the `rustls` feature, `rediss://` gives
-    /// [`ConfigError::TlsNotEnabled`].
-    pub fn from_url(url: &str) -> Result<Self, ConfigError> {
+    /// A [`ConfigError`](crate::ConfigError) naming what is wrong with the URL; it
+    /// never contains the password.
+    pub fn from_url(url: &str) -> Result<Self, crate::ConfigError> {
         Self::builder(url).build()
     }
 
     /// Starts a configuration from a URL (see [`RedisConfig::from_url`]); URL errors
     /// are reported by [`RedisConfigBuilder::build`].
     pub fn builder(url: &str) -> RedisConfigBuilder {
-        RedisConfigBuilder {
-            parsed: parse_url(url),
-            root_certificates: Vec::new(),
-            database: None,
-            max_connections: None,
-            connect_timeout: None,
-            response_timeout: None,
-            wait_timeout: None,
-        }
+        RedisConfigBuilder::new(crate::parse::parse_url(url))
     }
 
-    /// The host, without brackets for an IPv6 address.
+    /// Starts a Redis Cluster configuration from its startup nodes (feature
+    /// `cluster`): each a `redis://[user[:password]@]host[:port]` URL or a bare
+    /// `host:port`. The cluster's other nodes are discovered from them.
+    ///
+    /// The first node's credentials and protocol are used for every node of the
+    /// cluster: a later node may omit its credentials, but not name other ones, nor
+    /// another protocol or TLS mode. No node may name a database other than 0
+    /// (Redis Cluster has only database 0).
+    ///
+    /// # Errors
+    ///
+    /// Reported by [`RedisConfigBuilder::build`]: [`ConfigError::NoNodes`](crate::ConfigError::NoNodes),
+    /// [`ConfigError::InvalidNode`](crate::ConfigError::InvalidNode) naming the node
+    /// by its position, [`ConfigError::MismatchedNode`](crate::ConfigError::MismatchedNode),
+    /// [`ConfigError::TopologyNotEnabled`](crate::ConfigError::TopologyNotEnabled)
+    /// without the `cluster` feature.
+    pub fn cluster_builder<I>(nodes: I) -> RedisConfigBuilder
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        RedisConfigBuilder::new(crate::parse::parse_cluster(nodes))
+    }
+
+    /// Starts a Sentinel configuration (feature `sentinel`): the master of
+    /// `service_name`, found through `sentinels`, each a `redis://[user[:password]@]host[:port]`
+    /// URL or a bare `host:port` (port 26379 by default).
+    ///
+    /// Credentials in the sentinels' URLs are the sentinels' own (the first
+    /// sentinel's are used for all; a later one may omit them, not name others);
+    /// the master's are set with [`RedisConfigBuilder::username`] and
+    /// [`RedisConfigBuilder::password`], its database with
+    /// [`RedisConfigBuilder::database`].
+    ///
+    /// # Errors
+    ///
+    /// Reported by [`RedisConfigBuilder::build`], as for
+    /// [`cluster_builder`](Self::cluster_builder), and
+    /// [`ConfigError::MissingServiceName`](crate::ConfigError::MissingServiceName).
+    pub fn sentinel_builder<I>(sentinels: I, service_name: &str) -> RedisConfigBuilder
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        RedisConfigBuilder::new(crate::parse::parse_sentinels(sentinels, service_name))
+    }
+
+    /// Which kind of deployment this configuration reaches.
+    pub fn topology(&self) -> Topology {
+        self.topology
+    }
+
+    /// The host of the server, or of the first startup node or sentinel; without
+    /// brackets for an IPv6 address.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.first_node().host
     }
 
-    /// The TCP port.
+    /// The TCP port of the server, or of the first startup node or sentinel.
     pub fn port(&self) -> u16 {
-        self.port
+        self.first_node().port
     }
 
-    /// `host:port`, the form in which errors name the server.
+    /// `host:port` of the server; for a cluster, its startup nodes, and for
+    /// sentinel, the sentinels, comma-separated.
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        self.nodes.iter().map(Node::to_string).collect::<Vec<_>>().join(",")
+    }
+
+    /// `host:port` of each node this configuration names: the server, the startup
+    /// nodes, or the sentinels.
+    pub fn node_addrs(&self) -> Vec<String> {
+        self.nodes.iter().map(Node::to_string).collect()
+    }
+
+    /// What errors name: `host:port` for a standalone server, `cluster <nodes>`, or
+    /// `sentinel service <name> via <sentinels>`.
+    pub(crate) fn target(&self) -> String {
+        match self.topology {
+            Topology::Standalone => self.addr(),
+            Topology::Cluster => format!("cluster {}", self.addr()),
+            Topology::Sentinel => format!(
+                "sentinel service `{}` via {}",
+                self.service_name.as_deref().unwrap_or_default(),
+                self.addr()
+            ),
         }
+    }
+
+    fn first_node(&self) -> &Node {
+        // The builders never produce an empty node list.
+        &self.nodes[0]
+    }
+
+    /// The sentinel service (master group) name, for [`Topology::Sentinel`].
+    pub fn service_name(&self) -> Option<&str> {
+        self.service_name.as_deref()
     }
 
     /// Whether connections use TLS (a `rediss://` URL).
@@ -144,7 +280,7 @@ impl RedisConfig {
         self.root_certificates.len()
     }
 
-    /// The username, if any.
+    /// The username, if any (for sentinel, the master's).
     pub fn username(&self) -> Option<&str> {
         self.username.as_deref()
     }
@@ -154,7 +290,17 @@ impl RedisConfig {
         self.password.is_some()
     }
 
-    /// The database index selected on every connection.
+    /// The sentinels' own username, if any (sentinel only).
+    pub fn sentinel_username(&self) -> Option<&str> {
+        self.sentinel_username.as_deref()
+    }
+
+    /// Whether the sentinels' own password is set (never handed out).
+    pub fn has_sentinel_password(&self) -> bool {
+        self.sentinel_password.is_some()
+    }
+
+    /// The database index selected on every connection (always 0 for a cluster).
     pub fn database(&self) -> i64 {
         self.database
     }
@@ -164,12 +310,20 @@ impl RedisConfig {
         self.protocol
     }
 
-    /// The most connections the pool opens to the server at once.
+    /// The most connections the pool holds at once. Each one is a connection to the
+    /// server (standalone), to the current master (sentinel), or a cluster
+    /// connection that holds one connection to each node it talks to (cluster): so
+    /// this is also the most connections the pool holds to any one node. See
+    /// [`RedisClients::connection_budget`](crate::RedisClients::connection_budget).
     pub fn max_connections(&self) -> usize {
         self.max_connections
     }
 
-    /// How long opening one connection may take.
+    /// How long opening one connection may take (the `redis` crate's connect
+    /// timeout, per node). Creating one pool connection as a whole (for a cluster,
+    /// reaching the startup nodes and reading the slot map; for sentinel, asking the
+    /// sentinels and checking the master's role first) is bounded by the pool at
+    /// twice the connect timeout plus twice the response timeout.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
@@ -184,33 +338,51 @@ impl RedisConfig {
         self.wait_timeout
     }
 
-    /// The connection parameters for the `redis` crate (they hold the password, and
-    /// for TLS the extra roots).
+    /// The `redis` crate's connection parameters for one node: its address, plus
+    /// the database, protocol and credentials (the password is exposed here, for the
+    /// handshake only; for TLS, the extra roots too).
     ///
     /// # Errors
     ///
     /// If the `redis` crate rejects the address or the root certificates (which the
     /// builder has already checked).
+    pub(crate) fn node_connection_info(
+        &self,
+        node: &Node,
+    ) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
+        use deadpool_redis::redis::{ConnectionAddr, IntoConnectionInfo};
+        let redis = self.redis_settings();
+        if self.tls {
+            return self.tls_connection_info(node, redis);
+        }
+        let info = ConnectionAddr::Tcp(node.host.clone(), node.port).into_connection_info()?;
+        Ok(info.set_redis_settings(redis))
+    }
+
+    /// The standalone server's connection parameters.
     pub(crate) fn connection_info(&self) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
-        use deadpool_redis::redis::{ConnectionAddr, IntoConnectionInfo, ProtocolVersion, RedisConnectionInfo};
-        let protocol = match self.protocol {
-            Protocol::Resp2 => ProtocolVersion::RESP2,
-            Protocol::Resp3 => ProtocolVersion::RESP3,
-        };
-        let mut redis = RedisConnectionInfo::default()
+        self.node_connection_info(self.first_node())
+    }
+
+    /// Database, protocol and credentials of the data nodes.
+    pub(crate) fn redis_settings(&self) -> deadpool_redis::redis::RedisConnectionInfo {
+        let mut redis = deadpool_redis::redis::RedisConnectionInfo::default()
             .set_db(self.database)
-            .set_protocol(protocol);
+            .set_protocol(self.redis_protocol());
         if let Some(username) = &self.username {
             redis = redis.set_username(username);
         }
         if let Some(password) = &self.password {
             redis = redis.set_password(password.expose());
         }
-        if self.tls {
-            return self.tls_connection_info(redis);
+        redis
+    }
+
+    pub(crate) fn redis_protocol(&self) -> deadpool_redis::redis::ProtocolVersion {
+        match self.protocol {
+            Protocol::Resp2 => deadpool_redis::redis::ProtocolVersion::RESP2,
+            Protocol::Resp3 => deadpool_redis::redis::ProtocolVersion::RESP3,
         }
-        let info = ConnectionAddr::Tcp(self.host.clone(), self.port).into_connection_info()?;
-        Ok(info.set_redis_settings(redis))
     }
 
     /// The TLS connection parameters: host name verification on, the extra roots if
@@ -218,13 +390,14 @@ impl RedisConfig {
     #[cfg(feature = "rustls")]
     fn tls_connection_info(
         &self,
+        node: &Node,
         redis: deadpool_redis::redis::RedisConnectionInfo,
     ) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
         use deadpool_redis::redis::{Client, ConnectionAddr, IntoConnectionInfo, TlsCertificates};
         install_crypto_provider();
         let addr = ConnectionAddr::TcpTls {
-            host: self.host.clone(),
-            port: self.port,
+            host: node.host.clone(),
+            port: node.port,
             insecure: false,
             tls_params: None,
         };
@@ -252,6 +425,7 @@ impl RedisConfig {
     #[cfg(not(feature = "rustls"))]
     fn tls_connection_info(
         &self,
+        _node: &Node,
         _redis: deadpool_redis::redis::RedisConnectionInfo,
     ) -> deadpool_redis::redis::RedisResult<deadpool_redis::redis::ConnectionInfo> {
         Err(deadpool_redis::redis::RedisError::from((
@@ -264,10 +438,13 @@ impl RedisConfig {
 impl fmt::Debug for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
+            .field("topology", &self.topology)
+            .field("nodes", &self.node_addrs())
+            .field("service_name", &self.service_name)
             .field("username", &self.username)
             .field("password", &self.password)
+            .field("sentinel_username", &self.sentinel_username)
+            .field("sentinel_password", &self.sentinel_password)
             .field("tls", &self.tls)
             .field("root_certificates", &self.root_certificates.len())
             .field("database", &self.database)
@@ -280,17 +457,34 @@ impl fmt::Debug for RedisConfig {
     }
 }
 
-/// The URL with the password replaced by `***`.
+/// The configuration as a URL with every password replaced by `***`:
+/// `redis://user:***@host:port/db` for a standalone server,
+/// `cluster redis://user:***@host:port,host:port/0` for a cluster,
+/// `redis+sentinel://user:***@host:port,host:port/service/db` for sentinel (the
+/// sentinels' own credentials are not shown).
 impl fmt::Display for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.tls { "rediss://" } else { "redis://" })?;
+        let scheme = match (self.topology, self.tls) {
+            (Topology::Sentinel, false) => "redis+sentinel://",
+            (Topology::Sentinel, true) => "rediss+sentinel://",
+            (_, false) => "redis://",
+            (_, true) => "rediss://",
+        };
+        if self.topology == Topology::Cluster {
+            f.write_str("cluster ")?;
+        }
+        f.write_str(scheme)?;
         match (&self.username, &self.password) {
             (Some(user), Some(_)) => write!(f, "{user}:***@")?,
             (Some(user), None) => write!(f, "{user}@")?,
             (None, Some(_)) => f.write_str(":***@")?,
             (None, None) => {}
         }
-        write!(f, "{}/{}", self.addr(), self.database)?;
+        f.write_str(&self.addr())?;
+        if let Some(service) = &self.service_name {
+            write!(f, "/{service}")?;
+        }
+        write!(f, "/{}", self.database)?;
         if self.protocol == Protocol::Resp3 {
             f.write_str("?protocol=resp3")?;
         }
@@ -298,205 +492,10 @@ impl fmt::Display for RedisConfig {
     }
 }
 
-/// Builds a [`RedisConfig`]; see [`RedisConfig::builder`].
-///
-/// Its `Debug` never shows the password, nor the root certificates (only how many).
-#[derive(Clone)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RedisConfigBuilder {
-    parsed: Result<RedisConfig, ConfigError>,
-    root_certificates: Vec<Vec<u8>>,
-    database: Option<i64>,
-    max_connections: Option<usize>,
-    connect_timeout: Option<Duration>,
-    response_timeout: Option<Duration>,
-    wait_timeout: Option<Duration>,
-}
-
-impl fmt::Debug for RedisConfigBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisConfigBuilder")
-            .field("parsed", &self.parsed)
-            .field("root_certificates", &self.root_certificates.len())
-            .field("database", &self.database)
-            .field("max_connections", &self.max_connections)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("response_timeout", &self.response_timeout)
-            .field("wait_timeout", &self.wait_timeout)
-            .finish()
-    }
-}
-
-impl RedisConfigBuilder {
-    /// Trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks) for
-    /// `rediss://` connections.
-    ///
-    /// Once at least one root is added, a TLS connection trusts exactly the added
-    /// roots, not the web PKI roots (the `redis` crate replaces its default trust
-    /// store with the supplied one); to trust both, use a public and a private
-    /// configuration. Roots are ignored by a `redis://` configuration, but are
-    /// still part of its key. [`build`](Self::build) checks each one.
-    #[cfg(feature = "rustls")]
-    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.root_certificates.push(pem.into());
-        self
-    }
-
-    /// Selects this database index, overriding the URL's path.
-    pub fn database(mut self, database: i64) -> Self {
-        self.database = Some(database);
-        self
-    }
-
-    /// The most connections the pool may open at once (default
-    /// [`RedisConfig::DEFAULT_MAX_CONNECTIONS`]); honoured for URL configurations.
-    pub fn max_connections(mut self, max_connections: usize) -> Self {
-        self.max_connections = Some(max_connections);
-        self
-    }
-
-    /// How long opening one connection may take (default
-    /// [`RedisConfig::DEFAULT_CONNECT_TIMEOUT`]).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
-    }
-
-    /// How long one command may wait for its response (default
-    /// [`RedisConfig::DEFAULT_RESPONSE_TIMEOUT`]). Blocking commands such as
-    /// `BLPOP` need a response timeout longer than their own.
-    pub fn response_timeout(mut self, timeout: Duration) -> Self {
-        self.response_timeout = Some(timeout);
-        self
-    }
-
-    /// How long a caller may wait for a free connection when the pool is full
-    /// (default [`RedisConfig::DEFAULT_WAIT_TIMEOUT`]).
-    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
-        self.wait_timeout = Some(timeout);
-        self
-    }
-
-    /// Checks everything and builds the configuration.
-    ///
-    /// # Errors
-    ///
-    /// The URL's [`ConfigError`], else [`ConfigError::NegativeDatabase`],
-    /// [`ConfigError::ZeroMaxConnections`], [`ConfigError::ZeroTimeout`] or
-    /// [`ConfigError::InvalidRootCertificate`].
-    pub fn build(self) -> Result<RedisConfig, ConfigError> {
-        let mut config = self.parsed?;
-        for (index, pem) in self.root_certificates.iter().enumerate() {
-            check_root_certificate(pem).map_err(|reason| ConfigError::InvalidRootCertificate { index, reason })?;
-        }
-        config.root_certificates = self.root_certificates;
-        if let Some(database) = self.database {
-            if database < 0 {
-                return Err(ConfigError::NegativeDatabase { database });
-            }
-            config.database = database;
-        }
-        if let Some(max) = self.max_connections {
-            if max == 0 {
-                return Err(ConfigError::ZeroMaxConnections);
-            }
-            config.max_connections = max;
-        }
-        for (which, value, slot) in [
-            ("connect", self.connect_timeout, &mut config.connect_timeout),
-            ("response", self.response_timeout, &mut config.response_timeout),
-            ("wait", self.wait_timeout, &mut config.wait_timeout),
-        ] {
-            if let Some(timeout) = value {
-                if timeout.is_zero() {
-                    return Err(ConfigError::ZeroTimeout { which });
-                }
-                *slot = timeout;
-            }
-        }
-        Ok(config)
-    }
-}
-
-/// Parses a Redis URL into a configuration with default pool settings.
-fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
-    let url = Url::parse(input).map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
-    let tls = match url.scheme() {
-        "redis" => false,
-        "rediss" => true,
-        other => return Err(ConfigError::unsupported_scheme(other)),
-    };
-    let host = match url.host() {
-        Some(Host::Domain(name)) if !name.is_empty() => name.to_owned(),
-        Some(Host::Ipv4(ip)) => ip.to_string(),
-        Some(Host::Ipv6(ip)) => ip.to_string(),
-        _ => return Err(ConfigError::MissingHost),
-    };
-    if host == "0.0.0.0" || host == "::" {
-        return Err(ConfigError::WildcardHost { host });
-    }
-    let port = url.port().unwrap_or(DEFAULT_PORT);
-    if tls && !cfg!(feature = "rustls") {
-        let addr = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        return Err(ConfigError::TlsNotEnabled { addr });
-    }
-    if url.fragment().is_some() {
-        return Err(ConfigError::UnsupportedFragment);
-    }
-    let database = match url.path().trim_matches('/') {
-        "" => 0,
-        path => match path.parse::<i64>() {
-            Ok(db) if db >= 0 => db,
-            _ => return Err(ConfigError::InvalidDatabase),
-        },
-    };
-    let mut protocol = Protocol::Resp2;
-    for (name, value) in url.query_pairs() {
-        if name != "protocol" {
-            return Err(ConfigError::UnsupportedParameter {
-                name: name.chars().take(MAX_ECHOED_PARAMETER).collect(),
-            });
-        }
-        protocol = match value.as_ref() {
-            "2" | "resp2" => Protocol::Resp2,
-            "3" | "resp3" => Protocol::Resp3,
-            _ => return Err(ConfigError::InvalidProtocol),
-        };
-    }
-    let username = match url.username() {
-        "" => None,
-        raw => Some(percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "username" })?),
-    };
-    let password = match url.password() {
-        None => None,
-        Some(raw) => Some(Password::new(
-            percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "password" })?,
-        )),
-    };
-    Ok(RedisConfig {
-        host,
-        port,
-        username,
-        password,
-        tls,
-        root_certificates: Vec::new(),
-        database,
-        protocol,
-        max_connections: RedisConfig::DEFAULT_MAX_CONNECTIONS,
-        connect_timeout: RedisConfig::DEFAULT_CONNECT_TIMEOUT,
-        response_timeout: RedisConfig::DEFAULT_RESPONSE_TIMEOUT,
-        wait_timeout: RedisConfig::DEFAULT_WAIT_TIMEOUT,
-    })
-}
-
 /// Checks that `pem` holds at least one certificate and that each one is a usable
 /// trust anchor; the error says why not (it never quotes the PEM).
 #[cfg(feature = "rustls")]
-fn check_root_certificate(pem: &[u8]) -> Result<(), String> {
+pub(crate) fn check_root_certificate(pem: &[u8]) -> Result<(), String> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut store = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pem) {
@@ -513,7 +512,7 @@ fn check_root_certificate(pem: &[u8]) -> Result<(), String> {
 
 /// Without the `rustls` feature no root can be added.
 #[cfg(not(feature = "rustls"))]
-fn check_root_certificate(_pem: &[u8]) -> Result<(), String> {
+pub(crate) fn check_root_certificate(_pem: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
@@ -529,32 +528,10 @@ fn install_crypto_provider() {
     }
 }
 
-/// Decodes `%XX` escapes; `None` if the result is not UTF-8. A `%` not followed by
-/// two hex digits is kept as is, as the `redis` crate does.
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
-            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
-            if let (Some(hi), Some(lo)) = (hi, lo) {
-                // Two hex digits are at most 0xFF.
-                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ConfigError;
 
     #[test]
     fn parses_a_full_url() {
@@ -717,6 +694,192 @@ mod tests {
         assert!(
             matches!(bad_der, Err(ConfigError::InvalidRootCertificate { index: 0, .. })),
             "{bad_der:?}"
+        );
+    }
+
+    #[cfg(feature = "cluster")]
+    #[test]
+    fn cluster_nodes_parse_into_one_configuration() {
+        let c = RedisConfig::cluster_builder(["redis://u:pw@10.0.0.1:7000", "10.0.0.2:7001", " [::1]:7002 "])
+            .max_connections(3)
+            .build()
+            .unwrap();
+        assert_eq!(c.topology(), Topology::Cluster);
+        assert_eq!(c.node_addrs(), ["10.0.0.1:7000", "10.0.0.2:7001", "[::1]:7002"]);
+        assert_eq!(c.addr(), "10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
+        assert_eq!((c.host(), c.port()), ("10.0.0.1", 7000));
+        assert_eq!(c.username(), Some("u"));
+        assert!(c.has_password());
+        assert_eq!(
+            c.to_string(),
+            "cluster redis://u:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0"
+        );
+        assert_eq!(c.target(), "cluster 10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
+        // Every node is reached with the first node's credentials.
+        for node in &c.nodes {
+            let info = c.node_connection_info(node).unwrap();
+            assert_eq!(info.redis_settings().password(), Some("pw"));
+        }
+        // The order of the nodes is part of the key, as every setting is.
+        let reversed = RedisConfig::cluster_builder(["10.0.0.2:7001", "redis://u:pw@10.0.0.1:7000"]).build();
+        assert!(reversed.is_err(), "the first node names the credentials");
+        let a = RedisConfig::cluster_builder(["h1:1", "h2:2"]).build().unwrap();
+        let b = RedisConfig::cluster_builder(["h2:2", "h1:1"]).build().unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a, RedisConfig::from_url("redis://h1:1").unwrap());
+    }
+
+    #[cfg(feature = "cluster")]
+    #[test]
+    fn cluster_errors_name_the_bad_node() {
+        let no_nodes: [&str; 0] = [];
+        assert_eq!(
+            RedisConfig::cluster_builder(no_nodes).build(),
+            Err(ConfigError::NoNodes {
+                topology: Topology::Cluster
+            })
+        );
+        let err = RedisConfig::cluster_builder(["h:1", "redis://u:s3cret@h:99999"])
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InvalidNode { index: 1, error, .. } if matches!(**error, ConfigError::InvalidUrl { .. })),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("cluster node #1: invalid Redis URL"),
+            "{err}"
+        );
+        let err = RedisConfig::cluster_builder(["redis://:s3cret@h:1", "redis://:other@h:2"])
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::MismatchedNode {
+                topology: Topology::Cluster,
+                index: 1,
+                part: "password"
+            }
+        );
+        for text in [err.to_string(), format!("{err:?}")] {
+            assert!(!text.contains("s3cret") && !text.contains("other"), "{text}");
+        }
+        assert_eq!(
+            RedisConfig::cluster_builder(["redis://h:1/2"]).build(),
+            Err(ConfigError::ClusterDatabase { database: 2 })
+        );
+        assert_eq!(
+            RedisConfig::cluster_builder(["h:1"]).database(1).build(),
+            Err(ConfigError::ClusterDatabase { database: 1 })
+        );
+        assert_eq!(
+            RedisConfig::cluster_builder(["h:1"]).sentinel_password("x").build(),
+            Err(ConfigError::SentinelCredentialsWithoutSentinel {
+                topology: Topology::Cluster
+            })
+        );
+        #[cfg(feature = "rustls")]
+        assert_eq!(
+            RedisConfig::cluster_builder(["rediss://h:1"]).build(),
+            Err(ConfigError::TlsNotSupported {
+                topology: Topology::Cluster
+            })
+        );
+    }
+
+    #[cfg(feature = "sentinel")]
+    #[test]
+    fn sentinel_urls_and_lists_parse() {
+        let c = RedisConfig::from_url("redis+sentinel://app:s3cret@s1,s2:26380,[::1]/my%20svc/3?protocol=resp3");
+        assert_eq!(
+            c,
+            Err(ConfigError::InvalidServiceName),
+            "no whitespace in a service name"
+        );
+        let c =
+            RedisConfig::from_url("redis+sentinel://app:s3cret@s1,s2:26380,[::1]/mymaster/3?protocol=resp3").unwrap();
+        assert_eq!(c.topology(), Topology::Sentinel);
+        assert_eq!(c.node_addrs(), ["s1:26379", "s2:26380", "[::1]:26379"]);
+        assert_eq!(c.service_name(), Some("mymaster"));
+        assert_eq!(c.database(), 3);
+        assert_eq!(c.protocol(), Protocol::Resp3);
+        assert_eq!(c.username(), Some("app"));
+        assert!(c.has_password() && !c.has_sentinel_password());
+        assert_eq!(
+            c.to_string(),
+            "redis+sentinel://app:***@s1:26379,s2:26380,[::1]:26379/mymaster/3?protocol=resp3"
+        );
+        assert_eq!(
+            c.target(),
+            "sentinel service `mymaster` via s1:26379,s2:26380,[::1]:26379"
+        );
+        // Display parses back to the same configuration, but for the password.
+        let shown = RedisConfig::from_url(&c.to_string().replace("***", "s3cret")).unwrap();
+        assert_eq!(shown, c);
+
+        let list = RedisConfig::sentinel_builder(["redis://:sentinel-pw@s1:5000", "s2"], "mymaster")
+            .password("master-pw")
+            .database(2)
+            .build()
+            .unwrap();
+        assert_eq!(list.node_addrs(), ["s1:5000", "s2:26379"]);
+        assert!(list.has_sentinel_password() && list.has_password());
+        assert_eq!(list.database(), 2);
+        assert_eq!(list.to_string(), "redis+sentinel://:***@s1:5000,s2:26379/mymaster/2");
+        let debug = format!("{list:?}");
+        assert!(
+            !debug.contains("sentinel-pw") && !debug.contains("master-pw"),
+            "{debug}"
+        );
+    }
+
+    #[cfg(feature = "sentinel")]
+    #[test]
+    fn sentinel_errors_name_the_bad_part() {
+        let cases: &[(&str, ConfigError)] = &[
+            ("redis+sentinel://s1:26379", ConfigError::MissingServiceName),
+            ("redis+sentinel://s1:26379/", ConfigError::MissingServiceName),
+            (
+                "redis+sentinel:///mymaster",
+                ConfigError::NoNodes {
+                    topology: Topology::Sentinel,
+                },
+            ),
+            ("redis+sentinel://s1/mymaster/x", ConfigError::InvalidDatabase),
+            ("redis+sentinel://s1/mymaster/1/2", ConfigError::InvalidDatabase),
+            ("redis+sentinel://s1/mymaster#f", ConfigError::UnsupportedFragment),
+            ("redis+sentinel://s1/mymaster?protocol=9", ConfigError::InvalidProtocol),
+            (
+                "redis+sentinel://u:%FF@s1/mymaster",
+                ConfigError::InvalidCredentials { part: "password" },
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(RedisConfig::from_url(url).as_ref(), Err(expected), "{url}");
+        }
+        let err = RedisConfig::from_url("redis+sentinel://u:s3cret@s1,s2:notaport/mymaster").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::InvalidNode {
+                    index: 1,
+                    topology: Topology::Sentinel,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("sentinel #1: "), "{err}");
+        assert!(!err.to_string().contains("s3cret") && !format!("{err:?}").contains("s3cret"));
+        assert_eq!(
+            RedisConfig::sentinel_builder(["s1"], "").build(),
+            Err(ConfigError::MissingServiceName)
+        );
+        assert_eq!(
+            RedisConfig::builder("redis://h/0").sentinel_username("u").build(),
+            Err(ConfigError::SentinelCredentialsWithoutSentinel {
+                topology: Topology::Standalone
+            })
         );
     }
 }

@@ -3,15 +3,15 @@
 use std::{fmt, sync::Arc};
 
 use deadpool_redis::{
-    Connection, Manager, Pool, Status,
+    Status,
     redis::{self, aio::ConnectionLike},
 };
-use tenure_pool::{Lease, OwnedPool, PoolGuard, Shared};
+use tenure_pool::{Lease, PoolGuard, Shared};
 
-use crate::Error;
-
-/// The pool type the cache creates and owns.
-pub(crate) type OwnedRedisPool = OwnedPool<Manager>;
+use crate::{
+    Error, ExternalPool, Topology,
+    pool::{OwnedKind, OwnedRedisPool},
+};
 
 /// Who owns the pool behind a [`RedisPool`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,11 +27,12 @@ pub enum Ownership {
 #[derive(Clone)]
 enum Inner {
     Owned(Lease<OwnedRedisPool>),
-    Shared(Shared<Pool>),
+    Shared(Shared<ExternalPool>),
 }
 
 /// A pool from [`RedisClients`](crate::RedisClients): owned by the cache, or
-/// shared by the caller.
+/// shared by the caller; for a standalone server, a Redis Cluster or a
+/// Sentinel-managed master.
 ///
 /// Holding a `RedisPool` (or a [`RedisConnection`] from it) keeps an owned pool
 /// open: once the cache retires the entry (eviction, expiry, invalidation,
@@ -43,21 +44,22 @@ enum Inner {
 #[derive(Clone)]
 pub struct RedisPool {
     inner: Inner,
-    addr: Arc<str>,
+    /// What errors name (`host:port`, or the cluster's or sentinels' description).
+    target: Arc<str>,
 }
 
 impl RedisPool {
-    pub(crate) fn owned(lease: Lease<OwnedRedisPool>, addr: Arc<str>) -> Self {
+    pub(crate) fn owned(lease: Lease<OwnedRedisPool>, target: Arc<str>) -> Self {
         Self {
             inner: Inner::Owned(lease),
-            addr,
+            target,
         }
     }
 
-    pub(crate) fn shared(pool: Shared<Pool>, addr: Arc<str>) -> Self {
+    pub(crate) fn shared(pool: Shared<ExternalPool>, target: Arc<str>) -> Self {
         Self {
             inner: Inner::Shared(pool),
-            addr,
+            target,
         }
     }
 
@@ -68,12 +70,24 @@ impl RedisPool {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] naming `host:port`: the server is unreachable, a
-    /// timeout elapsed, or the pool is closed.
+    /// [`Error::Connection`] naming the server: it is unreachable, a timeout
+    /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]).
     pub async fn get(&self) -> Result<RedisConnection, Error> {
         let result = match &self.inner {
-            Inner::Owned(pool) => pool.get().await.map(Checkout::Owned),
-            Inner::Shared(pool) => pool.get().await.map(Checkout::Shared),
+            Inner::Owned(pool) => match &pool.kind {
+                OwnedKind::Standalone(pool) => pool.get().await.map(Conn::OwnedStandalone),
+                #[cfg(feature = "cluster")]
+                OwnedKind::Cluster(pool) => pool.get().await.map(Conn::OwnedCluster),
+                #[cfg(feature = "sentinel")]
+                OwnedKind::Sentinel(pool) => pool.get().await.map(Conn::OwnedSentinel),
+            },
+            Inner::Shared(pool) => match &**pool {
+                ExternalPool::Standalone(pool) => pool.get().await.map(Conn::SharedStandalone),
+                #[cfg(feature = "cluster")]
+                ExternalPool::Cluster(pool) => pool.get().await.map(Conn::SharedCluster),
+                #[cfg(feature = "sentinel")]
+                ExternalPool::Sentinel(pool) => pool.get().await.map(Conn::SharedSentinel),
+            },
         };
         match result {
             Ok(conn) => Ok(RedisConnection {
@@ -81,8 +95,8 @@ impl RedisPool {
                 pool: self.clone(),
             }),
             Err(e) => {
-                tracing::debug!(addr = %self.addr, error = %e, "no Redis connection");
-                Err(Error::connection(&self.addr, e))
+                tracing::debug!(target_server = %self.target, error = %e, "no Redis connection");
+                Err(Error::connection(&self.target, e))
             }
         }
     }
@@ -104,9 +118,24 @@ impl RedisPool {
         }
     }
 
-    /// `host:port` of the server.
+    /// Which kind of deployment the pool reaches.
+    pub fn topology(&self) -> Topology {
+        match &self.inner {
+            Inner::Owned(pool) => match pool.kind {
+                OwnedKind::Standalone(_) => Topology::Standalone,
+                #[cfg(feature = "cluster")]
+                OwnedKind::Cluster(_) => Topology::Cluster,
+                #[cfg(feature = "sentinel")]
+                OwnedKind::Sentinel(_) => Topology::Sentinel,
+            },
+            Inner::Shared(pool) => pool.topology(),
+        }
+    }
+
+    /// The server: `host:port` for a standalone server, `cluster <nodes>`, or
+    /// `sentinel service <name> via <sentinels>`.
     pub fn addr(&self) -> &str {
-        &self.addr
+        &self.target
     }
 
     /// Whether two handles are the same cache entry (hence the same pool).
@@ -122,44 +151,60 @@ impl RedisPool {
 impl fmt::Debug for RedisPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisPool")
-            .field("addr", &self.addr)
+            .field("addr", &self.target)
+            .field("topology", &self.topology())
             .field("ownership", &self.ownership())
             .field("status", &self.status())
             .finish()
     }
 }
 
-/// What a [`RedisConnection`] checked out: from an owned pool, tenure's guard
-/// (which hides deadpool's `Object` and with it the pool); from a shared pool,
-/// deadpool-redis' connection of the caller's own pool.
-enum Checkout {
-    Owned(PoolGuard<Manager>),
-    Shared(Connection),
+/// What a [`RedisConnection`] checked out, by pool kind: from an owned pool,
+/// tenure's guard (which hides deadpool's `Object` and with it the pool); from a
+/// shared pool, deadpool-redis' connection of the caller's own pool.
+enum Conn {
+    OwnedStandalone(PoolGuard<deadpool_redis::Manager>),
+    SharedStandalone(deadpool_redis::Connection),
+    #[cfg(feature = "cluster")]
+    OwnedCluster(PoolGuard<crate::cluster::ClusterManager>),
+    #[cfg(feature = "cluster")]
+    SharedCluster(deadpool_redis::cluster::Connection),
+    #[cfg(feature = "sentinel")]
+    OwnedSentinel(PoolGuard<crate::sentinel::SentinelManager>),
+    #[cfg(feature = "sentinel")]
+    SharedSentinel(deadpool_redis::sentinel::Connection),
 }
 
-impl Checkout {
-    fn connection(&mut self) -> &mut redis::aio::MultiplexedConnection {
-        match self {
-            Checkout::Owned(guard) => guard,
-            Checkout::Shared(conn) => conn,
+/// Runs `$body` with `$c` bound to the connection (as `&mut impl ConnectionLike`
+/// or `&impl ConnectionLike`), whatever its kind.
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Conn::OwnedStandalone($c) => $body,
+            Conn::SharedStandalone($c) => $body,
+            #[cfg(feature = "cluster")]
+            Conn::OwnedCluster($c) => $body,
+            #[cfg(feature = "cluster")]
+            Conn::SharedCluster($c) => $body,
+            #[cfg(feature = "sentinel")]
+            Conn::OwnedSentinel($c) => $body,
+            #[cfg(feature = "sentinel")]
+            Conn::SharedSentinel($c) => $body,
         }
-    }
-
-    fn db(&self) -> i64 {
-        match self {
-            Checkout::Owned(guard) => guard.get_db(),
-            Checkout::Shared(conn) => conn.get_db(),
-        }
-    }
+    };
 }
 
-/// A connection checked out of a [`RedisPool`]. It runs commands itself: it
-/// implements [`ConnectionLike`], so the `redis` crate's `AsyncCommands`,
-/// `Cmd::query_async` and pipelines take it directly.
+/// A connection checked out of a [`RedisPool`]: it runs commands itself (it
+/// implements [`ConnectionLike`], so every `AsyncCommands` method works on it).
+/// For a cluster, it routes each command to the node owning its key's slot and
+/// follows `MOVED`/`ASK` redirections.
 ///
 /// It keeps its pool open while it lives, so a pool the cache retires is closed
 /// only after every connection lent from it has come back. Dropping it returns
 /// the connection to the pool (or closes it if the pool is closed).
+///
+/// A failed command returns the `redis` crate's error; `?` turns it into
+/// [`Error::Command`] (with [`Error::is_timeout`] true for a response timeout).
 ///
 /// It deliberately has no `Deref` to deadpool's connection: deadpool's object
 /// gives out a strong clone of its pool, and a clone of a pool the cache owns
@@ -168,7 +213,7 @@ impl Checkout {
 /// # Examples
 ///
 /// ```no_run
-/// # async fn f(pool: tenure_redis::RedisPool) -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn f(pool: tenure_redis::RedisPool) -> Result<(), tenure_redis::Error> {
 /// use tenure_redis::deadpool_redis::redis::AsyncCommands;
 ///
 /// let mut conn = pool.get().await?;
@@ -180,12 +225,13 @@ impl Checkout {
 pub struct RedisConnection {
     // Field order matters: the connection goes back to the pool before the pool
     // handle (possibly the last lease of a retired pool) is dropped.
-    conn: Checkout,
+    conn: Conn,
     pool: RedisPool,
 }
 
 impl RedisConnection {
-    /// `host:port` of the server.
+    /// The server: `host:port` for a standalone server, `cluster <nodes>`, or
+    /// `sentinel service <name> via <sentinels>`.
     pub fn addr(&self) -> &str {
         self.pool.addr()
     }
@@ -193,7 +239,7 @@ impl RedisConnection {
 
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
-        self.conn.connection().req_packed_command(cmd)
+        with_conn!(&mut self.conn, c => (**c).req_packed_command(cmd))
     }
 
     fn req_packed_commands<'a>(
@@ -202,11 +248,11 @@ impl ConnectionLike for RedisConnection {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        self.conn.connection().req_packed_commands(cmd, offset, count)
+        with_conn!(&mut self.conn, c => (**c).req_packed_commands(cmd, offset, count))
     }
 
     fn get_db(&self) -> i64 {
-        self.conn.db()
+        with_conn!(&self.conn, c => (**c).get_db())
     }
 }
 
@@ -214,7 +260,7 @@ impl fmt::Debug for RedisConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisConnection")
             .field("addr", &self.pool.addr())
-            .field("db", &self.conn.db())
+            .field("db", &self.get_db())
             .finish_non_exhaustive()
     }
 }

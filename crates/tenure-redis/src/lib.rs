@@ -1,7 +1,8 @@
 //! A cache of [deadpool-redis] connection pools typed by ownership: pools it creates
 //! are closed after their last lease, pools handed in are never closed.
 //!
-//! [`RedisClients`] maps a [`RedisConfig`] (a `redis://` or `rediss://` URL plus
+//! [`RedisClients`] maps a [`RedisConfig`] (a standalone server's `redis://` or
+//! `rediss://` URL, a Redis Cluster's startup nodes, or a Sentinel service; plus
 //! pool settings, with `max_connections` honoured) to a [`RedisPool`]:
 //!
 //! - an **owned** pool, created by the cache on first use. When the cache retires
@@ -13,7 +14,22 @@
 //!   [`insert_shared`](RedisClients::insert_shared) (pool passthrough): used as it
 //!   is, never duplicated, never closed by the cache.
 //!
-//! Passwords never appear in `Debug`, `Display`, errors or tracing output.
+//! Passwords (the servers' and the sentinels') never appear in `Debug`,
+//! `Display`, errors or tracing output.
+//!
+//! # Topologies
+//!
+//! | [`Topology`] | Configuration | Feature | A pool connection is |
+//! |---|---|---|---|
+//! | standalone | `redis://`, `rediss://` URL | always | a multiplexed connection to the server |
+//! | cluster | [`RedisConfig::cluster_builder`] with the startup nodes | `cluster` | a cluster connection: one connection to each node it routes to; it follows `MOVED`/`ASK` |
+//! | sentinel | `redis+sentinel://` URL or [`RedisConfig::sentinel_builder`] | `sentinel` | a multiplexed connection to the master the sentinels name at creation |
+//!
+//! After a sentinel failover, connections to the old master fail (commands return
+//! errors, recycling discards them: a recycled connection must answer `ROLE` as
+//! master) and new ones go to the master the sentinels name, through the same
+//! cached pool. [`RedisClients::connection_budget`] reports how many connections
+//! the owned pools may hold to any one node.
 //!
 //! # Examples
 //!
@@ -47,15 +63,20 @@
 //!
 //! | Feature     | Default | What it enables |
 //! |-------------|---------|-----------------|
+//! | `cluster`   | off     | Redis Cluster configurations and pools ([`RedisConfig::cluster_builder`]). |
+//! | `sentinel`  | off     | Sentinel configurations and pools (`redis+sentinel://`, [`RedisConfig::sentinel_builder`]). |
+//! | `serde`     | off     | `Deserialize` for [`RedisConfig`] (see [its file form](RedisConfig#from-a-file)); passwords stay redacted. |
 //! | `rustls`    | on      | `rediss://` (TLS) through rustls with the ring provider, trusting the web PKI roots (webpki-roots) or the roots added with [`RedisConfigBuilder::add_root_certificate_pem`]. |
-//! | `test-util` | off     | the `testing` module: `RedisServer`, a private `redis-server` process (optionally with a TLS port and a test CA) for tests and examples. Not for production. |
+//! | `test-util` | off     | the `testing` module: `RedisServer`, a private `redis-server` process (optionally with a TLS port and a test CA), and with `cluster`/`sentinel` `RedisCluster`/`RedisSentinels`, for tests and examples. Not for production. |
 //!
 //! # TLS
 //!
 //! With the `rustls` feature, a `rediss://` URL connects over TLS and verifies the
 //! server's certificate and host name; see [TLS](RedisConfig#tls). Without it, such
 //! a URL gives [`ConfigError::TlsNotEnabled`]. Client certificates (mutual TLS) and
-//! the `redis` crate's `#insecure` mode are not supported.
+//! the `redis` crate's `#insecure` mode are not supported. TLS is supported for
+//! standalone servers only (a cluster or sentinel configuration with `rediss://`
+//! gives [`ConfigError::TlsNotSupported`]).
 //!
 //! # Supported Rust versions
 //!
@@ -63,19 +84,34 @@
 //!
 //! [deadpool-redis]: deadpool_redis
 
+mod budget;
+mod builder;
 mod clients;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod config;
 mod error;
+mod external;
 mod handle;
+mod parse;
 mod pool;
 mod secret;
+#[cfg(feature = "sentinel")]
+mod sentinel;
+#[cfg(feature = "serde")]
+mod serde;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod topology;
 
+pub use budget::ConnectionBudget;
+pub use builder::RedisConfigBuilder;
 pub use clients::{RedisClients, RedisClientsBuilder};
-pub use config::{Protocol, RedisConfig, RedisConfigBuilder};
+pub use config::{Protocol, RedisConfig};
 /// The backend, re-exported (with `redis` as `deadpool_redis::redis`).
 pub use deadpool_redis;
 pub use error::{ConfigError, Error};
+pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
 pub use tenure_pool::{CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, Evictions, ShutdownReport};
+pub use topology::Topology;

@@ -1,12 +1,21 @@
-//! Building a deadpool-redis pool from a [`RedisConfig`], honouring every setting.
+//! Building deadpool pools from a [`RedisConfig`], honouring every setting, for each
+//! [`Topology`](crate::Topology); the pools the cache owns.
 
-use deadpool_redis::{Manager, Pool, Runtime, redis::AsyncConnectionConfig};
-use tenure_pool::deadpool::managed::{self, Object};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{ConfigError, RedisConfig};
+use deadpool_redis::{
+    Manager, Pool, Runtime,
+    redis::{self, AsyncConnectionConfig, RedisError, aio::ConnectionLike},
+};
+use tenure_pool::{
+    Close, Closing, OwnedPool,
+    deadpool::managed::{self, Object, RecycleError, RecycleResult},
+};
+
+use crate::{ConfigError, RedisConfig, Topology, budget::BudgetToken};
 
 impl RedisConfig {
-    /// Builds a new pool for this configuration: at most
+    /// Builds a new standalone pool for this configuration: at most
     /// [`max_connections`](RedisConfig::max_connections) connections, the connect
     /// and response timeouts on every connection, the wait timeout on checkout, and
     /// the database index selected on connect.
@@ -18,16 +27,24 @@ impl RedisConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Build`] if the `redis` crate or deadpool rejects the settings.
+    /// [`ConfigError::Build`] if the `redis` crate or deadpool rejects the settings,
+    /// or if this is a cluster or sentinel configuration (build those pools with
+    /// deadpool-redis's `cluster` or `sentinel` module).
     pub fn create_pool(&self) -> Result<Pool, ConfigError> {
+        if self.topology != Topology::Standalone {
+            return Err(self.build_error(format!(
+                "`create_pool` builds standalone pools; this is a {} configuration",
+                self.topology
+            )));
+        }
         self.pool_builder::<deadpool_redis::Connection>()?
             .build()
             .map_err(|e| self.build_error(e.to_string()))
     }
 
-    /// A pool builder with every setting of this configuration applied; `W` is
-    /// deadpool-redis' `Connection` for a caller's pool, deadpool's `Object` for
-    /// one the cache owns (whose guard hides it).
+    /// A standalone pool builder with every setting of this configuration applied;
+    /// `W` is deadpool-redis' `Connection` for a caller's pool, deadpool's `Object`
+    /// for one the cache owns (whose guard hides it).
     pub(crate) fn pool_builder<W: From<Object<Manager>>>(
         &self,
     ) -> Result<managed::PoolBuilder<Manager, W>, ConfigError> {
@@ -36,21 +53,137 @@ impl RedisConfig {
             .set_connection_timeout(Some(self.connect_timeout()))
             .set_response_timeout(Some(self.response_timeout()));
         let manager = Manager::new_with_config(info, connection).map_err(|e| self.build_error(e.to_string()))?;
-        Ok(managed::Pool::<Manager, W>::builder(manager)
+        Ok(self.apply_pool_settings(managed::Pool::<Manager, W>::builder(manager)))
+    }
+
+    /// Pool size, runtime and the three pool-level timeouts.
+    fn apply_pool_settings<M: managed::Manager, W: From<Object<M>>>(
+        &self,
+        builder: managed::PoolBuilder<M, W>,
+    ) -> managed::PoolBuilder<M, W> {
+        builder
             .max_size(self.max_connections())
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(self.wait_timeout()))
-            // Connecting is bounded by the connect timeout plus the handshake's round trips.
-            .create_timeout(Some(self.connect_timeout().saturating_add(self.response_timeout())))
-            // Recycling is one `PING`.
-            .recycle_timeout(Some(self.response_timeout())))
+            // Connecting is bounded by the connect timeout plus the handshake's round
+            // trips (for sentinel, the sentinels' answer and the role check too).
+            .create_timeout(Some(
+                self.connect_timeout()
+                    .saturating_mul(2)
+                    .saturating_add(self.response_timeout().saturating_mul(2)),
+            ))
+            // Recycling is one `PING` (`ROLE` for sentinel).
+            .recycle_timeout(Some(self.response_timeout()))
     }
 
     pub(crate) fn build_error(&self, reason: String) -> ConfigError {
         ConfigError::Build {
-            addr: self.addr(),
+            addr: self.target(),
             reason,
         }
+    }
+}
+
+/// The pool behind an owned entry, by topology.
+pub(crate) enum OwnedKind {
+    Standalone(OwnedPool<Manager>),
+    #[cfg(feature = "cluster")]
+    Cluster(OwnedPool<crate::cluster::ClusterManager>),
+    #[cfg(feature = "sentinel")]
+    Sentinel(OwnedPool<crate::sentinel::SentinelManager>),
+}
+
+/// A pool the cache created and owns, with its share of the connection budget.
+pub(crate) struct OwnedRedisPool {
+    pub(crate) kind: OwnedKind,
+    /// Given back when the pool is dropped, after it is closed.
+    _budget: BudgetToken,
+}
+
+impl OwnedRedisPool {
+    /// Builds the pool for `config` (lazy: no connection yet).
+    pub(crate) fn build(config: &RedisConfig, budget: BudgetToken) -> Result<Self, ConfigError> {
+        let build_error = |e: managed::BuildError| config.build_error(e.to_string());
+        let kind = match config.topology {
+            Topology::Standalone => {
+                OwnedKind::Standalone(OwnedPool::from_builder(config.pool_builder()?).map_err(build_error)?)
+            }
+            #[cfg(feature = "cluster")]
+            Topology::Cluster => {
+                let manager = crate::cluster::ClusterManager::new(config)?;
+                let builder = config.apply_pool_settings(managed::Pool::builder(manager));
+                OwnedKind::Cluster(OwnedPool::from_builder(builder).map_err(build_error)?)
+            }
+            #[cfg(feature = "sentinel")]
+            Topology::Sentinel => {
+                let manager = crate::sentinel::SentinelManager::new(config)?;
+                let builder = config.apply_pool_settings(managed::Pool::builder(manager));
+                OwnedKind::Sentinel(OwnedPool::from_builder(builder).map_err(build_error)?)
+            }
+            // The builder refuses configurations of topologies this build lacks.
+            #[allow(unreachable_patterns)]
+            topology => {
+                return Err(ConfigError::TopologyNotEnabled {
+                    topology,
+                    feature: topology.feature().unwrap_or_default(),
+                });
+            }
+        };
+        Ok(Self { kind, _budget: budget })
+    }
+
+    /// Opens one connection and puts it back in the pool.
+    pub(crate) async fn connect_once(&self) -> Result<(), deadpool_redis::PoolError> {
+        match &self.kind {
+            OwnedKind::Standalone(pool) => pool.get().await.map(drop),
+            #[cfg(feature = "cluster")]
+            OwnedKind::Cluster(pool) => pool.get().await.map(drop),
+            #[cfg(feature = "sentinel")]
+            OwnedKind::Sentinel(pool) => pool.get().await.map(drop),
+        }
+    }
+
+    pub(crate) fn status(&self) -> managed::Status {
+        match &self.kind {
+            OwnedKind::Standalone(pool) => pool.status(),
+            #[cfg(feature = "cluster")]
+            OwnedKind::Cluster(pool) => pool.status(),
+            #[cfg(feature = "sentinel")]
+            OwnedKind::Sentinel(pool) => pool.status(),
+        }
+    }
+}
+
+impl Close for OwnedRedisPool {
+    async fn close(self, closing: &Closing) {
+        match self.kind {
+            OwnedKind::Standalone(pool) => pool.close(closing).await,
+            #[cfg(feature = "cluster")]
+            OwnedKind::Cluster(pool) => pool.close(closing).await,
+            #[cfg(feature = "sentinel")]
+            OwnedKind::Sentinel(pool) => pool.close(closing).await,
+        }
+        // The budget token is dropped here, after the pool is closed.
+    }
+}
+
+impl std::fmt::Debug for OwnedRedisPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedRedisPool")
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+/// Recycling check: `PING` with a fresh argument, which must come back.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) async fn ping<C: ConnectionLike + Send>(conn: &mut C, counter: &AtomicUsize) -> RecycleResult<RedisError> {
+    let number = counter.fetch_add(1, Ordering::Relaxed).to_string();
+    let reply: String = redis::cmd("PING").arg(&number).query_async(conn).await?;
+    if reply == number {
+        Ok(())
+    } else {
+        Err(RecycleError::message("invalid PING response"))
     }
 }
 

@@ -42,14 +42,16 @@ async fn a_handed_in_pool_survives_eviction_invalidation_and_shutdown() {
     let peak = server.client_count().unwrap();
     assert_eq!(peak, baseline + 1);
 
-    // Capacity eviction: a second shared pool pushes the first out (capacity 1).
+    // Capacity pressure: a second shared pool at capacity 1 pushes nothing out
+    // (handed-in pools are pinned).
     let other_config = RedisConfig::builder(&server.url()).database(1).build().unwrap();
     let other = other_config.create_pool().unwrap();
     clients.insert_shared(other_config.clone(), other.clone()).unwrap();
-    assert!(clients.shared_stats().evictions.capacity >= 1);
-    assert!(!mine.is_closed(), "evicted, yet closed");
-    caller_uses(&mine, "after-eviction").await;
-    set_get(&found, "after-eviction-handle").await.unwrap();
+    assert_eq!(clients.shared_stats().evictions.total(), 0);
+    assert_eq!(clients.len(), 2);
+    assert!(!mine.is_closed(), "pushed, yet closed");
+    caller_uses(&mine, "after-pressure").await;
+    set_get(&found, "after-pressure-handle").await.unwrap();
 
     // Explicit invalidation of everything.
     clients.insert_shared(config.clone(), mine.clone()).unwrap();
@@ -80,6 +82,61 @@ async fn a_handed_in_pool_survives_eviction_invalidation_and_shutdown() {
     drop((registered, found));
     let after = assert_settles(&server, baseline, "after the caller closed its pools").await;
     println!("passthrough: after caller close={after}");
+}
+
+/// Issue 10: a handed-in pool is never replaced behind its owner's back. It is
+/// pinned: capacity pressure, time-to-live and time-to-idle never remove it, so
+/// `get` keeps returning that very pool (never an owned one built from the URL),
+/// until the owner removes it; the cache never closes it either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handed_in_pool_is_pinned_through_eviction_pressure_and_expiry() {
+    let _watchdog = common::Watchdog::new(
+        "a_handed_in_pool_is_pinned_through_eviction_pressure_and_expiry",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    let clients = RedisClients::builder()
+        .max_capacity(1)
+        .time_to_live(std::time::Duration::from_millis(20))
+        .time_to_idle(std::time::Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let config = config(&server);
+    let mine = config.create_pool().unwrap();
+    let registered = clients.insert_shared(config.clone(), mine.clone()).unwrap();
+
+    // Pressure: another handed-in pool and owned pools churn through capacity 1,
+    // and time passes beyond every expiry.
+    let other_config = RedisConfig::builder(&server.url()).database(1).build().unwrap();
+    let other = other_config.create_pool().unwrap();
+    clients.insert_shared(other_config, other.clone()).unwrap();
+    for db in 2..6 {
+        let owned = RedisConfig::builder(&server.url()).database(db).build().unwrap();
+        set_get(&clients.get(&owned).await.unwrap(), "churn").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert!(clients.owned_stats().evictions.total() > 0, "the owned pools churned");
+
+    let found = clients.get(&config).await.unwrap();
+    assert_eq!(found.ownership(), Ownership::Shared, "replaced by an owned pool");
+    assert!(RedisPool::same_entry(&registered, &found), "not the handed-in pool");
+    set_get(&found, "pinned").await.unwrap();
+    assert_eq!(mine.status().size, 1, "the connection came from the caller's pool");
+    assert_eq!(clients.shared_stats().evictions.total(), 0);
+    assert_eq!(clients.connection_budget().shared_pools, 2);
+
+    // Removed explicitly: only then does `get` build an owned pool; the caller's
+    // pool is not closed.
+    clients.invalidate(&config);
+    let owned = clients.get(&config).await.unwrap();
+    assert_eq!(owned.ownership(), Ownership::Owned);
+    assert!(!mine.is_closed());
+    caller_uses(&mine, "after-invalidate").await;
+    drop((owned, found, registered));
+    common::shutdown(&clients).await;
+    assert!(!mine.is_closed() && !other.is_closed());
+    mine.close();
+    other.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -158,3 +158,67 @@ async fn connection_errors_pools_and_tracing_never_show_the_password() {
     assert_redacted("tracing output", &logged);
     println!("tracing output ({} bytes) is redacted", logged.len());
 }
+
+/// Cluster and sentinel configurations: a wrong password (for the cluster's nodes,
+/// for the master, for the sentinels) fails with errors that never show it, and
+/// nothing logged shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_and_sentinel_errors_and_tracing_never_show_the_password() {
+    let buf = captured(); // first; see `captured`
+    let _watchdog = common::Watchdog::new(
+        "cluster_and_sentinel_errors_and_tracing_never_show_the_password",
+        common::TEST_LIMIT,
+    );
+    let clients = RedisClients::new().unwrap();
+
+    let cluster = tenure_redis::testing::RedisCluster::start(3).expect("a Redis Cluster starts");
+    let nodes: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|n| format!("redis://app:{SECRET}@127.0.0.1:{}", n.port()))
+        .collect();
+    let config = RedisConfig::cluster_builder(&nodes)
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    assert_redacted("cluster Display", &config.to_string());
+    assert_redacted("cluster Debug", &format!("{config:?}"));
+    assert_redacted(
+        "cluster builder Debug",
+        &format!("{:?}", RedisConfig::cluster_builder(&nodes)),
+    );
+    let err = clients.get(&config).await.unwrap_err();
+    println!("cluster, unknown user: {err}");
+    assert_redacted("cluster auth error Display", &err.to_string());
+    assert_redacted("cluster auth error Debug", &format!("{err:?}"));
+    assert!(err.to_string().contains("cluster 127.0.0.1:"), "{err}");
+
+    let deployment = tenure_redis::testing::RedisSentinels::start(0, 1, std::time::Duration::from_secs(5))
+        .expect("a sentinel deployment starts");
+    let url = deployment
+        .sentinel_url()
+        .replace("redis+sentinel://", &format!("redis+sentinel://app:{SECRET}@"));
+    for config in [
+        // The master refuses the unknown user.
+        RedisConfig::from_url(&url).unwrap(),
+        // The sentinel has no password: AUTH to it fails.
+        RedisConfig::builder(&deployment.sentinel_url())
+            .sentinel_password(SECRET)
+            .build()
+            .unwrap(),
+    ] {
+        assert_redacted("sentinel Display", &config.to_string());
+        assert_redacted("sentinel Debug", &format!("{config:?}"));
+        let err = clients.get(&config).await.unwrap_err();
+        println!("sentinel, refused credentials: {err}");
+        assert_redacted("sentinel auth error Display", &err.to_string());
+        assert_redacted("sentinel auth error Debug", &format!("{err:?}"));
+        assert!(err.to_string().contains("sentinel service"), "{err}");
+    }
+    assert_redacted("RedisClients Debug", &format!("{clients:?}"));
+    let report = clients.shutdown_within(common::SHUTDOWN_LIMIT).await;
+    assert_redacted("ShutdownReport Debug", &format!("{report:?}"));
+    let logged = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+    assert!(!logged.is_empty(), "nothing was logged: the capture is broken");
+    assert_redacted("tracing output", &logged);
+}

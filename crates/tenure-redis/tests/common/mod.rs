@@ -110,3 +110,47 @@ impl Drop for Watchdog {
         self.done.store(true, Ordering::SeqCst);
     }
 }
+
+/// The Redis Cluster hash slot of `key` (CRC16/XMODEM of the key, or of its
+/// `{hash tag}`, modulo 16384), as the cluster specification defines it.
+pub fn slot_of(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let hashed = match bytes.iter().position(|&b| b == b'{') {
+        Some(open) => match bytes[open + 1..].iter().position(|&b| b == b'}') {
+            Some(len) if len > 0 => &bytes[open + 1..open + 1 + len],
+            _ => bytes,
+        },
+        None => bytes,
+    };
+    let mut crc: u16 = 0;
+    for &byte in hashed {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
+/// One key for every hash slot: `keys[slot]` hashes to `slot`.
+pub fn key_for_every_slot() -> Vec<String> {
+    let mut keys: Vec<Option<String>> = vec![None; 16384];
+    let mut missing = keys.len();
+    // Bounded: about 170 000 candidates cover every slot; the bound is far above.
+    for i in 0..10_000_000u64 {
+        if missing == 0 {
+            break;
+        }
+        let key = format!("k{i}");
+        let slot = usize::from(slot_of(&key));
+        if keys[slot].is_none() {
+            keys[slot] = Some(key);
+            missing -= 1;
+        }
+    }
+    keys.into_iter().map(|key| key.expect("a key for every slot")).collect()
+}

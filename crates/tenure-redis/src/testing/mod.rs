@@ -35,10 +35,20 @@
 //! # }
 //! ```
 
+mod admin;
+#[cfg(feature = "cluster")]
+mod cluster;
+#[cfg(feature = "sentinel")]
+mod sentinel;
+
+#[cfg(feature = "cluster")]
+pub use cluster::{REDIS_CLI_HINT, RedisCluster, SLOTS};
+#[cfg(feature = "sentinel")]
+pub use sentinel::RedisSentinels;
+
 use std::{
-    fs,
-    io::{self, BufRead, BufReader, Write},
-    net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream},
+    fs, io,
+    net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{
@@ -63,12 +73,6 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// Attempts at finding a free port (another process may take it in between).
 const START_ATTEMPTS: u32 = 5;
-/// Connect, read and write timeout of the admin connection.
-const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest reply the admin connection accepts (a `CLIENT LIST` of thousands of clients fits).
-const MAX_REPLY_BYTES: usize = 16 << 20;
-/// Deepest nesting of arrays the admin connection accepts.
-const MAX_REPLY_DEPTH: u32 = 8;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -135,6 +139,31 @@ pub struct RedisServer {
     dir: PathBuf,
     child: Option<Child>,
     tls: Option<TlsListener>,
+    mode: Mode,
+    /// The cluster bus port of a cluster node.
+    bus_port: Option<u16>,
+}
+
+/// What kind of process a [`RedisServer`] runs.
+#[derive(Debug, Clone)]
+pub(crate) enum Mode {
+    /// A server, optionally a replica of another one on `127.0.0.1`.
+    Server {
+        /// `--replicaof 127.0.0.1 <port>`.
+        replica_of: Option<u16>,
+    },
+    /// A server with `--cluster-enabled yes`, its bus on a second free port.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    ClusterNode,
+    /// `redis-server <config> --sentinel`, monitoring `service` at `127.0.0.1:master_port`.
+    #[cfg_attr(not(feature = "sentinel"), allow(dead_code))]
+    Sentinel {
+        service: String,
+        master_port: u16,
+        quorum: u32,
+        down_after: Duration,
+        failover_timeout: Duration,
+    },
 }
 
 /// The TLS side of a server started with [`RedisServer::start_tls`].
@@ -185,6 +214,11 @@ impl RedisServer {
     }
 
     fn start_with(tls: bool) -> io::Result<Self> {
+        Self::start_mode(tls, Mode::Server { replica_of: None })
+    }
+
+    /// Starts a process of the given kind on free ports of 127.0.0.1.
+    pub(crate) fn start_mode(tls: bool, mode: Mode) -> io::Result<Self> {
         if !redis_server_available() {
             return Err(io::Error::new(io::ErrorKind::NotFound, INSTALL_HINT));
         }
@@ -204,15 +238,17 @@ impl RedisServer {
         };
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
-            let (port, tls_port) = free_ports()?;
+            let (port, second_port) = free_ports()?;
             let mut server = Self {
                 port,
                 dir: dir.clone(),
                 child: None,
                 tls: material.clone().map(|material| TlsListener {
-                    port: tls_port,
+                    port: second_port,
                     material,
                 }),
+                bus_port: matches!(mode, Mode::ClusterNode).then_some(second_port),
+                mode: mode.clone(),
             };
             match server.spawn_and_wait() {
                 Ok(()) => return Ok(server),
@@ -358,21 +394,68 @@ impl RedisServer {
     ///
     /// If the server cannot be reached, replies with an error, or replies malformed.
     pub fn command(&self, args: &[&str]) -> io::Result<String> {
-        let stream = TcpStream::connect_timeout(&self.addr(), ADMIN_IO_TIMEOUT)?;
-        stream.set_read_timeout(Some(ADMIN_IO_TIMEOUT))?;
-        stream.set_write_timeout(Some(ADMIN_IO_TIMEOUT))?;
-        let mut writer = stream.try_clone()?;
-        let mut reader = BufReader::new(stream);
-        writer.write_all(&encode(&["CLIENT", "SETNAME", ADMIN_CLIENT_NAME]))?;
-        writer.write_all(&encode(args))?;
-        read_reply(&mut reader, 0)?;
-        read_reply(&mut reader, 0)
+        self.query::<crate::deadpool_redis::redis::Value>(args)
+            .map(|value| admin::render(&value))
+    }
+
+    /// Runs one command on a fresh admin connection (through the `redis` crate,
+    /// named [`ADMIN_CLIENT_NAME`]) and converts its reply to `T`.
+    ///
+    /// # Errors
+    ///
+    /// If the server cannot be reached, replies with an error, or its reply is not a `T`.
+    pub fn query<T: crate::deadpool_redis::redis::FromRedisValue>(&self, args: &[&str]) -> io::Result<T> {
+        admin::query(self.port, args)
     }
 
     fn spawn_and_wait(&mut self) -> io::Result<()> {
         let log = self.dir.join("redis.log");
         let mut command = Command::new(server_binary());
+        if let Mode::Sentinel {
+            service,
+            master_port,
+            quorum,
+            down_after,
+            failover_timeout,
+        } = &self.mode
+        {
+            // Sentinel rewrites its configuration file, so it lives in the temporary directory.
+            let conf = self.dir.join("sentinel.conf");
+            fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {dir}\nlogfile {log}\n\
+                     sentinel monitor {service} 127.0.0.1 {master_port} {quorum}\n\
+                     sentinel down-after-milliseconds {service} {down}\n\
+                     sentinel failover-timeout {service} {failover}\n\
+                     sentinel parallel-syncs {service} 1\n",
+                    port = self.port,
+                    dir = self.dir.display(),
+                    log = log.display(),
+                    down = down_after.as_millis(),
+                    failover = failover_timeout.as_millis(),
+                ),
+            )?;
+            command.arg(&conf).arg("--sentinel");
+            return self.spawn_command(command, &log);
+        }
         command.arg("--port").arg(self.port.to_string());
+        match &self.mode {
+            Mode::Server {
+                replica_of: Some(master),
+            } => {
+                command.args(["--replicaof", "127.0.0.1"]).arg(master.to_string());
+            }
+            Mode::ClusterNode => {
+                command
+                    .args(["--cluster-enabled", "yes"])
+                    .args(["--cluster-config-file", "nodes.conf"])
+                    .args(["--cluster-node-timeout", "2000"])
+                    .arg("--cluster-port")
+                    .arg(self.bus_port.unwrap_or_default().to_string());
+            }
+            _ => {}
+        }
         if let Some(tls) = &self.tls {
             let [cert, key, ca] = TLS_FILE_NAMES.map(|name| self.dir.join(name));
             fs::write(&cert, &tls.material.cert_pem)?;
@@ -389,7 +472,7 @@ impl RedisServer {
                 .arg(&ca)
                 .args(["--tls-auth-clients", "no"]);
         }
-        let child = command
+        command
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
@@ -397,7 +480,13 @@ impl RedisServer {
             .arg("--dir")
             .arg(&self.dir)
             .arg("--logfile")
-            .arg(&log)
+            .arg(&log);
+        self.spawn_command(command, &log)
+    }
+
+    /// Spawns `command` and waits until the process answers on its port.
+    fn spawn_command(&mut self, mut command: Command, log: &Path) -> io::Result<()> {
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -417,7 +506,7 @@ impl RedisServer {
                 return Err(io::Error::other(format!(
                     "redis-server on port {} exited at startup; log: {}",
                     self.port,
-                    log_tail(&log)
+                    log_tail(log)
                 )));
             }
             // Ours, not another process that took the port in between.
@@ -433,7 +522,7 @@ impl RedisServer {
                     format!(
                         "redis-server on port {} did not answer within {STARTUP_TIMEOUT:?}; log: {}",
                         self.port,
-                        log_tail(&log)
+                        log_tail(log)
                     ),
                 ));
             }
@@ -495,67 +584,5 @@ fn log_tail(path: &Path) -> String {
             lines[lines.len().saturating_sub(5)..].join(" | ")
         }
         Err(e) => format!("<no log: {e}>"),
-    }
-}
-
-/// A command as a RESP array of bulk strings.
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-fn malformed(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("malformed reply: {what}"))
-}
-
-/// Reads one RESP2 reply, rendered as text.
-fn read_reply(reader: &mut impl BufRead, depth: u32) -> io::Result<String> {
-    if depth > MAX_REPLY_DEPTH {
-        return Err(malformed("nested too deeply"));
-    }
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let line = line
-        .strip_suffix("\r\n")
-        .ok_or_else(|| malformed("line without CRLF"))?;
-    let (kind, rest) = line.split_at_checked(1).ok_or_else(|| malformed("empty line"))?;
-    let length = || -> io::Result<Option<usize>> {
-        let n: i64 = rest.parse().map_err(|_| malformed("bad length"))?;
-        if n < 0 {
-            return Ok(None);
-        }
-        let n = usize::try_from(n).map_err(|_| malformed("bad length"))?;
-        if n > MAX_REPLY_BYTES {
-            return Err(malformed("too long"));
-        }
-        Ok(Some(n))
-    };
-    match kind {
-        "+" | ":" => Ok(rest.to_owned()),
-        "-" => Err(io::Error::other(format!("redis error: {rest}"))),
-        "$" => match length()? {
-            None => Ok(String::new()),
-            Some(n) => {
-                let mut data = vec![0; n + 2];
-                reader.read_exact(&mut data)?;
-                data.truncate(n);
-                String::from_utf8(data).map_err(|_| malformed("bulk string is not UTF-8"))
-            }
-        },
-        "*" => match length()? {
-            None => Ok(String::new()),
-            Some(n) => {
-                let items = (0..n)
-                    .map(|_| read_reply(reader, depth + 1))
-                    .collect::<io::Result<Vec<_>>>()?;
-                Ok(items.join("\n"))
-            }
-        },
-        _ => Err(malformed("unknown type")),
     }
 }

@@ -1,0 +1,328 @@
+//! Parsing the URL forms users have: `redis://`, `rediss://`, a list of cluster
+//! nodes, `redis+sentinel://`, or a list of sentinels. Errors never quote the input.
+
+use url::{Host, Url};
+
+use crate::{ConfigError, Protocol, RedisConfig, Topology, secret::Password, topology::Node};
+
+/// The port of a server or cluster node when a URL names none.
+const DEFAULT_PORT: u16 = 6379;
+/// The port of a sentinel when a URL names none.
+const DEFAULT_SENTINEL_PORT: u16 = 26379;
+/// Longest query-parameter name echoed back in an error.
+const MAX_ECHOED_PARAMETER: usize = 32;
+
+/// One `redis://` URL, taken apart.
+struct NodeUrl {
+    node: Node,
+    tls: bool,
+    username: Option<String>,
+    password: Option<Password>,
+    database: i64,
+    protocol: Protocol,
+}
+
+/// A configuration with default pool settings.
+fn config(topology: Topology, nodes: Vec<Node>, first: NodeUrl, service_name: Option<String>) -> RedisConfig {
+    RedisConfig {
+        topology,
+        nodes,
+        service_name,
+        username: first.username,
+        password: first.password,
+        sentinel_username: None,
+        sentinel_password: None,
+        tls: first.tls,
+        root_certificates: Vec::new(),
+        database: first.database,
+        protocol: first.protocol,
+        max_connections: RedisConfig::DEFAULT_MAX_CONNECTIONS,
+        connect_timeout: RedisConfig::DEFAULT_CONNECT_TIMEOUT,
+        response_timeout: RedisConfig::DEFAULT_RESPONSE_TIMEOUT,
+        wait_timeout: RedisConfig::DEFAULT_WAIT_TIMEOUT,
+    }
+}
+
+/// A standalone `redis://`/`rediss://` URL or a `redis+sentinel://` URL.
+pub(crate) fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
+    let scheme = input.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("redis+sentinel" | "rediss+sentinel") => parse_sentinel_url(input),
+        _ => {
+            let url = parse_node_url(input, DEFAULT_PORT)?;
+            let nodes = vec![url.node.clone()];
+            Ok(config(Topology::Standalone, nodes, url, None))
+        }
+    }
+}
+
+/// A cluster's startup nodes.
+pub(crate) fn parse_cluster<I>(nodes: I) -> Result<RedisConfig, ConfigError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let (first, nodes) = parse_node_list(nodes, Topology::Cluster, DEFAULT_PORT)?;
+    Ok(config(Topology::Cluster, nodes, first, None))
+}
+
+/// A list of sentinels plus the service name; credentials in the sentinels' URLs
+/// are the sentinels' own.
+pub(crate) fn parse_sentinels<I>(sentinels: I, service_name: &str) -> Result<RedisConfig, ConfigError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let service_name = check_service_name(service_name)?;
+    let (mut first, nodes) = parse_node_list(sentinels, Topology::Sentinel, DEFAULT_SENTINEL_PORT)?;
+    let sentinel_username = first.username.take();
+    let sentinel_password = first.password.take();
+    // The sentinels' URLs say how to reach the sentinels, not which database of the master.
+    first.database = 0;
+    let mut config = config(Topology::Sentinel, nodes, first, Some(service_name));
+    config.sentinel_username = sentinel_username;
+    config.sentinel_password = sentinel_password;
+    Ok(config)
+}
+
+fn check_service_name(name: &str) -> Result<String, ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::MissingServiceName);
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError::InvalidServiceName);
+    }
+    Ok(name.to_owned())
+}
+
+/// Parses each node (a URL or a bare `host:port`) and checks that they agree on
+/// what the `redis` crate takes from the first one.
+fn parse_node_list<I>(items: I, topology: Topology, default_port: u16) -> Result<(NodeUrl, Vec<Node>), ConfigError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    let mut first: Option<NodeUrl> = None;
+    let mut nodes = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        let item = item.as_ref().trim();
+        let parsed = if item.contains("://") {
+            parse_node_url(item, default_port)
+        } else {
+            parse_node_url(&format!("redis://{item}"), default_port)
+        }
+        .map_err(|error| ConfigError::InvalidNode {
+            topology,
+            index,
+            error: Box::new(error),
+        })?;
+        nodes.push(parsed.node.clone());
+        match &first {
+            None => first = Some(parsed),
+            Some(first) => {
+                // A node without credentials uses the first node's; one with other
+                // credentials is refused.
+                let mismatch = if parsed.tls != first.tls {
+                    Some("TLS (`redis://` vs `rediss://`)")
+                } else if parsed.username.is_some() && parsed.username != first.username {
+                    Some("username")
+                } else if parsed.password.is_some() && parsed.password != first.password {
+                    Some("password")
+                } else if parsed.protocol != first.protocol {
+                    Some("protocol")
+                } else if parsed.database != first.database {
+                    Some("database")
+                } else {
+                    None
+                };
+                if let Some(part) = mismatch {
+                    return Err(ConfigError::MismatchedNode { topology, index, part });
+                }
+            }
+        }
+    }
+    let first = first.ok_or(ConfigError::NoNodes { topology })?;
+    Ok((first, nodes))
+}
+
+/// `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/service[/db][?protocol=...]`.
+fn parse_sentinel_url(input: &str) -> Result<RedisConfig, ConfigError> {
+    let (scheme, rest) = input.split_once("://").ok_or_else(|| ConfigError::InvalidUrl {
+        reason: "no `://` after the scheme".to_owned(),
+    })?;
+    let tls = scheme.eq_ignore_ascii_case("rediss+sentinel");
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => (Some(userinfo), hosts),
+        None => (None, authority),
+    };
+    let (username, password) = match userinfo {
+        None => (None, None),
+        Some(userinfo) => {
+            let (user, pass) = match userinfo.split_once(':') {
+                Some((user, pass)) => (user, Some(pass)),
+                None => (userinfo, None),
+            };
+            let username = match user {
+                "" => None,
+                raw => Some(percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "username" })?),
+            };
+            let password = match pass {
+                None => None,
+                Some(raw) => Some(Password::new(
+                    percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "password" })?,
+                )),
+            };
+            (username, password)
+        }
+    };
+    if hosts.is_empty() {
+        return Err(ConfigError::NoNodes {
+            topology: Topology::Sentinel,
+        });
+    }
+    let mut nodes = Vec::new();
+    for (index, host) in hosts.split(',').enumerate() {
+        let node = parse_node_url(&format!("redis://{host}"), DEFAULT_SENTINEL_PORT)
+            .map(|url| url.node)
+            .map_err(|error| ConfigError::InvalidNode {
+                topology: Topology::Sentinel,
+                index,
+                error: Box::new(error),
+            })?;
+        nodes.push(node);
+    }
+    // The path, query and fragment, parsed by the URL parser behind a placeholder host.
+    let tail = Url::parse(&format!("redis://sentinel{tail}"))
+        .map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
+    if tail.fragment().is_some() {
+        return Err(ConfigError::UnsupportedFragment);
+    }
+    let mut segments = tail.path_segments().into_iter().flatten().filter(|s| !s.is_empty());
+    let service = segments.next().ok_or(ConfigError::MissingServiceName)?;
+    let service = percent_decode(service).ok_or(ConfigError::InvalidServiceName)?;
+    let service = check_service_name(&service)?;
+    let database = match segments.next() {
+        None => 0,
+        Some(db) => parse_database(db)?,
+    };
+    if segments.next().is_some() {
+        return Err(ConfigError::InvalidDatabase);
+    }
+    let protocol = parse_query(&tail)?;
+    if tls && !cfg!(feature = "rustls") {
+        return Err(ConfigError::TlsNotEnabled {
+            addr: nodes.iter().map(Node::to_string).collect::<Vec<_>>().join(","),
+        });
+    }
+    let first = NodeUrl {
+        node: nodes[0].clone(),
+        tls,
+        username,
+        password,
+        database,
+        protocol,
+    };
+    Ok(config(Topology::Sentinel, nodes, first, Some(service)))
+}
+
+/// A `redis://` or `rediss://` URL naming one server.
+fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, ConfigError> {
+    let url = Url::parse(input).map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
+    let tls = match url.scheme() {
+        "redis" => false,
+        "rediss" => true,
+        other => return Err(ConfigError::unsupported_scheme(other)),
+    };
+    let host = match url.host() {
+        Some(Host::Domain(name)) if !name.is_empty() => name.to_owned(),
+        Some(Host::Ipv4(ip)) => ip.to_string(),
+        Some(Host::Ipv6(ip)) => ip.to_string(),
+        _ => return Err(ConfigError::MissingHost),
+    };
+    if host == "0.0.0.0" || host == "::" {
+        return Err(ConfigError::WildcardHost { host });
+    }
+    let node = Node {
+        host,
+        port: url.port().unwrap_or(default_port),
+    };
+    if tls && !cfg!(feature = "rustls") {
+        return Err(ConfigError::TlsNotEnabled { addr: node.to_string() });
+    }
+    if url.fragment().is_some() {
+        return Err(ConfigError::UnsupportedFragment);
+    }
+    let database = match url.path().trim_matches('/') {
+        "" => 0,
+        path => parse_database(path)?,
+    };
+    let protocol = parse_query(&url)?;
+    let username = match url.username() {
+        "" => None,
+        raw => Some(percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "username" })?),
+    };
+    let password = match url.password() {
+        None => None,
+        Some(raw) => Some(Password::new(
+            percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "password" })?,
+        )),
+    };
+    Ok(NodeUrl {
+        node,
+        tls,
+        username,
+        password,
+        database,
+        protocol,
+    })
+}
+
+fn parse_database(text: &str) -> Result<i64, ConfigError> {
+    match text.parse::<i64>() {
+        Ok(db) if db >= 0 => Ok(db),
+        _ => Err(ConfigError::InvalidDatabase),
+    }
+}
+
+/// The `protocol` query parameter, the only one understood.
+fn parse_query(url: &Url) -> Result<Protocol, ConfigError> {
+    let mut protocol = Protocol::Resp2;
+    for (name, value) in url.query_pairs() {
+        if name != "protocol" {
+            return Err(ConfigError::UnsupportedParameter {
+                name: name.chars().take(MAX_ECHOED_PARAMETER).collect(),
+            });
+        }
+        protocol = match value.as_ref() {
+            "2" | "resp2" => Protocol::Resp2,
+            "3" | "resp3" => Protocol::Resp3,
+            _ => return Err(ConfigError::InvalidProtocol),
+        };
+    }
+    Ok(protocol)
+}
+
+/// Decodes `%XX` escapes; `None` if the result is not UTF-8. A `%` not followed by
+/// two hex digits is kept as is, as the `redis` crate does.
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).and_then(|c| (*c as char).to_digit(16));
+            let lo = bytes.get(i + 2).and_then(|c| (*c as char).to_digit(16));
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                // Two hex digits are at most 0xFF.
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}

@@ -1,0 +1,79 @@
+//! Sentinel pools (feature `sentinel`): a deadpool manager whose objects are
+//! multiplexed connections to the master the sentinels name.
+
+use deadpool_redis::redis::{
+    self, AsyncConnectionConfig, ConnectionAddr, RedisError, Role,
+    aio::MultiplexedConnection,
+    sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType},
+};
+use tenure_pool::deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use tokio::sync::Mutex;
+
+use crate::{ConfigError, RedisConfig};
+
+/// Creates connections to the current master of one sentinel service, with the
+/// configuration's connect and response timeouts (deadpool-redis's own sentinel
+/// manager takes neither), and recycles only connections whose server still says
+/// it is the master.
+///
+/// Each creation asks the sentinels for the master's address and checks its role
+/// on a short-lived connection before connecting, so after a failover new
+/// connections go to the new master. Recycling runs `ROLE`: a connection to a
+/// server that is no longer the master (demoted, or gone) is discarded.
+pub(crate) struct SentinelManager {
+    /// `SentinelClient` needs `&mut` to look up the master; creations take turns.
+    client: Mutex<SentinelClient>,
+    connection: AsyncConnectionConfig,
+}
+
+impl SentinelManager {
+    pub(crate) fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
+        let sentinels = config
+            .nodes
+            .iter()
+            .map(|node| ConnectionAddr::Tcp(node.host.clone(), node.port));
+        let service = config.service_name().unwrap_or_default();
+        let mut builder = SentinelClientBuilder::new(sentinels, service, SentinelServerType::Master)
+            .map_err(|e| config.build_error(e.to_string()))?
+            .set_client_to_redis_db(config.database())
+            .set_client_to_redis_protocol(config.redis_protocol());
+        if let Some(username) = &config.username {
+            builder = builder.set_client_to_redis_username(username);
+        }
+        if let Some(password) = &config.password {
+            builder = builder.set_client_to_redis_password(password.expose());
+        }
+        if let Some(username) = &config.sentinel_username {
+            builder = builder.set_client_to_sentinel_username(username);
+        }
+        if let Some(password) = &config.sentinel_password {
+            builder = builder.set_client_to_sentinel_password(password.expose());
+        }
+        let client = builder.build().map_err(|e| config.build_error(e.to_string()))?;
+        let connection = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout()))
+            .set_response_timeout(Some(config.response_timeout()));
+        Ok(Self {
+            client: Mutex::new(client),
+            connection,
+        })
+    }
+}
+
+impl managed::Manager for SentinelManager {
+    type Type = MultiplexedConnection;
+    type Error = RedisError;
+
+    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+        let mut client = self.client.lock().await;
+        client.get_async_connection_with_config(&self.connection).await
+    }
+
+    async fn recycle(&self, conn: &mut MultiplexedConnection, _: &Metrics) -> RecycleResult<RedisError> {
+        let role: Role = redis::cmd("ROLE").query_async(conn).await?;
+        match role {
+            Role::Primary { .. } => Ok(()),
+            _ => Err(RecycleError::message("the server is no longer the master")),
+        }
+    }
+}

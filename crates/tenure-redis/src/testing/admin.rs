@@ -1,0 +1,67 @@
+//! The harness's admin connections: short-lived, named, through the `redis` crate.
+
+use std::{io, time::Duration};
+
+use crate::deadpool_redis::redis::{self, ConnectionAddr, FromRedisValue, IntoConnectionInfo, Value};
+
+use super::ADMIN_CLIENT_NAME;
+
+/// Connect, read and write timeout of an admin connection.
+const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `args` on a fresh admin connection to `127.0.0.1:port`, after naming it
+/// [`ADMIN_CLIENT_NAME`], and converts the reply.
+pub(super) fn query<T: FromRedisValue>(port: u16, args: &[&str]) -> io::Result<T> {
+    let (name, rest) = args
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "an empty command"))?;
+    let info = ConnectionAddr::Tcp("127.0.0.1".to_owned(), port)
+        .into_connection_info()
+        .map_err(to_io)?;
+    let client = redis::Client::open(info).map_err(to_io)?;
+    let mut conn = client.get_connection_with_timeout(ADMIN_IO_TIMEOUT).map_err(to_io)?;
+    conn.set_read_timeout(Some(ADMIN_IO_TIMEOUT)).map_err(to_io)?;
+    conn.set_write_timeout(Some(ADMIN_IO_TIMEOUT)).map_err(to_io)?;
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(ADMIN_CLIENT_NAME)
+        .query::<()>(&mut conn)
+        .map_err(to_io)?;
+    let mut cmd = redis::cmd(name);
+    for arg in rest {
+        cmd.arg(*arg);
+    }
+    cmd.query(&mut conn).map_err(to_io)
+}
+
+/// A reply as text: strings as they are, integers in decimal, nil as the empty
+/// string, arrays (and maps, flattened) one element a line.
+pub(super) fn render(value: &Value) -> String {
+    match value {
+        Value::Nil => String::new(),
+        Value::Int(n) => n.to_string(),
+        Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        Value::Okay => "OK".to_owned(),
+        Value::Array(items) | Value::Set(items) => items.iter().map(render).collect::<Vec<_>>().join("\n"),
+        Value::Map(pairs) => pairs
+            .iter()
+            .flat_map(|(k, v)| [render(k), render(v)])
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Double(d) => d.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        Value::VerbatimString { text, .. } => text.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn to_io(e: redis::RedisError) -> io::Error {
+    if e.is_timeout() {
+        io::Error::new(io::ErrorKind::TimedOut, e.to_string())
+    } else if e.is_connection_refusal() {
+        io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string())
+    } else {
+        io::Error::other(format!("redis error: {e}"))
+    }
+}

@@ -1,0 +1,150 @@
+//! Issue 10: `Error::is_timeout()` is true for every timeout a caller can meet:
+//! connecting (against black-hole servers), waiting for a free connection, and a
+//! command's response.
+
+mod common;
+
+use std::{
+    net::{Ipv4Addr, SocketAddr, TcpStream},
+    time::Duration,
+};
+
+use common::start_server;
+use tenure_redis::{
+    Error, RedisClients, RedisConfig,
+    deadpool_redis::redis::{self, AsyncCommands},
+};
+use tokio::net::{TcpListener, TcpSocket};
+
+/// A hang guard far above every configured timeout, not a timing assertion.
+const HANG_GUARD: Duration = Duration::from_secs(20);
+
+fn short_timeouts(url: &str) -> RedisConfig {
+    RedisConfig::builder(url)
+        .max_connections(1)
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .wait_timeout(Duration::from_millis(300))
+        .build()
+        .expect("a valid URL")
+}
+
+async fn get_error(clients: &RedisClients, config: &RedisConfig) -> Error {
+    tokio::time::timeout(HANG_GUARD, clients.get(config))
+        .await
+        .expect("get() hung")
+        .expect_err("a black hole cannot give a pool")
+}
+
+/// A server that accepts connections and never answers: the Redis handshake never
+/// completes, so connecting times out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_to_a_server_that_never_answers_is_a_timeout() {
+    let _watchdog = common::Watchdog::new(
+        "connecting_to_a_server_that_never_answers_is_a_timeout",
+        common::TEST_LIMIT,
+    );
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let black_hole = tokio::spawn(async move {
+        let mut held = Vec::new();
+        // Bounded: the test opens a handful of connections.
+        for _ in 0..64 {
+            match listener.accept().await {
+                Ok((socket, _)) => held.push(socket),
+                Err(_) => break,
+            }
+        }
+    });
+    let clients = RedisClients::new().unwrap();
+    let config = short_timeouts(&format!("redis://127.0.0.1:{port}/0"));
+    let err = get_error(&clients, &config).await;
+    println!("timeouts/never answers: {err}");
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert!(err.is_timeout(), "a connect timeout must be a timeout: {err:?}");
+    assert_eq!(err.addr(), Some(config.addr().as_str()));
+    black_hole.abort();
+}
+
+/// A listener that never accepts, with its backlog full: the TCP handshake itself
+/// never completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_to_a_full_backlog_is_a_timeout() {
+    let _watchdog = common::Watchdog::new("connecting_to_a_full_backlog_is_a_timeout", common::TEST_LIMIT);
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue: connections complete until it is full, then hang.
+    let mut fillers = Vec::new();
+    let mut full = false;
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => fillers.push(stream),
+            Err(_) => {
+                full = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        full,
+        "the backlog never filled ({} connections accepted by the kernel)",
+        fillers.len()
+    );
+    let clients = RedisClients::new().unwrap();
+    let config = short_timeouts(&format!("redis://{addr}/0"));
+    let err = get_error(&clients, &config).await;
+    println!("timeouts/full backlog ({} fillers): {err}", fillers.len());
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert!(err.is_timeout(), "a connect timeout must be a timeout: {err:?}");
+    drop((fillers, listener));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_free_connection_is_a_timeout() {
+    let _watchdog = common::Watchdog::new("waiting_for_a_free_connection_is_a_timeout", common::TEST_LIMIT);
+    let server = start_server();
+    let clients = RedisClients::new().unwrap();
+    let config = short_timeouts(&server.url());
+    let pool = clients.get(&config).await.unwrap();
+    let held = pool.get().await.unwrap(); // max_connections is 1
+    let err = tokio::time::timeout(HANG_GUARD, pool.get())
+        .await
+        .expect("get() hung")
+        .unwrap_err();
+    println!("timeouts/wait: {err}");
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(!err.is_closed());
+    drop((held, pool));
+    common::shutdown(&clients).await;
+}
+
+/// A command whose reply does not come within the response timeout (the server
+/// paused with `CLIENT PAUSE`), as a `?` into `tenure_redis::Error` gives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_past_its_response_timeout_is_a_timeout() {
+    let _watchdog = common::Watchdog::new("a_command_past_its_response_timeout_is_a_timeout", common::TEST_LIMIT);
+    let server = start_server();
+    let clients = RedisClients::new().unwrap();
+    let config = short_timeouts(&server.url());
+    let pool = clients.get(&config).await.unwrap();
+    let mut conn = pool.get().await.unwrap();
+    server.command(&["CLIENT", "PAUSE", "3000", "ALL"]).unwrap();
+    let run = async {
+        let value: Option<String> = conn.get("k").await?;
+        Ok::<_, Error>(value)
+    };
+    let err = tokio::time::timeout(HANG_GUARD, run)
+        .await
+        .expect("the command hung")
+        .unwrap_err();
+    println!("timeouts/command: {err}");
+    assert!(matches!(err, Error::Command { .. }), "{err:?}");
+    assert!(err.is_timeout(), "{err:?}");
+    server.command(&["CLIENT", "UNPAUSE"]).unwrap();
+    let not_timeout: Error = redis::RedisError::from((redis::ErrorKind::Parse, "bad")).into();
+    assert!(!not_timeout.is_timeout());
+    drop((conn, pool));
+    common::shutdown(&clients).await;
+}
