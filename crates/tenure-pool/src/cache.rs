@@ -138,6 +138,7 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     listener: Option<Listener<K, E>>,
     refresher: Option<Refresher<K, E>>,
     refresh_failures: AtomicU64,
+    refreshes_discarded: AtomicU64,
     shut_down: AtomicBool,
     /// The runtime the cache was built on, for closes and the reaper when the
     /// caller is not on one.
@@ -179,6 +180,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             listener,
             refresher,
             refresh_failures: AtomicU64::new(0),
+            refreshes_discarded: AtomicU64::new(0),
             shut_down: AtomicBool::new(false),
             runtime,
             reaper_running: AtomicBool::new(false),
@@ -288,11 +290,14 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             }
             // The entry it would replace is gone (retired meanwhile, or shutdown):
             // the new one is retired in its turn, so it is closed, not leaked.
-            Err(held) => self.retire(Removed {
-                key,
-                stored: held,
-                cause: RemovalCause::Refreshed,
-            }),
+            Err(held) => {
+                self.refreshes_discarded.fetch_add(1, Ordering::Relaxed);
+                self.retire(Removed {
+                    key,
+                    stored: held,
+                    cause: RemovalCause::Refreshed,
+                });
+            }
         }
     }
 
@@ -412,6 +417,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         }
         self.drains.add_to(&mut stats);
         stats.refresh_failures = self.refresh_failures.load(Ordering::Relaxed);
+        stats.refreshes_discarded = self.refreshes_discarded.load(Ordering::Relaxed);
         stats
     }
 

@@ -33,6 +33,7 @@ pub(crate) fn publish(name: &str, stats: &CacheStats, entries: usize) {
     counter!("tenure_cache_close_panics_total", "cache" => cache.clone()).absolute(stats.close_panics);
     counter!("tenure_cache_closes_taken_over_total", "cache" => cache.clone()).absolute(stats.closes_taken_over);
     counter!("tenure_cache_refresh_failures_total", "cache" => cache.clone()).absolute(stats.refresh_failures);
+    counter!("tenure_cache_refreshes_discarded_total", "cache" => cache.clone()).absolute(stats.refreshes_discarded);
     gauge!("tenure_cache_draining", "cache" => cache.clone()).set(stats.draining as f64);
     gauge!("tenure_cache_entries", "cache" => cache).set(entries as f64);
 }

@@ -215,6 +215,8 @@ impl<K: Eq, S> Shard<K, S> {
             self.ttl_queue.requeue(&mut view(&mut self.slab, now, expiry), id.index);
         }
         self.counters.evictions.count(RemovalCause::Refreshed);
+        // The refreshed value is a new entry in the cache.
+        self.counters.inserts += 1;
         Ok(Removed {
             key,
             stored: old,

@@ -122,6 +122,12 @@ pub struct CacheStats {
     /// they would have replaced kept serving. Successful refreshes are counted in
     /// `evictions.refreshed`.
     pub refresh_failures: u64,
+    /// Refreshed entries built after the entry they were to replace had left
+    /// (evicted, invalidated, or the cache shut down): retired, so closed, at
+    /// once. Every owned entry built is either inserted or discarded, so once
+    /// everything is closed, `closes + closes_abandoned + close_panics` equals
+    /// `inserts + refreshes_discarded`.
+    pub refreshes_discarded: u64,
 }
 
 /// Counters kept inside one shard's lock, so a hit touches no shared cache line.

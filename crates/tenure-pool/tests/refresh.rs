@@ -96,9 +96,15 @@ async fn a_hot_entry_is_replaced_before_it_expires_and_the_old_one_drains_then_c
     assert!(cache.stats().evictions.refreshed >= 2);
     drop(after);
     cache.shutdown().await;
+    let stats = cache.stats();
+    assert_eq!(
+        stats.inserts,
+        1 + stats.evictions.refreshed,
+        "a refreshed entry counts as inserted"
+    );
     assert_eq!(
         log.closes.load(Ordering::SeqCst) as u64,
-        1 + cache.stats().evictions.refreshed,
+        stats.inserts,
         "every entry ever inserted or refreshed in was closed exactly once"
     );
 }
@@ -173,6 +179,7 @@ async fn a_refresh_that_finishes_after_its_entry_left_is_closed_not_leaked() {
         2,
         "the old entry and the orphaned new one"
     );
+    assert_eq!(cache.stats().refreshes_discarded, 1);
     assert_eq!(cache.stats().draining, 0);
 }
 

@@ -141,7 +141,9 @@ impl RedisClients {
     pub const DEFAULT_TIME_TO_LIVE: Duration = Duration::from_secs(600);
 
     /// A cache with the defaults: at most 200 owned pools, each retired 10
-    /// minutes after creation; handed-in pools kept until invalidated.
+    /// minutes after creation, and refreshed ahead at 8 minutes if it is in use
+    /// then (a new pool takes over, the old one drains: no cold start at the
+    /// boundary); handed-in pools kept until invalidated.
     ///
     /// # Errors
     ///
@@ -157,6 +159,7 @@ impl RedisClients {
             time_to_live: Some(Self::DEFAULT_TIME_TO_LIVE),
             time_to_idle: None,
             scope_by_runtime: false,
+            refresh: Refresh::Default,
         }
     }
 
@@ -333,6 +336,16 @@ pub struct RedisClientsBuilder {
     time_to_live: Option<Duration>,
     time_to_idle: Option<Duration>,
     scope_by_runtime: bool,
+    refresh: Refresh,
+}
+
+/// When owned pools are rebuilt ahead of their expiry.
+#[derive(Debug, Clone, Copy)]
+enum Refresh {
+    /// At four fifths of the time-to-live; none without one.
+    Default,
+    After(Duration),
+    Off,
 }
 
 impl RedisClientsBuilder {
@@ -358,6 +371,28 @@ impl RedisClientsBuilder {
     /// How long an owned pool lives after its last lookup (default: no limit).
     pub fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
         self.time_to_idle = Some(time_to_idle);
+        self
+    }
+
+    /// Refresh ahead: the first lookup of an owned pool older than `after` builds
+    /// its replacement in the background (opening its first connection), and
+    /// serves the current pool meanwhile; the new pool then takes its place and
+    /// the old one drains, then closes. So a pool in steady use rotates at its
+    /// time-to-live without a cold start or a failed command.
+    ///
+    /// Default: four fifths of the time-to-live (8 minutes with the default 10);
+    /// none without a time-to-live. It must be shorter than the time-to-live. A
+    /// failed refresh is counted (`owned_stats().refresh_failures`) and the
+    /// current pool serves until it expires. See `ClientCacheBuilder::refresh_after`.
+    pub fn refresh_after(mut self, after: Duration) -> Self {
+        self.refresh = Refresh::After(after);
+        self
+    }
+
+    /// No refresh ahead: an owned pool is dropped at its time-to-live, and the
+    /// next lookup builds a new one.
+    pub fn without_refresh(mut self) -> Self {
+        self.refresh = Refresh::Off;
         self
     }
 
@@ -388,10 +423,26 @@ impl RedisClientsBuilder {
         if self.scope_by_runtime {
             owned = owned.scope_by_runtime();
         }
+        let refresh_after = match self.refresh {
+            Refresh::Default => self
+                .time_to_live
+                .map(|ttl| ttl / 5 * 4)
+                .filter(|after| !after.is_zero()),
+            Refresh::After(after) => Some(after),
+            Refresh::Off => None,
+        };
+        let budget = Arc::<BudgetCounters>::default();
+        if let Some(after) = refresh_after {
+            let budget = Arc::clone(&budget);
+            owned = owned.refresh_after(after, move |config: &RedisConfig| {
+                let (config, budget) = (config.clone(), Arc::clone(&budget));
+                async move { create_owned(&config, &budget).await }
+            });
+        }
         Ok(RedisClients {
             owned: owned.build().map_err(Error::Cache)?,
             shared: Arc::default(),
-            budget: Arc::default(),
+            budget,
             max_capacity: self.max_capacity,
         })
     }
