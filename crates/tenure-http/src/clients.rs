@@ -86,8 +86,11 @@ impl<C: ClientKind> Core<C> {
         self.cache.stats()
     }
 
-    pub(crate) async fn shutdown(&self, deadline: Duration) -> ShutdownReport<HttpClientConfig> {
-        self.cache.shutdown().deadline(deadline).await
+    pub(crate) async fn shutdown(&self, deadline: Option<Duration>) -> ShutdownReport<HttpClientConfig> {
+        match deadline {
+            Some(deadline) => self.cache.shutdown().deadline(deadline).await,
+            None => self.cache.shutdown().await,
+        }
     }
 }
 
@@ -290,14 +293,20 @@ macro_rules! client_cache {
             /// No client is closed: holders keep working clients, and each
             /// client's connection pool goes away with its last holder. Shared
             /// entries have nothing to drain, so this returns at once with a
-            /// complete report; `deadline` bounds the wait of the underlying
-            /// [`ClientCache::shutdown`](tenure_pool::ClientCache::shutdown)
-            /// all the same. Calling it again is safe.
-            pub async fn shutdown(
+            /// complete report. Calling it again is safe. The same call as
+            /// `RedisClients::shutdown`.
+            pub async fn shutdown(&self) -> $crate::ShutdownReport<$crate::HttpClientConfig> {
+                self.cache.shutdown(None).await
+            }
+
+            /// [`shutdown`](Self::shutdown), waiting at most `deadline` (the same
+            /// call as `RedisClients::shutdown_within`; for shared clients there
+            /// is nothing to wait for).
+            pub async fn shutdown_within(
                 &self,
                 deadline: std::time::Duration,
             ) -> $crate::ShutdownReport<$crate::HttpClientConfig> {
-                self.cache.shutdown(deadline).await
+                self.cache.shutdown(Some(deadline)).await
             }
         }
 

@@ -479,7 +479,7 @@ async fn bad_input_and_shutdown() {
     let server = CountingServer::start().await.unwrap();
     let clients = ReqwestClients::new().unwrap();
     let client = clients.get(&HttpClientConfig::default()).await.unwrap();
-    let report = clients.shutdown(Duration::from_secs(5)).await;
+    let report = clients.shutdown_within(Duration::from_secs(5)).await;
     assert!(report.is_complete(), "{report:?}");
     let e = clients.get(&HttpClientConfig::default()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cache, "{e}");
