@@ -148,6 +148,8 @@ fn every_test_a_doc_cites_exists() {
                     checked += 1;
                     let found = if path.contains('/') {
                         path_exists(path)
+                    } else if let Some((prefix, suffix)) = path.split_once('*') {
+                        file_names.iter().any(|name| name.starts_with(prefix) && name.ends_with(suffix))
                     } else {
                         file_names.contains(path)
                     };
