@@ -74,10 +74,9 @@ fn code_spans(line: &str) -> Vec<&str> {
 }
 
 fn defines_fn(source: &str, name: &str) -> bool {
-    source.match_indices(&format!("fn {name}")).any(|(at, pattern)| {
-        !source[at + pattern.len()..]
-            .starts_with(|c: char| c.is_alphanumeric() || c == '_')
-    })
+    source
+        .match_indices(&format!("fn {name}"))
+        .any(|(at, pattern)| !source[at + pattern.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
 }
 
 fn contains_word(source: &str, word: &str) -> bool {
@@ -92,7 +91,9 @@ fn contains_word(source: &str, word: &str) -> bool {
 fn is_long_snake_name(span: &str) -> bool {
     span.split('_').count() >= 4
         && span.starts_with(|c: char| c.is_ascii_lowercase())
-        && span.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && span
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !span.contains("__")
 }
 
@@ -149,7 +150,9 @@ fn every_test_a_doc_cites_exists() {
                     let found = if path.contains('/') {
                         path_exists(path)
                     } else if let Some((prefix, suffix)) = path.split_once('*') {
-                        file_names.iter().any(|name| name.starts_with(prefix) && name.ends_with(suffix))
+                        file_names
+                            .iter()
+                            .any(|name| name.starts_with(prefix) && name.ends_with(suffix))
                     } else {
                         file_names.contains(path)
                     };
@@ -174,7 +177,11 @@ fn every_test_a_doc_cites_exists() {
             }
         }
     }
-    assert!(problems.is_empty(), "docs cite what does not exist:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "docs cite what does not exist:\n{}",
+        problems.join("\n")
+    );
     assert!(checked > 50, "only {checked} citations found: is the parser broken?");
 }
 
@@ -260,7 +267,10 @@ fn every_relative_link_resolves() {
         }
     }
     assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
-    assert!(checked > 5, "only {checked} relative links found: is the parser broken?");
+    assert!(
+        checked > 5,
+        "only {checked} relative links found: is the parser broken?"
+    );
 }
 
 #[test]
