@@ -1,13 +1,42 @@
-#![doc = include_str!("../README.md")]
+//! A client cache for library authors whose entries are typed by ownership.
+//!
+//! [`Owned<T>`] entries (pools the cache created) are closed exactly once, after
+//! the last [`Lease`] is dropped; [`Shared<T>`] entries (clients other code
+//! holds) are never closed by the cache. Only the cache can run a [`Close`]:
+//! closing a shared client through tenure does not compile.
+//!
+//! # Examples
+//!
+//! ```
+//! use tenure::{ClientCache, Close, Closing, Owned};
+//!
+//! struct RedisPool;
+//! impl Close for RedisPool {
+//!     async fn close(self, _: &Closing) { /* close the connections */ }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let pools = ClientCache::<String, Owned<RedisPool>>::builder().build()?;
+//! let pool = pools
+//!     .get_or_try_insert_with("redis://cache-1".to_string(), || async {
+//!         Ok::<_, std::io::Error>(Owned::new(RedisPool))
+//!     })
+//!     .await?;
+//! pools.invalidate(&"redis://cache-1".to_string()); // retired: no new leases ...
+//! drop(pool);                                        // ... and closed after the last one
+//! pools.shutdown().await;
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 //!
 //! # The crates
 //!
 //! | crate | what it holds |
 //! |---|---|
-//! | `tenure-core` | [`Close`], [`Owned`], [`Shared`], [`Lease`], [`EvictClose`], [`Entry`] |
+//! | `tenure-core` | [`Close`], [`Closing`], [`Owned`], [`Shared`], [`Lease`], [`EvictClose`], [`Entry`] |
 //! | `tenure-pool` | [`ClientCache`] and its builder, stats and shutdown; [`OwnedPool`] for deadpool |
-//! | `tenure-http` | cached hyper clients (feature `http`, as [`tenure::http`](crate#feature-flags)) |
-//! | `tenure-redis` | cached deadpool-redis pools (feature `redis`) |
+//! | `tenure-http` | cached hyper clients (feature `http`, as `tenure::http`) |
+//! | `tenure-redis` | cached deadpool-redis pools (feature `redis`, as `tenure::redis`) |
 //!
 //! # Feature flags
 //!
@@ -19,9 +48,23 @@
 //! | `sentinel` | no | Redis Sentinel pools in `tenure::redis` (turns on `redis`) |
 //! | `full` | no | every adapter and feature, with every Redis topology |
 //!
+//! # Guides
+//!
+//! The package ships four guides in its `docs/` directory, next to the README:
+//! `design.md` (the model: who owns what, the life of an entry, where closes
+//! run, and why), `incident.md` (each failure of the incident that tenure was
+//! built after, next to the guarantee that rules it out and the test that
+//! proves it), `adopting.md` (porting a client cache, moka or hand-written,
+//! step by step) and `benchmarks.md`. The examples are in `examples/`; the main
+//! one replays the incident:
+//! `cargo run --release --example incident --features full`.
+//!
 //! # Supported Rust versions
 //!
 //! Rust 1.88 or newer (the workspace's `rust-version`).
+
+// Feature badges on docs.rs, which builds with `--cfg docsrs` on nightly.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 pub use tenure_pool::{
@@ -31,11 +74,19 @@ pub use tenure_pool::{
 
 /// Cached hyper HTTP clients: the `tenure-http` crate.
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use tenure_http as http;
 
 /// Cached deadpool-redis pools: the `tenure-redis` crate.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use tenure_redis as redis;
+
+// The README and the guides are not the rustdoc front page (their relative
+// links work on GitHub, not on docs.rs), but their code blocks run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_md {}
 
 #[cfg(doctest)]
 #[doc = include_str!("../docs/design.md")]

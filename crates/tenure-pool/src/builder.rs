@@ -35,8 +35,9 @@ const MIN_SLACK: Duration = Duration::from_millis(100);
 /// # Examples
 ///
 /// ```
+/// # use tenure_pool as tenure; // the facade re-exports these under the same names
 /// use std::time::Duration;
-/// use tenure_pool::{ClientCache, ErrorKind, Shared};
+/// use tenure::{ClientCache, ErrorKind, Shared};
 ///
 /// let cache = ClientCache::<String, Shared<String>>::builder()
 ///     .max_capacity(50)

@@ -62,7 +62,8 @@ pub(crate) type Refresher<K, E> =
 /// # Examples
 ///
 /// ```
-/// use tenure_pool::{ClientCache, Close, Closing, Owned};
+/// # use tenure_pool as tenure; // the facade re-exports these under the same names
+/// use tenure::{ClientCache, Close, Closing, Owned};
 ///
 /// struct Pool(u32);
 /// impl Close for Pool {

@@ -8,82 +8,22 @@
 //! no subscriber was alive is cached as uninteresting, and the capturing test
 //! silently misses its events (issue 14's flake). Here the global subscriber is
 //! installed before anything in this binary emits an event (every test starts
-//! with [`Capture::start`], which blocks until it is installed) and is never
+//! with `Capture::start` from `support/capture.rs`, which blocks until it is installed) and is never
 //! replaced, so the cache is computed once, against it. It routes each event to
 //! the capture of the thread that emitted it; the tests here run the cache on a
 //! current-thread runtime, so all of a test's events come from its own thread.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
-use std::{
-    cell::RefCell,
-    fmt,
-    io::Write,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{fmt, sync::Arc, time::Duration};
 
+use capture::Capture;
 use support::{Log, Probe, settle};
 use tenure_pool::{ClientCache, Owned};
-
-type Buffer = Arc<parking_lot::Mutex<Vec<u8>>>;
-
-thread_local! {
-    /// Where events emitted on this thread go; `None`: nowhere.
-    static CAPTURE: RefCell<Option<Buffer>> = const { RefCell::new(None) };
-}
-
-/// The events this test's thread emits, from [`Capture::start`] until drop.
-struct Capture(Buffer);
-
-impl Capture {
-    /// Installs the binary's subscriber (once) and captures this thread's events.
-    /// Call it before the test does anything that may emit an event.
-    fn start() -> Self {
-        static INSTALLED: OnceLock<()> = OnceLock::new();
-        INSTALLED.get_or_init(|| {
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(|| ThreadWriter)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("this binary installs its only subscriber once, here");
-        });
-        let buffer = Buffer::default();
-        CAPTURE.with(|capture| *capture.borrow_mut() = Some(Arc::clone(&buffer)));
-        Self(buffer)
-    }
-
-    fn output(&self) -> String {
-        String::from_utf8(self.0.lock().clone()).unwrap()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = CAPTURE.try_with(|capture| capture.borrow_mut().take());
-    }
-}
-
-/// Appends to the emitting thread's capture, if it has one.
-struct ThreadWriter;
-
-impl Write for ThreadWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let _ = CAPTURE.try_with(|capture| {
-            if let Some(buffer) = &*capture.borrow() {
-                buffer.lock().extend_from_slice(data);
-            }
-        });
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A key that knows its secret must not be logged.
 #[derive(Clone, PartialEq, Eq, Hash)]
