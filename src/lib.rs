@@ -43,9 +43,11 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `http` | no | `tenure::http`: `HttpClients`, `HttpClient`, `HttpClientConfig` |
+//! | `reqwest` | no | `tenure::http::ReqwestClients`: cached `reqwest::Client`s from the same config (turns on `http`) |
 //! | `redis` | no | `tenure::redis`: `RedisClients`, `RedisConfig` |
 //! | `cluster` | no | Redis Cluster pools in `tenure::redis` (turns on `redis`) |
 //! | `sentinel` | no | Redis Sentinel pools in `tenure::redis` (turns on `redis`) |
+//! | `metrics` | no | every cache publishes its stats through the `metrics` facade, labelled by its name |
 //! | `full` | no | every adapter and feature, with every Redis topology |
 //!
 //! # Guides
