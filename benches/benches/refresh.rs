@@ -64,7 +64,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let config = RedisConfig::builder(&server.url()).max_connections(4).build().expect("config");
+    let config = RedisConfig::builder(&server.url())
+        .max_connections(4)
+        .build()
+        .expect("config");
     println!("\n## Refresh ahead: command latency across {ROTATIONS} pool rotations (TTL {TTL:?})\n");
     println!("| refresh | commands | pools waited for | p50 | p99 | max | p99 / p50 |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
