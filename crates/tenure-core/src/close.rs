@@ -25,7 +25,8 @@ use crate::Closing;
 /// # Examples
 ///
 /// ```
-/// use tenure_core::{Close, Closing};
+/// # use tenure_core as tenure; // the facade re-exports these under the same names
+/// use tenure::{Close, Closing};
 ///
 /// struct Connection { id: u32 }
 ///

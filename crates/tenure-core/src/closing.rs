@@ -17,7 +17,8 @@
 /// Implementing [`Close`](crate::Close) takes the token and usually ignores it:
 ///
 /// ```
-/// use tenure_core::{Close, Closing};
+/// # use tenure_core as tenure; // the facade re-exports these under the same names
+/// use tenure::{Close, Closing};
 ///
 /// struct Connection;
 ///

@@ -22,7 +22,8 @@ use crate::{
 /// # Examples
 ///
 /// ```
-/// use tenure_core::{Close, Closing, Entry, Lease, Owned, Shared};
+/// # use tenure_core as tenure; // the facade re-exports these under the same names
+/// use tenure::{Close, Closing, Entry, Lease, Owned, Shared};
 ///
 /// struct Pool;
 /// impl Close for Pool {

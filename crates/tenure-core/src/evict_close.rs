@@ -17,7 +17,8 @@ use crate::{Close, Closing, Owned, sealed::CloseSeal};
 /// Code that is generic over what a cache may close asks for `EvictClose`:
 ///
 /// ```
-/// use tenure_core::{Close, Closing, EvictClose, Owned};
+/// # use tenure_core as tenure; // the facade re-exports these under the same names
+/// use tenure::{Close, Closing, EvictClose, Owned};
 ///
 /// struct Pool;
 /// impl Close for Pool {

@@ -17,7 +17,8 @@ use crate::Close;
 /// # Examples
 ///
 /// ```
-/// use tenure_core::{Close, Closing, Owned};
+/// # use tenure_core as tenure; // the facade re-exports these under the same names
+/// use tenure::{Close, Closing, Owned};
 ///
 /// struct Pool;
 /// impl Close for Pool {

@@ -275,7 +275,8 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tenure_pool::{ClientCache, Close, Closing, Owned};
+    /// # use tenure_pool as tenure; // the facade re-exports these under the same names
+    /// use tenure::{ClientCache, Close, Closing, Owned};
     ///
     /// struct Pool(String);
     /// impl Close for Pool {

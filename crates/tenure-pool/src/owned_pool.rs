@@ -27,8 +27,9 @@ use crate::PoolGuard;
 /// # Examples
 ///
 /// ```
-/// use tenure_pool::deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
-/// use tenure_pool::{ClientCache, Owned, OwnedPool};
+/// # use tenure_pool as tenure; // the facade re-exports these under the same names
+/// use tenure::deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
+/// use tenure::{ClientCache, Owned, OwnedPool};
 ///
 /// struct Counter;
 /// impl Manager for Counter {

@@ -187,7 +187,8 @@ async fn see_through<K: CacheKey>(
 ///
 /// ```
 /// # use std::time::Duration;
-/// use tenure_pool::{ClientCache, Close, Closing, Owned, PendingState};
+/// # use tenure_pool as tenure; // the facade re-exports these under the same names
+/// use tenure::{ClientCache, Close, Closing, Owned, PendingState};
 /// # struct Pool;
 /// # impl Close for Pool { async fn close(self, _: &Closing) {} }
 /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
@@ -263,7 +264,8 @@ impl<K: fmt::Debug> fmt::Debug for Pending<K> {
 ///
 /// ```
 /// # use std::time::Duration;
-/// use tenure_pool::PendingState;
+/// # use tenure_pool as tenure; // the facade re-exports these under the same names
+/// use tenure::PendingState;
 ///
 /// let state = PendingState::CloseRunning { running_for: Duration::from_secs(12) };
 /// assert_eq!(state.to_string(), "closing for 12s");
