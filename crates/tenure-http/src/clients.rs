@@ -439,7 +439,8 @@ client_cache! {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tenure_http::Error> {
-    /// use tenure_http::{HttpClientConfig, HttpClients, Shared};
+    /// # mod tenure { pub use tenure_http as http; } // the facade: `tenure::http`
+    /// use tenure::http::{HttpClientConfig, HttpClients, Shared};
     ///
     /// let clients = HttpClients::new()?;
     /// let config = HttpClientConfig::default();

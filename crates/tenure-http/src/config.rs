@@ -40,7 +40,8 @@ pub enum HttpVersion {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenure_http::HttpClientConfig;
+/// # mod tenure { pub use tenure_http as http; } // the facade: `tenure::http`
+/// use tenure::http::HttpClientConfig;
 ///
 /// let config = HttpClientConfig::builder()
 ///     .connect_timeout(Duration::from_secs(5))

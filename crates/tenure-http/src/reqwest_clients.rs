@@ -27,7 +27,8 @@ client_cache! {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
-    /// use tenure_http::{HttpClientConfig, ReqwestClients, Shared};
+    /// # mod tenure { pub use tenure_http as http; } // the facade: `tenure::http`
+    /// use tenure::http::{HttpClientConfig, ReqwestClients, Shared};
     /// # let server = tenure_http::testing::CountingServer::start().await?;
     /// # let url = server.uri("/");
     ///

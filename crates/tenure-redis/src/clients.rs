@@ -45,8 +45,9 @@ use crate::{
 /// # Examples
 ///
 /// ```no_run
-/// use tenure_redis::{RedisClients, RedisConfig};
-/// use tenure_redis::deadpool_redis::redis::AsyncCommands;
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::{RedisClients, RedisConfig};
+/// use tenure::redis::deadpool_redis::redis::AsyncCommands;
 ///
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
 /// let clients = RedisClients::new()?;

@@ -72,7 +72,8 @@ pub enum Protocol {
 /// # Examples
 ///
 /// ```
-/// use tenure_redis::{RedisConfig, Topology};
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::{RedisConfig, Topology};
 ///
 /// let config = RedisConfig::builder("redis://app:s3cret@127.0.0.1:6380/2")
 ///     .max_connections(8)
@@ -91,7 +92,8 @@ pub enum Protocol {
 ///
 /// ```
 /// # #[cfg(all(feature = "cluster", feature = "sentinel"))] {
-/// use tenure_redis::{RedisConfig, Topology};
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::{RedisConfig, Topology};
 ///
 /// let cluster = RedisConfig::cluster_builder(["redis://:pw@10.0.0.1:7000", "10.0.0.2:7000"])
 ///     .max_connections(4)

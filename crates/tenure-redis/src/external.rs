@@ -14,7 +14,8 @@ use crate::Topology;
 /// # Examples
 ///
 /// ```
-/// use tenure_redis::{ExternalPool, RedisConfig, Topology};
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::{ExternalPool, RedisConfig, Topology};
 ///
 /// let config = RedisConfig::from_url("redis://127.0.0.1:6390/0")?;
 /// let pool: ExternalPool = config.create_pool()?.into();

@@ -214,7 +214,8 @@ macro_rules! with_conn {
 ///
 /// ```no_run
 /// # async fn f(pool: tenure_redis::RedisPool) -> Result<(), tenure_redis::Error> {
-/// use tenure_redis::deadpool_redis::redis::AsyncCommands;
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::deadpool_redis::redis::AsyncCommands;
 ///
 /// let mut conn = pool.get().await?;
 /// let () = conn.set("greeting", "hello").await?;

@@ -7,7 +7,8 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use tenure_redis::{RedisConfig, Topology};
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::{RedisConfig, Topology};
 ///
 /// let config = RedisConfig::from_url("redis://127.0.0.1:6390/0")?;
 /// assert_eq!(config.topology(), Topology::Standalone);
