@@ -254,6 +254,8 @@ impl RedisServer {
                 Ok(()) => return Ok(server),
                 Err(e) => last_error = Some(e),
             }
+            // A port taken between choosing it and binding it: try others shortly.
+            std::thread::sleep(Duration::from_millis(100));
             // `server` is dropped here, which kills the process and removes `dir`
             // (the certificates are written again at each start).
             fs::create_dir_all(&dir)?;
@@ -409,6 +411,8 @@ impl RedisServer {
     }
 
     fn spawn_and_wait(&mut self) -> io::Result<()> {
+        // redis-server exits before it opens its log if `--dir` is missing.
+        fs::create_dir_all(&self.dir)?;
         let log = self.dir.join("redis.log");
         let mut command = Command::new(server_binary());
         if let Mode::Sentinel {
@@ -486,10 +490,14 @@ impl RedisServer {
 
     /// Spawns `command` and waits until the process answers on its port.
     fn spawn_command(&mut self, mut command: Command, log: &Path) -> io::Result<()> {
+        // What redis-server says before its log is open (a bad argument, a
+        // missing directory) goes here, and into the error below.
+        let stderr_path = self.dir.join("stderr.log");
+        let stderr = fs::File::create(&stderr_path)?;
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| {
                 if e.kind() == io::ErrorKind::NotFound {
@@ -504,9 +512,10 @@ impl RedisServer {
         loop {
             if !self.is_running() {
                 return Err(io::Error::other(format!(
-                    "redis-server on port {} exited at startup; log: {}",
+                    "redis-server on port {} exited at startup; log: {}; stderr: {}",
                     self.port,
-                    log_tail(log)
+                    log_tail(log),
+                    log_tail(&stderr_path)
                 )));
             }
             // Ours, not another process that took the port in between.
