@@ -240,6 +240,15 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         found
     }
 
+    /// A second look by a caller whose first lookup already counted its miss:
+    /// it leaves the counters as one lookup would (a hit, or one miss).
+    fn lookup_again(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
+        let found = self.lookup(key, tag);
+        let mut shard = self.shard(self.hash(key)).lock();
+        shard.counters.misses = shard.counters.misses.saturating_sub(1);
+        found
+    }
+
     /// Builds the replacement of the entry `id` in the background, on the current
     /// runtime (else the cache's); the current entry keeps serving meanwhile.
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
@@ -541,7 +550,15 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                 return Ok(handle);
             }
             match single_flight::join(&self.inner.flights, &key, scope.tag()) {
-                Role::Lead(leader) => break leader,
+                Role::Lead(leader) => {
+                    // Our lookup may have missed just before another leader
+                    // inserted and left: look once more before building.
+                    if let Some(handle) = self.inner.lookup_again(&key, scope.tag()) {
+                        leader.publish(Outcome::Ready(handle.clone()));
+                        return Ok(handle);
+                    }
+                    break leader;
+                }
                 Role::Wait(rx) => match single_flight::wait(rx).await {
                     Some(Outcome::Ready(handle)) => return Ok(handle),
                     Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
