@@ -51,12 +51,12 @@ use tenure::http::{
     HttpClient, HttpClientConfig,
     hyper::{self, body::Bytes},
     hyper_util::client::legacy::{Client as HyperClient, connect::HttpConnector},
-    testing::{CountingServer, stream_bytes},
 };
-use tenure::redis::{
-    RedisClients, RedisConfig,
-    deadpool_redis::redis::AsyncCommands,
-    testing::{INSTALL_HINT, RedisServer, redis_server_available},
+use tenure::redis::{RedisClients, RedisConfig, deadpool_redis::redis::AsyncCommands};
+use tenure::test_util::{
+    CountingServer, RedisServer,
+    http_server::stream_bytes,
+    redis_server::{INSTALL_HINT, redis_server_available},
 };
 use tenure::{ClientCache, Shared};
 

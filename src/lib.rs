@@ -37,6 +37,7 @@
 //! | `tenure-pool` | [`ClientCache`] and its builder, stats and shutdown; [`OwnedPool`] for deadpool |
 //! | `tenure-http` | cached hyper clients (feature `http`, as `tenure::http`) |
 //! | `tenure-redis` | cached deadpool-redis pools (feature `redis`, as `tenure::redis`) |
+//! | `tenure-test-support` | test servers, unpublished (feature `test-util`, as `tenure::test_util`) |
 //!
 //! # Feature flags
 //!
@@ -49,6 +50,7 @@
 //! | `sentinel` | no | Redis Sentinel pools in `tenure::redis` (turns on `redis`) |
 //! | `metrics` | no | every cache publishes its stats through the `metrics` facade, labelled by its name |
 //! | `full` | no | every adapter and feature, with every Redis topology |
+//! | `test-util` | no | `tenure::test_util`: test servers (an in-process HTTP server counting connections, private `redis-server`, Cluster and Sentinel processes, test certificates); for tests and examples, not production; not part of `full` |
 //!
 //! # Guides
 //!
@@ -83,6 +85,41 @@ pub use tenure_http as http;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use tenure_redis as redis;
+
+/// Test servers for tests and examples, **not for production**: the
+/// `tenure-test-support` crate.
+///
+/// [`CountingServer`](test_util::CountingServer) is an in-process HTTP server
+/// that counts the connections it accepts; [`RedisServer`](test_util::RedisServer),
+/// [`RedisCluster`](test_util::RedisCluster) and
+/// [`RedisSentinels`](test_util::RedisSentinels) run private `redis-server`
+/// processes on free loopback ports and kill them when dropped;
+/// [`TestCertificates`](test_util::TestCertificates) is a fresh test CA and a
+/// server certificate for `127.0.0.1` and `localhost`.
+///
+/// # Examples
+///
+/// ```
+/// use tenure::test_util::CountingServer;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let server = CountingServer::start().await?;
+/// // With feature `http`, a `tenure::http` client sends the requests; any
+/// // HTTP client works, here a bare TCP stream.
+/// let mut stream = tokio::net::TcpStream::connect(server.addr()).await?;
+/// stream.write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").await?;
+/// let mut response = String::new();
+/// stream.read_to_string(&mut response).await?;
+/// assert!(response.ends_with("hello"));
+/// assert_eq!(server.connections(), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub use tenure_test_support as test_util;
 
 // The README and the guides are not the rustdoc front page (their relative
 // links work on GitHub, not on docs.rs), but their code blocks run as doctests.

@@ -1,5 +1,5 @@
 //! End to end: GET requests against a local hyper server
-//! (`tenure_http::testing::CountingServer`), body read in full, three ways:
+//! (`tenure_test_support::CountingServer`), body read in full, three ways:
 //!
 //! - `static`: one `HttpClient` built up front and reused;
 //! - `cached`: `HttpClients::get_async_http_client(&config)` before every request;
@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
 use tenure_bench::median_min_max;
-use tenure_http::{HttpClient, HttpClientConfig, HttpClients, testing::CountingServer};
+use tenure_http::{HttpClient, HttpClientConfig, HttpClients};
+use tenure_test_support::CountingServer;
 
 const ROUNDS: usize = 7;
 /// Requests per chunk: modes alternate chunk by chunk, so drift in machine load

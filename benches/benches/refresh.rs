@@ -13,10 +13,10 @@
 
 use std::time::{Duration, Instant};
 
-use tenure_redis::{
-    RedisClients, RedisConfig,
-    deadpool_redis::redis::AsyncCommands,
-    testing::{INSTALL_HINT, RedisServer, redis_server_available},
+use tenure_redis::{RedisClients, RedisConfig, deadpool_redis::redis::AsyncCommands};
+use tenure_test_support::{
+    RedisServer,
+    redis_server::{INSTALL_HINT, redis_server_available},
 };
 
 const TTL: Duration = Duration::from_millis(100);

@@ -17,7 +17,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
 //! use tenure_http::{HttpClientConfig, HttpClients};
-//! # let server = tenure_http::testing::CountingServer::start().await?;
+//! # let server = tenure_test_support::CountingServer::start().await?;
 //! # let url = server.uri("/");
 //!
 //! let clients = HttpClients::builder().build()?;
@@ -40,7 +40,6 @@
 //! | `rustls` | yes | HTTPS through rustls (ring provider), web PKI roots plus extra roots (`TlsConfig`) |
 //! | `reqwest` | no | `ReqwestClients`: cached `reqwest::Client`s built from `HttpClientConfig` (rustls on ring; a proxy only if the config sets one); implies `rustls` |
 //! | `serde` | no | `Deserialize` for `HttpClientConfig`, to load configs from files |
-//! | `test-util` | no | `testing::CountingServer`, an in-process loopback server counting connections; implies `rustls`; for tests, examples and benchmarks only, not for production |
 //!
 //! # Supported Rust versions
 //!
@@ -57,8 +56,6 @@ mod proxy;
 mod reqwest_clients;
 #[cfg(feature = "serde")]
 mod serde_config;
-#[cfg(feature = "test-util")]
-pub mod testing;
 #[cfg(feature = "rustls")]
 mod tls;
 

@@ -29,7 +29,7 @@ client_cache! {
     /// use std::time::Duration;
     /// # mod tenure { pub use tenure_http as http; } // the facade: `tenure::http`
     /// use tenure::http::{HttpClientConfig, ReqwestClients, Shared};
-    /// # let server = tenure_http::testing::CountingServer::start().await?;
+    /// # let server = tenure_test_support::CountingServer::start().await?;
     /// # let url = server.uri("/");
     ///
     /// let clients = ReqwestClients::new()?;

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use tenure_http::testing::{CountingServer, stream_bytes};
 use tenure_http::{ErrorKind, HttpClientConfig, HttpClients, Shared};
+use tenure_test_support::{CountingServer, http_server::stream_bytes};
 
 fn config(tag: &str) -> HttpClientConfig {
     HttpClientConfig::builder()

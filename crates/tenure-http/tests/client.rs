@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use http_body_util::BodyExt;
 use tenure_http::http::{Request, Version};
-use tenure_http::testing::{CountingServer, stream_bytes};
 use tenure_http::{ErrorKind, HttpClient, HttpClientConfig};
+use tenure_test_support::{CountingServer, http_server::stream_bytes};
 
 #[tokio::test]
 async fn get_reuses_one_connection() {

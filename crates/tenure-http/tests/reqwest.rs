@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tenure_http::reqwest::{Client, Version};
-use tenure_http::testing::{CountingServer, stream_bytes};
 use tenure_http::{ErrorKind, HttpClient, HttpClientConfig, ReqwestClients, Shared};
+use tenure_test_support::{CountingServer, http_server::stream_bytes};
 
 fn config(tag: &str) -> HttpClientConfig {
     HttpClientConfig::builder()

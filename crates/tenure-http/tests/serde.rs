@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use tenure_http::testing::CountingServer;
 use tenure_http::{HttpClientConfig, HttpClients, HttpVersion};
+use tenure_test_support::CountingServer;
 
 #[derive(serde::Deserialize)]
 struct Provider {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
 use tenure_http::http::Request;
-use tenure_http::testing::CountingServer;
 use tenure_http::{ErrorKind, HttpClient, HttpClientConfig, HttpClients};
+use tenure_test_support::CountingServer;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// As written in the URI (`%40` is `@`).

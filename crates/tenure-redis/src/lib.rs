@@ -70,7 +70,6 @@
 //! | `sentinel`  | off     | Sentinel configurations and pools (`redis+sentinel://`, [`RedisConfig::sentinel_builder`]). |
 //! | `serde`     | off     | `Deserialize` for [`RedisConfig`] (see [its file form](RedisConfig#from-a-file)); passwords stay redacted. |
 //! | `rustls`    | on      | `rediss://` (TLS) through rustls with the ring provider, trusting the web PKI roots (webpki-roots) or the roots added with [`RedisConfigBuilder::add_root_certificate_pem`]. |
-//! | `test-util` | off     | the `testing` module: `RedisServer`, a private `redis-server` process (optionally with a TLS port and a test CA), and with `cluster`/`sentinel` `RedisCluster`/`RedisSentinels`, for tests and examples. Not for production. |
 //!
 //! # TLS
 //!
@@ -103,8 +102,6 @@ mod secret;
 mod sentinel;
 #[cfg(feature = "serde")]
 mod serde;
-#[cfg(feature = "test-util")]
-pub mod testing;
 mod topology;
 
 pub use budget::ConnectionBudget;

@@ -15,8 +15,8 @@ use common::{SETTLE, key_for_every_slot, slot_of};
 use tenure_redis::{
     ConnectionBudget, Error, Ownership, RedisClients, RedisConfig, RedisPool, Topology,
     deadpool_redis::{self, redis::AsyncCommands},
-    testing::RedisCluster,
 };
+use tenure_test_support::RedisCluster;
 
 const MASTERS: usize = 3;
 const TASKS: usize = 8;

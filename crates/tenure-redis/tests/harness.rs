@@ -4,7 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use tenure_redis::testing::{INSTALL_HINT, RedisServer, redis_server_available};
+use tenure_test_support::{
+    RedisServer,
+    redis_server::{INSTALL_HINT, redis_server_available},
+};
 
 const SETTLE: Duration = Duration::from_secs(5);
 

@@ -171,7 +171,7 @@ async fn cluster_and_sentinel_errors_and_tracing_never_show_the_password() {
     );
     let clients = RedisClients::new().unwrap();
 
-    let cluster = tenure_redis::testing::RedisCluster::start(3).expect("a Redis Cluster starts");
+    let cluster = tenure_test_support::RedisCluster::start(3).expect("a Redis Cluster starts");
     let nodes: Vec<String> = cluster
         .nodes()
         .iter()
@@ -193,7 +193,7 @@ async fn cluster_and_sentinel_errors_and_tracing_never_show_the_password() {
     assert_redacted("cluster auth error Debug", &format!("{err:?}"));
     assert!(err.to_string().contains("cluster 127.0.0.1:"), "{err}");
 
-    let deployment = tenure_redis::testing::RedisSentinels::start(0, 1, std::time::Duration::from_secs(5))
+    let deployment = tenure_test_support::RedisSentinels::start(0, 1, std::time::Duration::from_secs(5))
         .expect("a sentinel deployment starts");
     let url = deployment
         .sentinel_url()

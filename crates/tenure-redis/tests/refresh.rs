@@ -18,7 +18,7 @@ const REFRESH: Duration = Duration::from_millis(300);
 /// and several refresh periods.
 const COMMANDS: usize = 300;
 
-async fn run(clients: &RedisClients, server: &tenure_redis::testing::RedisServer) -> usize {
+async fn run(clients: &RedisClients, server: &tenure_test_support::RedisServer) -> usize {
     let config = config(server);
     let mut failed = 0;
     for i in 0..COMMANDS {

@@ -12,8 +12,8 @@ use tenure_redis::{
         self,
         redis::{self, AsyncCommands},
     },
-    testing::RedisSentinels,
 };
+use tenure_test_support::RedisSentinels;
 
 /// The sentinels' `down-after-milliseconds`.
 const DOWN_AFTER: Duration = Duration::from_millis(1000);

@@ -7,7 +7,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{assert_settles, set_get};
-use tenure_redis::{ConfigError, Error, Ownership, RedisClients, RedisConfig, testing::RedisServer};
+use tenure_redis::{ConfigError, Error, Ownership, RedisClients, RedisConfig};
+use tenure_test_support::RedisServer;
 
 /// A hang guard, not a timing assertion: far above every configured timeout.
 const HANG_GUARD: Duration = Duration::from_secs(20);

@@ -12,8 +12,8 @@ use std::{
 use tenure_redis::{
     RedisConfig, RedisPool,
     deadpool_redis::redis::{self, AsyncCommands},
-    testing::RedisServer,
 };
+use tenure_test_support::RedisServer;
 
 /// The longest a test waits for the server's client count to settle.
 pub const SETTLE: Duration = Duration::from_secs(5);
@@ -97,7 +97,7 @@ impl Watchdog {
                 eprintln!(
                     "{test}: still running after {limit:?}: it hangs. Killing its redis-server processes and exiting."
                 );
-                tenure_redis::testing::kill_all_servers();
+                tenure_test_support::redis_server::kill_all_servers();
                 std::process::exit(101);
             }
         });

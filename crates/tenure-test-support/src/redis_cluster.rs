@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Mode, POLL_INTERVAL, RedisServer};
+use crate::redis_server::{Mode, POLL_INTERVAL, RedisServer};
 
 /// What to do when `redis-cli` is missing.
 pub const REDIS_CLI_HINT: &str = "redis-cli is not installed (it creates the test cluster): install it with \
@@ -30,7 +30,7 @@ pub const SLOTS: u16 = 16384;
 /// # Examples
 ///
 /// ```no_run
-/// use tenure_redis::testing::RedisCluster;
+/// use tenure_test_support::RedisCluster;
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let cluster = RedisCluster::start(3)?;

@@ -5,7 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Mode, POLL_INTERVAL, RedisServer};
+use crate::redis_server::{Mode, POLL_INTERVAL, RedisServer};
 
 /// How long replication and sentinel discovery may take at startup.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,7 +23,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use tenure_redis::testing::RedisSentinels;
+/// use tenure_test_support::RedisSentinels;
 ///
 /// # fn main() -> std::io::Result<()> {
 /// let deployment = RedisSentinels::start(1, 3, Duration::from_millis(1000))?;

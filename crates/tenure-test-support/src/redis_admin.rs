@@ -2,16 +2,16 @@
 
 use std::{io, time::Duration};
 
-use crate::deadpool_redis::redis::{self, ConnectionAddr, FromRedisValue, IntoConnectionInfo, Value};
+use redis::{ConnectionAddr, FromRedisValue, IntoConnectionInfo, Value};
 
-use super::ADMIN_CLIENT_NAME;
+use crate::redis_server::ADMIN_CLIENT_NAME;
 
 /// Connect, read and write timeout of an admin connection.
 const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `args` on a fresh admin connection to `127.0.0.1:port`, after naming it
 /// [`ADMIN_CLIENT_NAME`], and converts the reply.
-pub(super) fn query<T: FromRedisValue>(port: u16, args: &[&str]) -> io::Result<T> {
+pub(crate) fn query<T: FromRedisValue>(port: u16, args: &[&str]) -> io::Result<T> {
     let (name, rest) = args
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "an empty command"))?;
@@ -36,7 +36,7 @@ pub(super) fn query<T: FromRedisValue>(port: u16, args: &[&str]) -> io::Result<T
 
 /// A reply as text: strings as they are, integers in decimal, nil as the empty
 /// string, arrays (and maps, flattened) one element a line.
-pub(super) fn render(value: &Value) -> String {
+pub(crate) fn render(value: &Value) -> String {
     match value {
         Value::Nil => String::new(),
         Value::Int(n) => n.to_string(),
