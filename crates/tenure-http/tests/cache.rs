@@ -1,14 +1,406 @@
-//! The incident's production path, done right: every client comes from
-//! `HttpClients::get_async_http_client`, and every assertion sends real
-//! requests to a `CountingServer`.
+//! The incident's production path, done right, for both client kinds: every
+//! client comes from the cache (`HttpClients`, and with feature `reqwest`
+//! `ReqwestClients`), and every assertion sends real requests to a
+//! `CountingServer`.
+//!
+//! Each behaviour is one generic test body over [`Kind`], run once per kind by
+//! [`behaviour_tests!`]: `hyper_clients::<name>` and `reqwest_clients::<name>`.
+//! The few behaviours only one kind has come last.
 
-use std::sync::Arc;
+use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::BodyExt;
-use tenure_http::{ErrorKind, HttpClientConfig, HttpClients, Shared};
+use http_body_util::{BodyExt, Empty};
+use tenure_http::http::{Request, Version};
+use tenure_http::hyper::body::{Bytes, Incoming};
+use tenure_http::{
+    CacheStats, Error, ErrorKind, HttpClient, HttpClientConfig, HttpClients, RemovalCause, Shared, ShutdownReport,
+};
 use tenure_test_support::{CountingServer, http_server::stream_bytes};
+
+/// A finished request: status, HTTP version and the whole body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    version: Version,
+    body: Bytes,
+}
+
+/// Why a request failed, as far as both kinds can tell.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    /// The request could not be built (a URL without a scheme).
+    InvalidRequest,
+    /// No connection (refused, or a TLS handshake reqwest reports as connect).
+    Connect,
+    /// The TLS handshake failed (hyper-util clients tell it apart).
+    Tls,
+    Other(String),
+}
+
+/// A streaming response body, read chunk by chunk.
+enum StreamBody {
+    Hyper(Incoming),
+    #[cfg(feature = "reqwest")]
+    Reqwest(tenure_http::reqwest::Response),
+}
+
+impl StreamBody {
+    /// The next chunk; `None` at the end. A non-data frame is an empty chunk.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        match self {
+            StreamBody::Hyper(body) => body
+                .frame()
+                .await
+                .map(|frame| frame.expect("body frame").into_data().unwrap_or_default()),
+            #[cfg(feature = "reqwest")]
+            StreamBody::Reqwest(response) => response.chunk().await.expect("body chunk"),
+        }
+    }
+}
+
+type Listener<C> = Box<dyn Fn(&HttpClientConfig, &Shared<C>, RemovalCause) + Send + Sync>;
+
+/// The cache builder's settings a test sets; unset ones keep their defaults.
+struct Settings<C> {
+    max_capacity: Option<u64>,
+    time_to_idle: Option<Duration>,
+    listener: Option<Listener<C>>,
+}
+
+impl<C> Settings<C> {
+    fn new() -> Self {
+        Settings {
+            max_capacity: None,
+            time_to_idle: None,
+            listener: None,
+        }
+    }
+
+    fn max_capacity(mut self, max_capacity: u64) -> Self {
+        self.max_capacity = Some(max_capacity);
+        self
+    }
+
+    fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
+        self.time_to_idle = Some(time_to_idle);
+        self
+    }
+
+    fn eviction_listener(
+        mut self,
+        listener: impl Fn(&HttpClientConfig, &Shared<C>, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+}
+
+/// One client kind: its cache (whose API both kinds share, so
+/// [`forward_cache_api!`] writes it once) and how its clients send requests.
+trait Kind: 'static {
+    type Clients: Clone + fmt::Debug + Send + Sync + 'static;
+    type Client: fmt::Debug + Send + Sync + 'static;
+    const DEFAULT_TIME_TO_IDLE: Duration;
+    /// How a request to a TLS server whose CA the config does not trust fails.
+    const UNTRUSTED: Failure;
+
+    fn new() -> Result<Self::Clients, Error>;
+    fn build(settings: Settings<Self::Client>) -> Result<Self::Clients, Error>;
+    fn get(
+        clients: &Self::Clients,
+        config: &HttpClientConfig,
+    ) -> impl Future<Output = Result<Shared<Self::Client>, Error>> + Send;
+    fn get_async_http_client(
+        clients: &Self::Clients,
+        config: &HttpClientConfig,
+    ) -> impl Future<Output = Result<Shared<Self::Client>, Error>> + Send;
+    fn invalidate_all(clients: &Self::Clients);
+    fn len(clients: &Self::Clients) -> usize;
+    fn entry_count(clients: &Self::Clients) -> u64;
+    fn is_empty(clients: &Self::Clients) -> bool;
+    fn stats(clients: &Self::Clients) -> CacheStats;
+    fn shutdown(clients: &Self::Clients) -> impl Future<Output = ShutdownReport<HttpClientConfig>> + Send;
+    fn shutdown_within(
+        clients: &Self::Clients,
+        limit: Duration,
+    ) -> impl Future<Output = ShutdownReport<HttpClientConfig>> + Send;
+
+    /// A `GET` with extra request headers, body read in full.
+    fn send(
+        client: &Self::Client,
+        url: &str,
+        headers: &[(&'static str, &'static str)],
+    ) -> impl Future<Output = Result<Reply, Failure>> + Send;
+    /// A `GET` whose body is read later, chunk by chunk.
+    fn open(client: &Self::Client, url: &str) -> impl Future<Output = Result<StreamBody, Failure>> + Send;
+}
+
+/// The cache half of a [`Kind`] impl: the two caches have the same inherent
+/// API (one macro in tenure-http generates both).
+macro_rules! forward_cache_api {
+    ($clients:ty, $client:ty) => {
+        type Clients = $clients;
+        type Client = $client;
+        const DEFAULT_TIME_TO_IDLE: Duration = <$clients>::DEFAULT_TIME_TO_IDLE;
+
+        fn new() -> Result<$clients, Error> {
+            <$clients>::new()
+        }
+
+        fn build(settings: Settings<$client>) -> Result<$clients, Error> {
+            let mut builder = <$clients>::builder();
+            if let Some(max_capacity) = settings.max_capacity {
+                builder = builder.max_capacity(max_capacity);
+            }
+            if let Some(time_to_idle) = settings.time_to_idle {
+                builder = builder.time_to_idle(time_to_idle);
+            }
+            if let Some(listener) = settings.listener {
+                builder = builder.eviction_listener(move |config, client, cause| listener(config, client, cause));
+            }
+            builder.build()
+        }
+
+        fn get(
+            clients: &$clients,
+            config: &HttpClientConfig,
+        ) -> impl Future<Output = Result<Shared<$client>, Error>> + Send {
+            clients.get(config)
+        }
+
+        fn get_async_http_client(
+            clients: &$clients,
+            config: &HttpClientConfig,
+        ) -> impl Future<Output = Result<Shared<$client>, Error>> + Send {
+            clients.get_async_http_client(config)
+        }
+
+        fn invalidate_all(clients: &$clients) {
+            clients.invalidate_all();
+        }
+
+        fn len(clients: &$clients) -> usize {
+            clients.len()
+        }
+
+        fn entry_count(clients: &$clients) -> u64 {
+            clients.entry_count()
+        }
+
+        fn is_empty(clients: &$clients) -> bool {
+            clients.is_empty()
+        }
+
+        fn stats(clients: &$clients) -> CacheStats {
+            clients.stats()
+        }
+
+        fn shutdown(clients: &$clients) -> impl Future<Output = ShutdownReport<HttpClientConfig>> + Send {
+            clients.shutdown()
+        }
+
+        fn shutdown_within(
+            clients: &$clients,
+            limit: Duration,
+        ) -> impl Future<Output = ShutdownReport<HttpClientConfig>> + Send {
+            clients.shutdown_within(limit)
+        }
+    };
+}
+
+/// `HttpClients` and its hyper-util `HttpClient`.
+struct Hyper;
+
+fn hyper_failure(e: &Error) -> Failure {
+    match e.kind() {
+        ErrorKind::InvalidRequest => Failure::InvalidRequest,
+        ErrorKind::Connect => Failure::Connect,
+        ErrorKind::Tls => Failure::Tls,
+        _ => Failure::Other(format!("{e:?}")),
+    }
+}
+
+impl Kind for Hyper {
+    forward_cache_api!(HttpClients, HttpClient);
+
+    const UNTRUSTED: Failure = Failure::Tls;
+
+    async fn send(client: &HttpClient, url: &str, headers: &[(&'static str, &'static str)]) -> Result<Reply, Failure> {
+        let response = if headers.is_empty() {
+            client.get_bytes(url).await
+        } else {
+            let mut request = Request::get(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let request = request.body(Empty::<Bytes>::new()).expect("a valid request");
+            match client.request(request).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    let body = body.collect().await.expect("the whole body").to_bytes();
+                    Ok(tenure_http::http::Response::from_parts(parts, body))
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let response = response.map_err(|e| hyper_failure(&e))?;
+        Ok(Reply {
+            status: response.status().as_u16(),
+            version: response.version(),
+            body: response.into_body(),
+        })
+    }
+
+    async fn open(client: &HttpClient, url: &str) -> Result<StreamBody, Failure> {
+        let response = client.get(url).await.map_err(|e| hyper_failure(&e))?;
+        Ok(StreamBody::Hyper(response.into_body()))
+    }
+}
+
+/// `ReqwestClients` and its `reqwest::Client`.
+#[cfg(feature = "reqwest")]
+struct Reqwest;
+
+#[cfg(feature = "reqwest")]
+fn reqwest_failure(e: &tenure_http::reqwest::Error) -> Failure {
+    if e.is_builder() {
+        Failure::InvalidRequest
+    } else if e.is_connect() {
+        Failure::Connect
+    } else {
+        Failure::Other(format!("{e:?}"))
+    }
+}
+
+#[cfg(feature = "reqwest")]
+impl Kind for Reqwest {
+    forward_cache_api!(tenure_http::ReqwestClients, tenure_http::reqwest::Client);
+
+    // reqwest reports a failed handshake as a connect error.
+    const UNTRUSTED: Failure = Failure::Connect;
+
+    async fn send(
+        client: &tenure_http::reqwest::Client,
+        url: &str,
+        headers: &[(&'static str, &'static str)],
+    ) -> Result<Reply, Failure> {
+        let mut request = client.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.map_err(|e| reqwest_failure(&e))?;
+        let (status, version) = (response.status().as_u16(), response.version());
+        let body = response.bytes().await.map_err(|e| reqwest_failure(&e))?;
+        Ok(Reply { status, version, body })
+    }
+
+    async fn open(client: &tenure_http::reqwest::Client, url: &str) -> Result<StreamBody, Failure> {
+        let response = client.get(url).send().await.map_err(|e| reqwest_failure(&e))?;
+        Ok(StreamBody::Reqwest(response))
+    }
+}
+
+/// Runs every behaviour below against one kind, each as its own test.
+macro_rules! behaviour_tests {
+    ($module:ident: $kind:ty) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test]
+            async fn evicted_by_capacity_still_usable() {
+                super::evicted_by_capacity_still_usable::<$kind>().await;
+            }
+
+            #[tokio::test(start_paused = true)]
+            async fn expired_by_idle_still_usable_paused() {
+                super::expired_by_idle_still_usable_paused::<$kind>().await;
+            }
+
+            #[tokio::test]
+            async fn expired_by_idle_still_usable_real_time() {
+                super::expired_by_idle_still_usable_real_time::<$kind>().await;
+            }
+
+            #[tokio::test(start_paused = true)]
+            async fn in_flight_stream_survives_eviction_and_expiry() {
+                super::in_flight_stream_survives_eviction_and_expiry::<$kind>().await;
+            }
+
+            #[tokio::test]
+            async fn reuse_through_the_cache_opens_one_connection() {
+                super::reuse_through_the_cache_opens_one_connection::<$kind>().await;
+            }
+
+            #[tokio::test(start_paused = true)]
+            async fn hot_client_survives_expiry_periods_with_one_connection() {
+                super::hot_client_survives_expiry_periods_with_one_connection::<$kind>().await;
+            }
+
+            #[test]
+            fn churn_has_no_failures_and_bounded_connections() {
+                super::churn_has_no_failures_and_bounded_connections::<$kind>();
+            }
+
+            #[test]
+            fn load_with_enough_capacity_reuses_clients() {
+                super::load_with_enough_capacity_reuses_clients::<$kind>();
+            }
+
+            #[test]
+            fn incident_replay_under_churn_has_no_failures() {
+                super::incident_replay_under_churn_has_no_failures::<$kind>();
+            }
+
+            #[test]
+            fn steady_load_reuses_clients_and_connections() {
+                super::steady_load_reuses_clients_and_connections::<$kind>();
+            }
+
+            #[tokio::test]
+            async fn tls_through_the_cache() {
+                super::tls_through_the_cache::<$kind>().await;
+            }
+
+            #[tokio::test]
+            async fn http2_prior_knowledge_from_the_config() {
+                super::http2_prior_knowledge_from_the_config::<$kind>().await;
+            }
+
+            #[tokio::test]
+            async fn default_headers_sent_and_secrets_redacted() {
+                super::default_headers_sent_and_secrets_redacted::<$kind>().await;
+            }
+
+            #[test]
+            fn clients_are_scoped_by_runtime() {
+                super::clients_are_scoped_by_runtime::<$kind>();
+            }
+
+            #[tokio::test]
+            async fn bad_input_through_the_cache() {
+                super::bad_input_through_the_cache::<$kind>().await;
+            }
+
+            #[test]
+            fn outside_a_runtime_is_a_typed_error() {
+                super::outside_a_runtime_is_a_typed_error::<$kind>();
+            }
+
+            #[tokio::test]
+            async fn listener_entry_count_alias_and_shutdown() {
+                super::listener_entry_count_alias_and_shutdown::<$kind>().await;
+            }
+        }
+    };
+}
+
+behaviour_tests!(hyper_clients: Hyper);
+#[cfg(feature = "reqwest")]
+behaviour_tests!(reqwest_clients: Reqwest);
 
 fn config(tag: &str) -> HttpClientConfig {
     HttpClientConfig::builder()
@@ -17,88 +409,87 @@ fn config(tag: &str) -> HttpClientConfig {
         .expect("valid config")
 }
 
-async fn assert_works(client: &tenure_http::HttpClient, server: &CountingServer, times: usize) {
+async fn assert_works<K: Kind>(client: &K::Client, server: &CountingServer, times: usize) {
     for _ in 0..times {
-        let response = client
-            .get_bytes(server.uri("/"))
+        let reply = K::send(client, &server.uri("/"), &[])
             .await
             .expect("request through a cached client");
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.body().as_ref(), b"hello");
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body.as_ref(), b"hello");
     }
 }
 
-/// Test 1: capacity 1; A is evicted by B and still sends real requests.
-#[tokio::test]
-async fn evicted_by_capacity_still_usable() {
+/// Capacity 1: A is evicted by B and still sends real requests, through the
+/// pool it had.
+async fn evicted_by_capacity_still_usable<K: Kind>() {
     let server = CountingServer::start().await.unwrap();
-    let clients = HttpClients::builder().max_capacity(1).build().unwrap();
+    let clients = K::build(Settings::new().max_capacity(1)).unwrap();
     let (config_a, config_b) = (config("a"), config("b"));
 
-    let a = clients.get_async_http_client(&config_a).await.unwrap();
-    assert_works(&a, &server, 2).await;
-    let b = clients.get_async_http_client(&config_b).await.unwrap();
-    assert_eq!(clients.stats().evictions.capacity, 1);
-    assert_eq!(clients.len(), 1);
+    let a = K::get_async_http_client(&clients, &config_a).await.unwrap();
+    assert_works::<K>(&a, &server, 2).await;
+    let b = K::get_async_http_client(&clients, &config_b).await.unwrap();
+    assert_eq!(K::stats(&clients).evictions.capacity, 1);
+    assert_eq!(K::len(&clients), 1);
 
     // A is no longer cached, yet works: nothing closed it.
-    assert_works(&a, &server, 5).await;
-    assert_works(&b, &server, 2).await;
+    assert_works::<K>(&a, &server, 5).await;
+    assert_works::<K>(&b, &server, 2).await;
     // A's pool is intact: its connection is reused after eviction.
     assert_eq!(server.connections(), 2, "one connection for A, one for B");
 
     // Asking for A again builds a new client (A was evicted), which works too.
-    let a2 = clients.get_async_http_client(&config_a).await.unwrap();
+    let a2 = K::get_async_http_client(&clients, &config_a).await.unwrap();
     assert!(!Shared::ptr_eq(&a, &a2));
-    assert_works(&a2, &server, 1).await;
-    assert_works(&a, &server, 1).await;
+    assert_works::<K>(&a2, &server, 1).await;
+    assert_works::<K>(&a, &server, 1).await;
+    assert_eq!(
+        server.connections(),
+        3,
+        "the new client has its own pool; A still has its own"
+    );
 }
 
-/// Test 2: expired by idleness under paused time, still usable.
-#[tokio::test(start_paused = true)]
-async fn expired_by_idle_still_usable_paused() {
+/// Expired by idleness under paused time, still usable.
+async fn expired_by_idle_still_usable_paused<K: Kind>() {
     let server = CountingServer::start().await.unwrap();
-    let clients = HttpClients::new().unwrap();
+    let clients = K::new().unwrap();
     let config_a = config("a");
 
-    let a = clients.get_async_http_client(&config_a).await.unwrap();
-    assert_works(&a, &server, 1).await;
-    tokio::time::advance(HttpClients::DEFAULT_TIME_TO_IDLE + Duration::from_secs(60)).await;
+    let a = K::get(&clients, &config_a).await.unwrap();
+    assert_works::<K>(&a, &server, 1).await;
+    tokio::time::advance(K::DEFAULT_TIME_TO_IDLE + Duration::from_secs(60)).await;
     // Let the reaper run at the new time.
     for _ in 0..100 {
-        if clients.stats().evictions.idle >= 1 {
+        if K::stats(&clients).evictions.idle >= 1 {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let stats = clients.stats();
+    let stats = K::stats(&clients);
     assert_eq!(stats.evictions.idle, 1, "{stats:?}");
-    assert!(clients.is_empty());
+    assert!(K::is_empty(&clients));
 
-    assert_works(&a, &server, 3).await;
-    let a2 = clients.get_async_http_client(&config_a).await.unwrap();
+    assert_works::<K>(&a, &server, 3).await;
+    let a2 = K::get(&clients, &config_a).await.unwrap();
     assert!(!Shared::ptr_eq(&a, &a2), "an expired client is not served again");
-    assert_works(&a2, &server, 1).await;
-    assert_works(&a, &server, 1).await;
+    assert_works::<K>(&a2, &server, 1).await;
+    assert_works::<K>(&a, &server, 1).await;
 }
 
-/// Test 2, real-time twin: a 50 ms time-to-idle; waits (bounded) for the
-/// reaper to expire the entry, then uses the expired client.
-#[tokio::test]
-async fn expired_by_idle_still_usable_real_time() {
+/// The real-time twin: a 50 ms time-to-idle; waits (bounded) for the reaper to
+/// expire the entry, then uses the expired client.
+async fn expired_by_idle_still_usable_real_time<K: Kind>() {
     let server = CountingServer::start().await.unwrap();
-    let clients = HttpClients::builder()
-        .time_to_idle(Duration::from_millis(50))
-        .build()
-        .unwrap();
+    let clients = K::build(Settings::new().time_to_idle(Duration::from_millis(50))).unwrap();
     let config_a = config("a");
-    let a = clients.get_async_http_client(&config_a).await.unwrap();
-    assert_works(&a, &server, 1).await;
+    let a = K::get(&clients, &config_a).await.unwrap();
+    assert_works::<K>(&a, &server, 1).await;
 
     // Bounded: at most 500 polls of 10 ms. No assertion on elapsed time.
     let mut expired = false;
     for _ in 0..500 {
-        if clients.stats().evictions.idle >= 1 {
+        if K::stats(&clients).evictions.idle >= 1 {
             expired = true;
             break;
         }
@@ -107,70 +498,61 @@ async fn expired_by_idle_still_usable_real_time() {
     assert!(
         expired,
         "the reaper should expire the idle entry: {:?}",
-        clients.stats()
+        K::stats(&clients)
     );
-    assert_works(&a, &server, 3).await;
+    assert_works::<K>(&a, &server, 3).await;
 }
 
-/// Test 3: a streaming response read from A while A is evicted (capacity),
+/// A streaming response read from A while A is evicted (capacity),
 /// invalidated and expired, and every cache handle to A is dropped: it
 /// completes byte for byte.
-#[tokio::test(start_paused = true)]
-async fn in_flight_stream_survives_eviction_and_expiry() {
+async fn in_flight_stream_survives_eviction_and_expiry<K: Kind>() {
     const CHUNKS: usize = 256;
     let server = CountingServer::start().await.unwrap();
-    let clients = HttpClients::builder()
-        .max_capacity(1)
-        .time_to_idle(Duration::from_secs(1))
-        .build()
-        .unwrap();
+    let clients = K::build(Settings::new().max_capacity(1).time_to_idle(Duration::from_secs(1))).unwrap();
     let (config_a, config_b) = (config("a"), config("b"));
 
-    let a = clients.get_async_http_client(&config_a).await.unwrap();
-    let a_id = a.id();
-    let response = a.get(server.uri(&format!("/stream?chunks={CHUNKS}"))).await.unwrap();
-    let mut body = response.into_body();
-    let mut got = Vec::new();
-    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
-    got.extend_from_slice(&first);
+    let a = K::get(&clients, &config_a).await.unwrap();
+    let mut body = K::open(&a, &server.uri(&format!("/stream?chunks={CHUNKS}")))
+        .await
+        .unwrap();
+    let mut got = body.next_chunk().await.expect("a first chunk").to_vec();
 
     // Evict A by capacity, expire B, and drop our handle to A.
-    let b = clients.get_async_http_client(&config_b).await.unwrap();
-    assert_eq!(clients.stats().evictions.capacity, 1);
+    let b = K::get(&clients, &config_b).await.unwrap();
+    assert_eq!(K::stats(&clients).evictions.capacity, 1);
     drop(a);
     drop(b);
     tokio::time::advance(Duration::from_secs(5)).await;
-    clients.invalidate_all();
+    K::invalidate_all(&clients);
 
-    // Bounded: CHUNKS frames plus slack.
+    // Bounded: CHUNKS chunks plus slack.
     for _ in 0..CHUNKS * 4 {
-        let Some(frame) = body.frame().await else {
+        let Some(chunk) = body.next_chunk().await else {
             break;
         };
-        if let Ok(data) = frame.unwrap().into_data() {
-            got.extend_from_slice(&data);
-        }
+        got.extend_from_slice(&chunk);
     }
     assert_eq!(got.len(), stream_bytes(CHUNKS).len());
     assert_eq!(got, stream_bytes(CHUNKS), "byte for byte");
 
-    // A new client for A's config is a different client and works.
-    let a2 = clients.get_async_http_client(&config_a).await.unwrap();
-    assert_ne!(a2.id(), a_id);
-    assert_works(&a2, &server, 1).await;
+    // A's config now gets a newly built client, which works.
+    let a2 = K::get(&clients, &config_a).await.unwrap();
+    assert_eq!(K::stats(&clients).inserts, 3, "A, B, then a new client for A");
+    assert_works::<K>(&a2, &server, 1).await;
 }
 
-/// Test 4: 100 sequential requests, each through the cache: one connection.
-#[tokio::test]
-async fn reuse_through_the_cache_opens_one_connection() {
+/// 100 sequential requests, each through the cache: one client, one
+/// connection.
+async fn reuse_through_the_cache_opens_one_connection<K: Kind>() {
     let server = CountingServer::start().await.unwrap();
-    let clients = HttpClients::new().unwrap();
+    let clients = K::new().unwrap();
     let config_a = config("a");
     for _ in 0..100 {
-        let client = clients.get_async_http_client(&config_a).await.unwrap();
-        assert_works(&client, &server, 1).await;
+        let client = K::get(&clients, &config_a).await.unwrap();
+        assert_works::<K>(&client, &server, 1).await;
     }
-    let stats = clients.stats();
+    let stats = K::stats(&clients);
     println!(
         "reuse: connections={} requests={} stats={stats:?}",
         server.connections(),
@@ -183,25 +565,22 @@ async fn reuse_through_the_cache_opens_one_connection() {
 }
 
 /// A hot client is not rebuilt at expiry boundaries: one request a minute for
-/// an hour (six times the 10-minute expiry) keeps one client and one
-/// connection. With a time-to-live, this would be seven clients and seven
-/// cold pools.
-#[tokio::test(start_paused = true)]
-async fn hot_client_survives_expiry_periods_with_one_connection() {
+/// an hour (six times the 10-minute expiry), with no handle held in between,
+/// keeps one client and one connection. With a time-to-live, this would be
+/// seven clients and seven cold pools.
+async fn hot_client_survives_expiry_periods_with_one_connection<K: Kind>() {
     let server = CountingServer::start().await.unwrap();
-    let clients = HttpClients::new().unwrap();
+    let clients = K::new().unwrap();
     let config_a = config("a");
-    let first = clients.get_async_http_client(&config_a).await.unwrap();
-    let first_id = first.id();
-    drop(first);
+    drop(K::get(&clients, &config_a).await.unwrap());
     for minute in 0..60 {
-        let client = clients.get_async_http_client(&config_a).await.unwrap();
-        assert_eq!(client.id(), first_id, "rebuilt at minute {minute}");
-        assert_works(&client, &server, 1).await;
+        let client = K::get(&clients, &config_a).await.unwrap();
+        assert_eq!(K::stats(&clients).inserts, 1, "rebuilt at minute {minute}");
+        assert_works::<K>(&client, &server, 1).await;
         drop(client);
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
-    let stats = clients.stats();
+    let stats = K::stats(&clients);
     println!(
         "hot client over 60 min: connections={} stats={stats:?}",
         server.connections()
@@ -212,8 +591,32 @@ async fn hot_client_survives_expiry_periods_with_one_connection() {
 }
 
 const TASKS: usize = 16;
-const PER_TASK: usize = 125;
 const CONFIGS: usize = 10;
+
+/// What each churn task does, `rounds` times: get a client from the cache and
+/// send `per_hold` requests through it, to `/` or to a short stream.
+#[derive(Clone, Copy)]
+struct Workload {
+    rounds: usize,
+    per_hold: usize,
+    /// `Some(n)`: `/stream?chunks=n`, compared byte for byte; `None`: `/`.
+    stream_chunks: Option<usize>,
+}
+
+/// Every request through its own lookup: 125 single requests to `/`.
+const LOOKUP_PER_REQUEST: Workload = Workload {
+    rounds: 125,
+    per_hold: 1,
+    stream_chunks: None,
+};
+
+/// The incident's routers: 25 times a client held for 5 streamed requests
+/// while other tasks evict it.
+const HELD_STREAMING: Workload = Workload {
+    rounds: 25,
+    per_hold: 5,
+    stream_chunks: Some(4),
+};
 
 struct ChurnResult {
     failures: usize,
@@ -221,12 +624,12 @@ struct ChurnResult {
     connections: usize,
     peak_open: usize,
     open_after_drop: usize,
-    stats: tenure_http::CacheStats,
+    stats: CacheStats,
 }
 
-/// TASKS tasks send PER_TASK requests each, every one through the cache,
-/// spread over CONFIGS configs, on a 2-worker runtime.
-fn churn(capacity: u64, time_to_idle: Duration) -> ChurnResult {
+/// TASKS tasks run `workload` over CONFIGS configs on a 2-worker runtime;
+/// then every client is dropped and the server's open connections counted.
+fn churn<K: Kind>(workload: Workload, capacity: u64, time_to_idle: Duration) -> ChurnResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -234,33 +637,40 @@ fn churn(capacity: u64, time_to_idle: Duration) -> ChurnResult {
         .expect("runtime");
     runtime.block_on(async {
         let server = Arc::new(CountingServer::start().await.expect("server"));
-        let clients = HttpClients::builder()
-            .max_capacity(capacity)
-            .time_to_idle(time_to_idle)
-            .build()
-            .expect("cache");
+        let clients = K::build(Settings::new().max_capacity(capacity).time_to_idle(time_to_idle)).expect("cache");
         let configs: Arc<Vec<HttpClientConfig>> = Arc::new((0..CONFIGS).map(|i| config(&i.to_string())).collect());
         let failures = Arc::new(AtomicUsize::new(0));
+        let (url, expected) = match workload.stream_chunks {
+            Some(chunks) => (
+                server.uri(&format!("/stream?chunks={chunks}")),
+                Bytes::from(stream_bytes(chunks)),
+            ),
+            None => (server.uri("/"), Bytes::from_static(b"hello")),
+        };
         let mut tasks = tokio::task::JoinSet::new();
         for t in 0..TASKS {
-            let (server, clients, configs, failures) = (
-                Arc::clone(&server),
+            let (clients, configs, failures, url, expected) = (
                 clients.clone(),
                 Arc::clone(&configs),
                 Arc::clone(&failures),
+                url.clone(),
+                expected.clone(),
             );
             tasks.spawn(async move {
-                for i in 0..PER_TASK {
-                    let config = &configs[(t * 7 + i * 3) % CONFIGS];
-                    let ok = match clients.get_async_http_client(config).await {
-                        Ok(client) => client
-                            .get_bytes(server.uri("/"))
-                            .await
-                            .is_ok_and(|r| r.body().as_ref() == b"hello"),
-                        Err(_) => false,
+                for round in 0..workload.rounds {
+                    let config = &configs[(t * 7 + round * 3) % CONFIGS];
+                    let Ok(client) = K::get(&clients, config).await else {
+                        failures.fetch_add(workload.per_hold, Ordering::Relaxed);
+                        continue;
                     };
-                    if !ok {
-                        failures.fetch_add(1, Ordering::Relaxed);
+                    // Held while other tasks evict it.
+                    for _ in 0..workload.per_hold {
+                        let ok = K::send(&client, &url, &[])
+                            .await
+                            .is_ok_and(|reply| reply.status == 200 && reply.body == expected);
+                        if !ok {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             });
@@ -268,10 +678,10 @@ fn churn(capacity: u64, time_to_idle: Duration) -> ChurnResult {
         while let Some(joined) = tasks.join_next().await {
             joined.expect("churn task");
         }
-        let stats = clients.stats();
+        let stats = K::stats(&clients);
         // Drop every client: the server must see every connection close
         // (nothing leaks). Bounded wait: 500 polls of 10 ms.
-        clients.invalidate_all();
+        K::invalidate_all(&clients);
         drop(clients);
         for _ in 0..500 {
             if server.open_connections() == 0 {
@@ -290,10 +700,11 @@ fn churn(capacity: u64, time_to_idle: Duration) -> ChurnResult {
     })
 }
 
-/// Test 5: capacity 2 for 10 configs and a 5 ms expiry: heavy eviction.
-#[test]
-fn churn_has_no_failures_and_bounded_connections() {
-    let r = churn(2, Duration::from_millis(5));
+/// Every request through the cache, capacity 2 for 10 configs and a 5 ms
+/// time-to-idle: heavy eviction, no failures, bounded connections.
+fn churn_has_no_failures_and_bounded_connections<K: Kind>() {
+    let w = LOOKUP_PER_REQUEST;
+    let r = churn::<K>(w, 2, Duration::from_millis(5));
     let built = usize::try_from(r.stats.inserts).unwrap();
     println!(
         "churn (capacity 2, tti 5ms): requests={} failures={} connections={} peak_open={} \
@@ -301,13 +712,14 @@ fn churn_has_no_failures_and_bounded_connections() {
         r.requests, r.failures, r.connections, r.peak_open, r.open_after_drop, r.stats
     );
     assert_eq!(r.failures, 0, "no request may fail because of eviction");
-    assert_eq!(r.requests, TASKS * PER_TASK);
+    assert_eq!(r.requests, TASKS * w.rounds * w.per_hold);
+    assert!(r.stats.evictions.total() > 0, "the load must churn: {:?}", r.stats);
     // Single flight: at most one client built per miss.
     assert!(r.stats.inserts <= r.stats.misses);
     // A client serves at most TASKS requests at once, so it opens at most
     // TASKS connections; and no more connections than requests.
     assert!(r.connections <= built * TASKS);
-    assert!(r.connections <= TASKS * PER_TASK);
+    assert!(r.connections <= r.requests);
     // Open at once: at most TASKS in flight, plus idle ones in the pools of
     // live clients; live clients are the 2 cached plus at most one held by
     // each task, each holding at most TASKS idle connections. Evicted
@@ -319,47 +731,154 @@ fn churn_has_no_failures_and_bounded_connections() {
     );
 }
 
-/// The same load with room for every config and the default expiry: clients
-/// are reused, so connections stay near one per config (at most TASKS each).
-#[test]
-fn load_with_enough_capacity_reuses_clients() {
-    let r = churn(CONFIGS as u64, HttpClients::DEFAULT_TIME_TO_IDLE);
+/// The same load with room for every config and the default time-to-idle:
+/// clients are reused, so connections stay near one per config (at most
+/// TASKS each).
+fn load_with_enough_capacity_reuses_clients<K: Kind>() {
+    let w = LOOKUP_PER_REQUEST;
+    let r = churn::<K>(w, CONFIGS as u64, K::DEFAULT_TIME_TO_IDLE);
     println!(
         "steady (capacity 10, tti 10min): requests={} failures={} connections={} peak_open={} \
          open_after_drop={} stats={:?}",
         r.requests, r.failures, r.connections, r.peak_open, r.open_after_drop, r.stats
     );
     assert_eq!(r.failures, 0);
-    assert_eq!(r.requests, TASKS * PER_TASK);
+    assert_eq!(r.requests, TASKS * w.rounds * w.per_hold);
     assert_eq!(r.stats.inserts, CONFIGS as u64, "one client per config (single flight)");
     assert_eq!(r.stats.evictions.total(), 0);
     assert!(r.connections <= CONFIGS * TASKS);
     assert_eq!(r.open_after_drop, 0);
 }
 
-/// Test 6 through the cache: extra root -> works; without it -> Tls error.
-#[tokio::test]
-async fn tls_through_the_cache() {
+/// The incident replayed: clients held for several streamed requests (read to
+/// the end, compared byte for byte) while capacity 2 and a 5 ms time-to-idle
+/// evict them: no failures, nothing leaked.
+fn incident_replay_under_churn_has_no_failures<K: Kind>() {
+    let w = HELD_STREAMING;
+    let r = churn::<K>(w, 2, Duration::from_millis(5));
+    let built = usize::try_from(r.stats.inserts).unwrap();
+    println!(
+        "held churn (capacity 2, tti 5ms): requests={} failures={} connections={} open_after_drop={} \
+         clients_built={built} stats={:?}",
+        r.requests, r.failures, r.connections, r.open_after_drop, r.stats
+    );
+    assert_eq!(r.failures, 0, "no request may fail because of eviction");
+    assert_eq!(r.requests, TASKS * w.rounds * w.per_hold);
+    assert!(r.stats.evictions.total() > 0, "the load must churn: {:?}", r.stats);
+    assert!(r.stats.inserts <= r.stats.misses);
+    // A held client serves one request at a time per holder: at most one
+    // connection per (client, holder) pair, never more than requests.
+    assert!(r.connections <= built * TASKS);
+    assert!(r.connections <= r.requests);
+    assert_eq!(
+        r.open_after_drop, 0,
+        "connections leaked after every client was dropped"
+    );
+}
+
+/// Held clients with room for every config: one client per config,
+/// connections reused.
+fn steady_load_reuses_clients_and_connections<K: Kind>() {
+    let w = HELD_STREAMING;
+    let r = churn::<K>(w, CONFIGS as u64, K::DEFAULT_TIME_TO_IDLE);
+    println!(
+        "held steady (capacity 10, tti 10min): requests={} failures={} connections={} stats={:?}",
+        r.requests, r.failures, r.connections, r.stats
+    );
+    assert_eq!(r.failures, 0);
+    assert_eq!(r.requests, TASKS * w.rounds * w.per_hold);
+    assert_eq!(r.stats.inserts, CONFIGS as u64, "one client per config (single flight)");
+    assert_eq!(r.stats.evictions.total(), 0);
+    assert!(r.connections <= CONFIGS * TASKS);
+    assert_eq!(r.open_after_drop, 0);
+}
+
+/// TLS roots from the config: the server's CA trusted -> h2 over ALPN on one
+/// connection, or HTTP/1.1 when the config says so; untrusted -> a typed
+/// failure.
+async fn tls_through_the_cache<K: Kind>() {
     let server = CountingServer::start_tls().await.unwrap();
-    let clients = HttpClients::new().unwrap();
+    let clients = K::new().unwrap();
     let trusted = HttpClientConfig::builder()
         .add_root_certificate_der(server.ca_cert_der().unwrap())
         .build()
         .unwrap();
-    let client = clients.get_async_http_client(&trusted).await.unwrap();
-    assert_works(&client, &server, 3).await;
+    let client = K::get(&clients, &trusted).await.unwrap();
+    for _ in 0..3 {
+        let reply = K::send(&client, &server.uri("/"), &[]).await.unwrap();
+        assert_eq!(reply.version, Version::HTTP_2, "ALPN should pick h2");
+        assert_eq!(reply.body.as_ref(), b"hello");
+    }
+    assert_eq!(server.connections(), 1);
 
-    let untrusted = HttpClientConfig::default();
-    let client = clients.get_async_http_client(&untrusted).await.unwrap();
-    let e = client.get(server.uri("/")).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Tls, "{e:?}");
-    assert_eq!(clients.len(), 2);
+    let http1 = HttpClientConfig::builder()
+        .webpki_roots(false)
+        .add_root_certificates_pem(server.ca_cert_pem().unwrap())
+        .http1_only()
+        .build()
+        .unwrap();
+    let client = K::get(&clients, &http1).await.unwrap();
+    let reply = K::send(&client, &server.uri("/"), &[]).await.unwrap();
+    assert_eq!(reply.version, Version::HTTP_11);
+    assert_eq!(reply.body.as_ref(), b"hello");
+
+    let untrusted = K::get(&clients, &HttpClientConfig::default()).await.unwrap();
+    let failure = K::send(&untrusted, &server.uri("/"), &[]).await.unwrap_err();
+    assert_eq!(failure, K::UNTRUSTED);
+    assert_eq!(K::len(&clients), 3);
 }
 
-/// Test 7: runtimes get different clients; a shut-down runtime's client is
-/// never served to the next runtime, whose client works.
-#[test]
-fn clients_are_scoped_by_runtime() {
+/// Plain HTTP/2 with prior knowledge from the config: one connection.
+async fn http2_prior_knowledge_from_the_config<K: Kind>() {
+    let server = CountingServer::start().await.unwrap();
+    let clients = K::new().unwrap();
+    let config = HttpClientConfig::builder().http2_only().build().unwrap();
+    let client = K::get(&clients, &config).await.unwrap();
+    for _ in 0..3 {
+        let reply = K::send(&client, &server.uri("/"), &[]).await.unwrap();
+        assert_eq!(reply.version, Version::HTTP_2);
+        assert_eq!(reply.body.as_ref(), b"hello");
+    }
+    assert_eq!(server.connections(), 1);
+}
+
+/// Default headers are sent; the request's own value wins; secrets in the
+/// key never show in the Debug of the config, the client, the cache or its
+/// stats.
+async fn default_headers_sent_and_secrets_redacted<K: Kind>() {
+    let server = CountingServer::start().await.unwrap();
+    let clients = K::new().unwrap();
+    let config = HttpClientConfig::builder()
+        .header("authorization", "Bearer SECRET-1")
+        .header("x-api-key", "SECRET-2")
+        .header("x-override", "default")
+        .header("user-agent", "tenure-test")
+        .build()
+        .unwrap();
+    let client = K::get(&clients, &config).await.unwrap();
+    let reply = K::send(&client, &server.uri("/headers"), &[("x-override", "mine")])
+        .await
+        .unwrap();
+    let text = String::from_utf8(reply.body.to_vec()).unwrap();
+    assert!(text.contains("authorization: Bearer SECRET-1\n"), "sent");
+    assert!(text.contains("x-api-key: SECRET-2\n"), "sent");
+    assert!(text.contains("user-agent: tenure-test\n"));
+    assert!(text.contains("x-override: mine\n"));
+    assert!(!text.contains("x-override: default"));
+
+    for shown in [
+        format!("{config:?}"),
+        format!("{client:?}"),
+        format!("{clients:?}"),
+        format!("{:?}", K::stats(&clients)),
+    ] {
+        assert!(!shown.contains("SECRET"), "leaked in {shown}");
+    }
+}
+
+/// Runtimes get different clients; a shut-down runtime's client is never
+/// served to the next runtime, whose client works.
+fn clients_are_scoped_by_runtime<K: Kind>() {
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -367,7 +886,7 @@ fn clients_are_scoped_by_runtime() {
         .unwrap();
     let server = server_rt.block_on(CountingServer::start()).unwrap();
     let uri = server.uri("/");
-    let clients = HttpClients::new().unwrap();
+    let clients = K::new().unwrap();
     let config_a = config("a");
 
     let runtime = || {
@@ -378,31 +897,26 @@ fn clients_are_scoped_by_runtime() {
     };
     let get = |rt: &tokio::runtime::Runtime| {
         rt.block_on(async {
-            let client = clients.get_async_http_client(&config_a).await.unwrap();
-            let response = client.get_bytes(uri.as_str()).await.unwrap();
-            assert_eq!(response.body().as_ref(), b"hello");
+            let client = K::get(&clients, &config_a).await.unwrap();
+            let reply = K::send(&client, &uri, &[]).await.unwrap();
+            assert_eq!(reply.body.as_ref(), b"hello");
             client
         })
     };
 
-    let rt1 = runtime();
-    let rt2 = runtime();
+    let (rt1, rt2) = (runtime(), runtime());
     let c1 = get(&rt1);
     let c2 = get(&rt2);
     assert!(!Shared::ptr_eq(&c1, &c2));
-    assert_ne!(c1.id(), c2.id());
     assert!(Shared::ptr_eq(&c1, &get(&rt1)), "same runtime, same client");
     assert!(Shared::ptr_eq(&c2, &get(&rt2)), "same runtime, same client");
 
     drop(rt1);
-    assert!(!c1.is_runtime_alive());
     // Several new runtimes: any of them may reuse rt1's id.
     for _ in 0..5 {
         let rt = runtime();
         let c = get(&rt);
         assert!(!Shared::ptr_eq(&c, &c1), "a dead runtime's client was served");
-        assert_ne!(c.id(), c1.id());
-        assert!(c.is_runtime_alive());
         drop(c);
         drop(rt);
     }
@@ -411,69 +925,41 @@ fn clients_are_scoped_by_runtime() {
     drop(server);
 }
 
-/// Test 8 through the cache: bad settings and bad requests are typed errors.
-#[tokio::test]
-async fn bad_input_through_the_cache() {
-    let e = HttpClients::builder().max_capacity(0).build().unwrap_err();
+/// Bad settings and bad requests are typed errors; after shutdown the cache
+/// refuses with a typed error, and clients handed out before keep working.
+async fn bad_input_through_the_cache<K: Kind>() {
+    let e = K::build(Settings::new().max_capacity(0)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidConfig);
     assert!(e.to_string().contains("max_capacity"), "{e}");
-    let e = HttpClients::builder().time_to_idle(Duration::ZERO).build().unwrap_err();
+    let e = K::build(Settings::new().time_to_idle(Duration::ZERO)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidConfig);
     assert!(e.to_string().contains("time_to_idle"), "{e}");
 
-    let clients = HttpClients::new().unwrap();
-    let client = clients
-        .get_async_http_client(&HttpClientConfig::default())
-        .await
-        .unwrap();
-    let e = client.get("no scheme").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    let clients = K::new().unwrap();
+    let client = K::get(&clients, &HttpClientConfig::default()).await.unwrap();
+    let failure = K::send(&client, "no scheme", &[]).await.unwrap_err();
+    assert_eq!(failure, Failure::InvalidRequest);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let e = client.get(format!("http://{addr}/")).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Connect);
+    let failure = K::send(&client, &format!("http://{addr}/"), &[]).await.unwrap_err();
+    assert_eq!(failure, Failure::Connect);
 
-    // The cache refuses after shutdown with a typed error.
-    let report = clients.shutdown_within(Duration::from_secs(5)).await;
+    let report = K::shutdown_within(&clients, Duration::from_secs(5)).await;
     assert!(report.is_complete(), "{report:?}");
-    assert!(clients.is_empty());
-    let e = clients
-        .get_async_http_client(&HttpClientConfig::default())
-        .await
-        .unwrap_err();
+    assert!(K::is_empty(&clients));
+    let e = K::get(&clients, &HttpClientConfig::default()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cache, "{e}");
-    // The client obtained before shutdown still works... on a closed port it
-    // still fails with Connect, and on a live server it succeeds.
+    // Shutdown closed nothing: the client obtained before it still works.
     let server = CountingServer::start().await.unwrap();
-    assert_works(&client, &server, 1).await;
-}
-
-/// Secrets in the key never show in the cache's or the clients' Debug.
-#[tokio::test]
-async fn cache_debug_never_shows_secrets() {
-    let clients = HttpClients::new().unwrap();
-    let config = HttpClientConfig::builder()
-        .header("authorization", "Bearer SECRET-token")
-        .header("x-api-key", "SECRET-key")
-        .build()
-        .unwrap();
-    let client = clients.get_async_http_client(&config).await.unwrap();
-    for text in [
-        format!("{clients:?}"),
-        format!("{client:?}"),
-        format!("{:?}", clients.stats()),
-    ] {
-        assert!(!text.contains("SECRET"), "{text}");
-    }
+    assert_works::<K>(&client, &server, 2).await;
 }
 
 /// Outside any tokio runtime, the cache gives a typed error, not a panic.
-#[test]
-fn outside_a_runtime_is_a_typed_error() {
-    let clients = HttpClients::new().unwrap();
+fn outside_a_runtime_is_a_typed_error<K: Kind>() {
+    let clients = K::new().unwrap();
     let config = HttpClientConfig::default();
-    let mut future = std::pin::pin!(clients.get_async_http_client(&config));
+    let mut future = std::pin::pin!(K::get(&clients, &config));
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut cx) {
         std::task::Poll::Ready(Err(e)) => assert_eq!(e.kind(), ErrorKind::Runtime, "{e}"),
@@ -486,51 +972,143 @@ fn outside_a_runtime_is_a_typed_error() {
 /// `entry_count` follows `len`, the eviction listener sees every retirement
 /// with its cause and the very client, and `shutdown_within(deadline)` reports a
 /// complete shutdown while handed-out clients keep working.
-#[tokio::test]
-async fn listener_entry_count_alias_and_shutdown() {
-    use std::sync::Mutex;
-    use tenure_http::RemovalCause;
+async fn listener_entry_count_alias_and_shutdown<K: Kind>() {
+    type Seen<C> = Arc<Mutex<Vec<(HttpClientConfig, Shared<C>, RemovalCause)>>>;
 
     let server = CountingServer::start().await.unwrap();
-    let seen: Arc<Mutex<Vec<(HttpClientConfig, u64, RemovalCause)>>> = Arc::default();
+    let seen: Seen<K::Client> = Arc::default();
     let sink = Arc::clone(&seen);
-    let clients = HttpClients::builder()
-        .max_capacity(1)
-        .eviction_listener(move |config, client, cause| {
+    let clients = K::build(Settings::<K::Client>::new().max_capacity(1).eviction_listener(
+        move |config, client, cause| {
             sink.lock()
                 .expect("listener lock")
-                .push((config.clone(), client.id(), cause));
-        })
-        .build()
-        .unwrap();
+                .push((config.clone(), client.clone(), cause));
+        },
+    ))
+    .unwrap();
     let (config_a, config_b) = (config("a"), config("b"));
+    let last_seen = || {
+        let seen = seen.lock().unwrap();
+        seen.last()
+            .map(|(config, client, cause)| (config.clone(), client.clone(), *cause))
+    };
 
-    let a = clients.get(&config_a).await.unwrap();
+    let a = K::get(&clients, &config_a).await.unwrap();
     assert!(Shared::ptr_eq(
         &a,
-        &clients.get_async_http_client(&config_a).await.unwrap()
+        &K::get_async_http_client(&clients, &config_a).await.unwrap()
     ));
-    assert_eq!((clients.len(), clients.entry_count()), (1, 1));
-    let b = clients.get(&config_b).await.unwrap();
-    assert_eq!((clients.len(), clients.entry_count()), (1, 1));
-    assert_eq!(
-        *seen.lock().unwrap(),
-        vec![(config_a.clone(), a.id(), RemovalCause::Capacity)]
-    );
+    assert_eq!((K::len(&clients), K::entry_count(&clients)), (1, 1));
+    let b = K::get(&clients, &config_b).await.unwrap();
+    assert_eq!((K::len(&clients), K::entry_count(&clients)), (1, 1));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    let (config, client, cause) = last_seen().expect("A's eviction");
+    assert_eq!((config, cause), (config_a.clone(), RemovalCause::Capacity));
+    assert!(Shared::ptr_eq(&client, &a), "the listener sees the very client");
 
-    let report = clients.shutdown_within(Duration::from_secs(5)).await;
+    let report = K::shutdown_within(&clients, Duration::from_secs(5)).await;
     assert!(report.is_complete(), "{report:?}");
     assert!(report.pending.is_empty());
-    assert_eq!(clients.entry_count(), 0);
-    assert_eq!(
-        seen.lock().unwrap().last().cloned(),
-        Some((config_b.clone(), b.id(), RemovalCause::Explicit))
-    );
-    let e = clients.get(&config_a).await.unwrap_err();
+    assert_eq!(K::entry_count(&clients), 0);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    let (config, client, cause) = last_seen().expect("B's removal");
+    assert_eq!((config, cause), (config_b.clone(), RemovalCause::Explicit));
+    assert!(Shared::ptr_eq(&client, &b));
+    let e = K::get(&clients, &config_a).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cache, "{e}");
     // Shutdown closed nothing: both clients still send requests.
-    assert_works(&a, &server, 2).await;
-    assert_works(&b, &server, 2).await;
+    assert_works::<K>(&a, &server, 2).await;
+    assert_works::<K>(&b, &server, 2).await;
     // A second shutdown is safe.
-    assert!(clients.shutdown().await.is_complete());
+    assert!(K::shutdown(&clients).await.is_complete());
+}
+
+// ---- Behaviours only one kind has.
+
+/// A hyper-util `HttpClient` has an id and knows its runtime: clients of
+/// different runtimes differ, and a shut-down runtime's client says so.
+#[test]
+fn hyper_client_ids_and_runtime_liveness() {
+    let clients = HttpClients::new().unwrap();
+    let config_a = config("a");
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let get = |rt: &tokio::runtime::Runtime| rt.block_on(clients.get(&config_a)).unwrap();
+    let (rt1, rt2) = (runtime(), runtime());
+    let c1 = get(&rt1);
+    let c2 = get(&rt2);
+    assert_ne!(c1.id(), c2.id());
+    assert!(c1.is_runtime_alive());
+    drop(rt1);
+    assert!(!c1.is_runtime_alive());
+    for _ in 0..5 {
+        let rt = runtime();
+        let c = get(&rt);
+        assert_ne!(c.id(), c1.id());
+        assert!(c.is_runtime_alive());
+        drop(c);
+        drop(rt);
+    }
+    assert!(c2.is_runtime_alive());
+}
+
+/// reqwest: the config's proxy is used, with its credentials as a
+/// `Proxy-Authorization` header (the `CountingServer` plays the forward proxy
+/// for a host that does not exist: `.invalid`, never resolved, since the proxy
+/// gets the request), and never shows in any Debug; the hyper-util client
+/// refuses a proxy config with a typed error.
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn proxy_from_the_config_with_credentials() {
+    let proxy = CountingServer::start().await.unwrap();
+    let clients = tenure_http::ReqwestClients::new().unwrap();
+    let config = HttpClientConfig::builder()
+        .proxy(format!("http://proxy-user:pw%40SECRET@{}", proxy.addr()))
+        .build()
+        .unwrap();
+    let client = clients.get(&config).await.unwrap();
+    let text = client
+        .get("http://tenure-upstream.invalid/headers")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // base64("proxy-user:pw@SECRET"), computed with coreutils' `base64`.
+    assert!(
+        text.contains("proxy-authorization: Basic cHJveHktdXNlcjpwd0BTRUNSRVQ=\n"),
+        "{}",
+        text.lines()
+            .filter(|l| !l.contains("SECRET"))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    assert!(text.contains("host: tenure-upstream.invalid\n"));
+    assert_eq!(proxy.requests(), 1);
+
+    let plain = HttpClientConfig::builder()
+        .header("authorization", "Bearer SECRET-1")
+        .build()
+        .unwrap();
+    for shown in [
+        format!("{config:?}"),
+        format!("{client:?}"),
+        format!("{clients:?}"),
+        format!("{:?}", config.reqwest_builder().unwrap()),
+        format!("{:?}", plain.reqwest_builder().unwrap()),
+    ] {
+        assert!(!shown.contains("SECRET"), "leaked in {shown}");
+        assert!(!shown.contains("proxy-user"), "leaked in {shown}");
+    }
+
+    // The hyper-util client refuses a proxy config with a typed error.
+    let e = HttpClient::new(&config).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    assert!(e.to_string().contains("proxy"), "{e}");
+    assert!(!format!("{e} {e:?}").contains("SECRET"));
 }
