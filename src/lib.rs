@@ -106,8 +106,8 @@ pub use tenure_redis as redis;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// let server = CountingServer::start().await?;
-/// // With feature `http`, a `tenure::http` client sends the requests; any
-/// // HTTP client works, here a bare TCP stream.
+/// // Any HTTP client works (with feature `http`, a `tenure::http` client);
+/// // here, a bare TCP stream.
 /// let mut stream = tokio::net::TcpStream::connect(server.addr()).await?;
 /// stream.write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n").await?;
 /// let mut response = String::new();

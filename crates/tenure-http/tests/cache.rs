@@ -6,6 +6,9 @@
 //! Each behaviour is one generic test body over [`Kind`], run once per kind by
 //! [`behaviour_tests!`]: `hyper_clients::<name>` and `reqwest_clients::<name>`.
 //! The few behaviours only one kind has come last.
+// The generic test bodies are plain functions, which `allow-unwrap-in-tests`
+// does not cover: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::fmt;
 use std::future::Future;

@@ -14,8 +14,9 @@
 //! The Redis harness runs the `redis-server` (and, for a cluster, `redis-cli`)
 //! binaries of the machine; if one is missing, starting a server fails with an
 //! error naming how to install it ([`redis_server::INSTALL_HINT`],
-//! [`redis_cluster::REDIS_CLI_HINT`]). It talks to its servers through the
-//! `redis` crate's sync API.
+//! [`redis_cluster::REDIS_CLI_HINT`]). The commands it sends itself (readiness
+//! probes, `CLIENT LIST`, `CLUSTER ...`, `SENTINEL ...`) go through the `redis`
+//! crate's sync API; `redis-cli --cluster create` joins a cluster's nodes.
 //!
 //! This crate is not published. The adapters use it as a path-only
 //! dev-dependency; the `tenure` facade re-exports it as `tenure::test_util`

@@ -16,9 +16,10 @@
 //!
 //! [`RedisServer::client_count`] counts the server's client connections with
 //! `CLIENT LIST`, through a short-lived admin connection that names itself
-//! [`ADMIN_CLIENT_NAME`] with `CLIENT SETNAME`. Every command the harness sends
-//! (`INFO`, `CLIENT LIST`, `CLUSTER ...`, `SENTINEL ...`, [`RedisServer::command`])
-//! goes through such a connection of the `redis` crate's sync API. Every line of the reply is one
+//! [`ADMIN_CLIENT_NAME`] with `CLIENT SETNAME`. Every command this crate sends
+//! itself (`INFO`, `CLIENT LIST`, `CLUSTER ...`, `SENTINEL ...`,
+//! [`RedisServer::command`]) goes through such a connection, made with the `redis`
+//! crate's sync API. Every line of the reply is one
 //! connection; lines whose `name=` is the admin name are not counted. Counting by
 //! exclusion of a name that only the harness uses is robust: the connections under
 //! test need no name of their own (and cannot forget to set one), and an admin
