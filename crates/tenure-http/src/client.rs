@@ -71,7 +71,7 @@ impl HttpClient {
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::message(ErrorKind::Runtime, "no tokio runtime is running"))?;
         if let Some(proxy) = config.proxy() {
-            return Err(Error::setting(
+            return Err(Error::invalid_setting(
                 "proxy",
                 proxy.host_port().to_owned(),
                 "the hyper-util client does not support proxies; use the reqwest client (feature `reqwest`)",

@@ -135,10 +135,10 @@ impl<C: ClientKind> fmt::Debug for Settings<C> {
 impl<C: ClientKind> Settings<C> {
     pub(crate) fn build(self) -> Result<Core<C>, Error> {
         if self.max_capacity == 0 {
-            return Err(Error::setting("max_capacity", "0".into(), "must be at least 1"));
+            return Err(Error::invalid_setting("max_capacity", "0".into(), "must be at least 1"));
         }
         if self.time_to_idle.is_zero() {
-            return Err(Error::setting(
+            return Err(Error::invalid_setting(
                 "time_to_idle",
                 format!("{:?}", self.time_to_idle),
                 "must be greater than zero",

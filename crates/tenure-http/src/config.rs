@@ -118,6 +118,8 @@ impl HttpClientConfig {
         HttpClientConfigBuilder {
             config: HttpClientConfig::default(),
             error: None,
+            #[cfg(feature = "rustls")]
+            roots_added: 0,
         }
     }
 
@@ -126,6 +128,8 @@ impl HttpClientConfig {
         HttpClientConfigBuilder {
             config: self.clone(),
             error: None,
+            #[cfg(feature = "rustls")]
+            roots_added: 0,
         }
     }
 
@@ -290,17 +294,26 @@ impl fmt::Debug for HttpClientConfig {
 /// Builder of [`HttpClientConfig`]; invalid settings are reported by
 /// [`build`](HttpClientConfigBuilder::build) (the first one wins) as an
 /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error naming
-/// the setting and its value, never a header value.
+/// the setting and its value (never a header value), or an
+/// [`ErrorKind::InvalidRootCertificate`](crate::ErrorKind::InvalidRootCertificate)
+/// error naming the root by position (never quoting it).
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct HttpClientConfigBuilder {
     config: HttpClientConfig,
     error: Option<Error>,
+    /// Root certificates added to this builder: the next one's index in errors.
+    #[cfg(feature = "rustls")]
+    roots_added: usize,
 }
 
 fn non_zero(name: &'static str, d: Duration) -> Result<Duration, Error> {
     if d.is_zero() {
-        Err(Error::setting(name, format!("{d:?}"), "must be greater than zero"))
+        Err(Error::invalid_setting(
+            name,
+            format!("{d:?}"),
+            "must be greater than zero",
+        ))
     } else {
         Ok(d)
     }
@@ -402,7 +415,11 @@ impl HttpClientConfigBuilder {
             Err(_) => {
                 // The name itself is not secret, but it is invalid: do not
                 // echo arbitrary bytes either.
-                self.fail(Error::setting("header", "<invalid name>".into(), "invalid header name"));
+                self.fail(Error::invalid_setting(
+                    "header",
+                    "<invalid name>".into(),
+                    "invalid header name",
+                ));
                 return self;
             }
         };
@@ -415,7 +432,7 @@ impl HttpClientConfigBuilder {
             }
             Err(_) => {
                 let shown = format!("{name}: <value not shown>");
-                self.fail(Error::setting("header", shown, "invalid header value"));
+                self.fail(Error::invalid_setting("header", shown, "invalid header value"));
             }
         }
         self
@@ -462,34 +479,59 @@ impl HttpClientConfigBuilder {
         self
     }
 
-    /// Trusts an extra root certificate, given as DER bytes.
+    /// Trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks;
+    /// other blocks are skipped), in addition to the web PKI roots unless
+    /// [`webpki_roots`](Self::webpki_roots) is `false`.
+    ///
+    /// Each root is checked: one that is not PEM, has no `CERTIFICATE` block, or
+    /// holds a certificate that is not usable as a trust anchor makes
+    /// [`build`](Self::build) fail with
+    /// [`ErrorKind::InvalidRootCertificate`](crate::ErrorKind::InvalidRootCertificate),
+    /// with [`Error::index`](crate::Error::index) its position among the roots added
+    /// to this builder with this method and
+    /// [`add_root_certificate_der`](Self::add_root_certificate_der) (0 for the
+    /// first). The same method of tenure-redis's config builder takes the same input.
     #[cfg(feature = "rustls")]
-    pub fn add_root_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
-        let der = der.into();
-        match crate::tls::validate_der(&der) {
-            Ok(()) => self.config.tls.extra_roots.push(der),
-            Err(e) => self.fail(e),
-        }
-        self
-    }
-
-    /// Trusts every certificate of a PEM bundle (at least one
-    /// `CERTIFICATE` block is required).
-    #[cfg(feature = "rustls")]
-    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
-        match crate::tls::parse_pem(pem.as_ref()) {
+    pub fn add_root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let index = self.next_root_index();
+        match crate::tls::check_pem(pem.as_ref(), index) {
             Ok(ders) => self.config.tls.extra_roots.extend(ders),
             Err(e) => self.fail(e),
         }
         self
     }
 
+    /// Trusts one CA certificate, DER-encoded; as
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) otherwise (and
+    /// checked the same way).
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate_der(mut self, der: impl AsRef<[u8]>) -> Self {
+        let index = self.next_root_index();
+        let der = der.as_ref();
+        match crate::tls::check_der(der, index) {
+            Ok(()) => self.config.tls.extra_roots.push(der.to_vec()),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    #[cfg(feature = "rustls")]
+    fn next_root_index(&mut self) -> usize {
+        let index = self.roots_added;
+        self.roots_added += 1;
+        index
+    }
+
     /// Validates the settings and returns the config.
     ///
     /// # Errors
     ///
-    /// The first invalid setting, as an
-    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error.
+    /// The first invalid setting, in the order the setters were called: an
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error naming
+    /// the setting ([`Error::setting`](crate::Error::setting)), or
+    /// [`ErrorKind::InvalidRootCertificate`](crate::ErrorKind::InvalidRootCertificate)
+    /// for a root certificate. Either way [`Error::is_config`](crate::Error::is_config)
+    /// is `true`.
     pub fn build(self) -> Result<HttpClientConfig, Error> {
         if let Some(e) = self.error {
             return Err(e);

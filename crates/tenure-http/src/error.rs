@@ -1,4 +1,10 @@
 //! The crate's error type: an opaque [`Error`] with a [`kind`](Error::kind).
+//!
+//! One error type for the whole crate, configuration errors included (as regex
+//! has one `Error`, and as tenure-redis does): [`HttpClientConfig`](crate::HttpClientConfig)'s
+//! builder, [`HttpClients::get`](crate::HttpClients::get) and a request all give
+//! the same type, so a caller needs one `?` path and one `match` on
+//! [`ErrorKind`]. [`Error::is_config`] tells configuration errors apart.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -13,8 +19,15 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A setting of [`HttpClientConfig`](crate::HttpClientConfig) was rejected
-    /// (zero timeout, invalid header, unparsable certificate).
+    /// (zero timeout, invalid header, invalid proxy URL, a proxy the hyper client
+    /// cannot use, TLS settings rustls refuses); [`Error::setting`] names it.
     InvalidConfig,
+    /// A root certificate added with
+    /// [`add_root_certificate_pem`](crate::HttpClientConfigBuilder::add_root_certificate_pem)
+    /// or [`add_root_certificate_der`](crate::HttpClientConfigBuilder::add_root_certificate_der)
+    /// is not a certificate usable as a trust anchor; [`Error::index`] says which
+    /// (0 for the first added), the message why (never quoting it).
+    InvalidRootCertificate,
     /// The request could not be sent as given (invalid URI, unsupported scheme).
     InvalidRequest,
     /// The TCP connection could not be established.
@@ -35,7 +48,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     fn describe(self) -> &'static str {
         match self {
-            ErrorKind::InvalidConfig => "invalid configuration",
+            ErrorKind::InvalidConfig | ErrorKind::InvalidRootCertificate => "invalid configuration",
             ErrorKind::InvalidRequest => "invalid request",
             ErrorKind::Connect => "connect error",
             ErrorKind::Timeout => "timed out",
@@ -68,17 +81,49 @@ enum Context {
     Authority(String),
     /// A request to `host:port` that timed out after the duration.
     TimedOut(String, Duration),
+    /// Root certificate `index` (`format` is `PEM` or `DER`) and why it was refused.
+    // Made only with the `rustls` feature (no root can be added without it).
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    RootCertificate {
+        index: usize,
+        format: &'static str,
+        reason: &'static str,
+    },
     /// A fixed message.
     Message(&'static str),
 }
 
 /// The error of every fallible operation of this crate.
 ///
-/// Opaque: match on [`kind`](Error::kind), print it (the message names the
-/// `host:port` or the setting, never a credential), or walk
+/// Opaque: match on [`kind`](Error::kind), ask the accessors for the data that
+/// goes with it ([`addr`](Error::addr), [`setting`](Error::setting),
+/// [`index`](Error::index)), print it (the message names the `host:port` or the
+/// setting, never a credential nor a certificate), or walk
 /// [`source`](StdError::source) for the underlying hyper, io or rustls error.
-/// Cloning is cheap (clones share one allocation), so one failed client
-/// creation can be reported to every caller that waited for it.
+///
+/// `Error` is `Send + Sync + 'static`, so `?` converts it into
+/// `Box<dyn std::error::Error + Send + Sync>` or `anyhow::Error`. Cloning is
+/// cheap (clones share one allocation), so one failed client creation can be
+/// reported to every caller that waited for it.
+///
+/// # Examples
+///
+/// ```
+/// # mod tenure { pub use tenure_http as http; } // the facade: `tenure::http`
+/// use std::time::Duration;
+/// use tenure::http::{ErrorKind, HttpClientConfig};
+///
+/// let err = HttpClientConfig::builder()
+///     .header("authorization", "Bearer s3cret")
+///     .connect_timeout(Duration::ZERO)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+/// assert_eq!(err.setting(), Some("connect_timeout"));
+/// assert!(err.is_config());
+/// assert_eq!(err.to_string(), "invalid configuration: `connect_timeout` = 0ns: must be greater than zero");
+/// assert!(!format!("{err:?}").contains("s3cret"));
+/// ```
 #[derive(Clone)]
 pub struct Error {
     inner: Arc<Inner>,
@@ -109,7 +154,64 @@ impl Error {
         self.inner.kind == ErrorKind::Timeout
     }
 
-    pub(crate) fn setting(name: &'static str, value: String, reason: &'static str) -> Self {
+    /// Whether this is a configuration error: [`ErrorKind::InvalidConfig`] or
+    /// [`ErrorKind::InvalidRootCertificate`].
+    #[must_use]
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::InvalidConfig | ErrorKind::InvalidRootCertificate
+        )
+    }
+
+    /// The `host:port` of the request this error concerns, if it concerns one
+    /// (connect, TLS and timeout errors, and errors of a response).
+    #[must_use]
+    pub fn addr(&self) -> Option<&str> {
+        match &self.inner.context {
+            Context::Authority(authority) | Context::TimedOut(authority, _) => Some(authority),
+            _ => None,
+        }
+    }
+
+    /// The setting that was rejected, named as the builder method
+    /// (`"connect_timeout"`, `"header"`, `"proxy"`, ...;
+    /// `"root_certificate"` for [`ErrorKind::InvalidRootCertificate`]). Never its
+    /// secret value.
+    #[must_use]
+    pub fn setting(&self) -> Option<&'static str> {
+        match &self.inner.context {
+            Context::Setting { name, .. } => Some(name),
+            Context::RootCertificate { .. } => Some("root_certificate"),
+            _ => None,
+        }
+    }
+
+    /// Which root certificate was refused ([`ErrorKind::InvalidRootCertificate`]),
+    /// by position among those added to the builder (0 for the first).
+    #[must_use]
+    pub fn index(&self) -> Option<usize> {
+        match &self.inner.context {
+            Context::RootCertificate { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    pub(crate) fn root_certificate(
+        index: usize,
+        format: &'static str,
+        reason: &'static str,
+        source: Option<BoxError>,
+    ) -> Self {
+        Self::new(
+            ErrorKind::InvalidRootCertificate,
+            Context::RootCertificate { index, format, reason },
+            source,
+        )
+    }
+
+    pub(crate) fn invalid_setting(name: &'static str, value: String, reason: &'static str) -> Self {
         Self::new(ErrorKind::InvalidConfig, Context::Setting { name, value, reason }, None)
     }
 
@@ -226,6 +328,9 @@ impl fmt::Display for Error {
                 write!(f, "request to {authority} timed out after {after:?}")
             }
             Context::Message(message) => write!(f, "{kind}: {message}"),
+            Context::RootCertificate { index, format, reason } => {
+                write!(f, "{kind}: root certificate #{index} ({format}): {reason}")
+            }
         }
     }
 }
@@ -254,15 +359,17 @@ mod tests {
 
     #[test]
     fn error_is_send_sync_and_small() {
-        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        fn assert_send_sync<T: StdError + Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
         assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
     }
 
     #[test]
     fn display_names_setting() {
-        let e = Error::setting("connect_timeout", "0ns".into(), "must be greater than zero");
+        let e = Error::invalid_setting("connect_timeout", "0ns".into(), "must be greater than zero");
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert_eq!(e.setting(), Some("connect_timeout"));
+        assert!(e.is_config());
         assert_eq!(
             e.to_string(),
             "invalid configuration: `connect_timeout` = 0ns: must be greater than zero"
@@ -273,6 +380,8 @@ mod tests {
     fn display_names_authority() {
         let e = Error::timed_out("127.0.0.1:80".into(), Duration::from_secs(1));
         assert!(e.is_timeout());
+        assert!(!e.is_config());
+        assert_eq!(e.addr(), Some("127.0.0.1:80"));
         assert_eq!(e.to_string(), "request to 127.0.0.1:80 timed out after 1s");
     }
 }

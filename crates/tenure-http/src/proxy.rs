@@ -34,7 +34,7 @@ impl Proxy {
     /// Errors name the setting and, when the URL could be parsed, the proxy's
     /// `host:port`; never the URL itself (it may hold a password).
     pub(crate) fn parse(url: &str) -> Result<Self, Error> {
-        let invalid = |reason| Error::setting("proxy", "<URL not shown>".into(), reason);
+        let invalid = |reason| Error::invalid_setting("proxy", "<URL not shown>".into(), reason);
         let uri: Uri = url.parse().map_err(|_| invalid("not a valid URL"))?;
         let scheme = match uri.scheme_str() {
             Some("http") => "http",
@@ -55,7 +55,7 @@ impl Proxy {
             && !port.is_empty()
             && port.parse::<u16>().is_err()
         {
-            return Err(Error::setting(
+            return Err(Error::invalid_setting(
                 "proxy",
                 format!("{scheme}://{}", host_port.host()),
                 "the port is not a number from 0 to 65535",

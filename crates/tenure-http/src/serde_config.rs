@@ -77,7 +77,7 @@ impl Raw {
                 b = b.webpki_roots(on);
             }
             for pem in self.root_certificates_pem {
-                b = b.add_root_certificates_pem(pem);
+                b = b.add_root_certificate_pem(pem);
             }
         }
         b

@@ -10,13 +10,13 @@ use rustls::pki_types::pem::PemObject;
 use crate::error::Error;
 
 /// Trusted roots of a client: the web PKI roots (Mozilla's, through
-/// `webpki-roots`) and/or extra root certificates (DER).
+/// `webpki-roots`) and/or extra root certificates (kept DER-encoded).
 ///
 /// Part of [`HttpClientConfig`](crate::HttpClientConfig), so of the cache key.
 /// Set through the config builder:
 /// [`webpki_roots`](crate::HttpClientConfigBuilder::webpki_roots),
-/// [`add_root_certificate_der`](crate::HttpClientConfigBuilder::add_root_certificate_der),
-/// [`add_root_certificates_pem`](crate::HttpClientConfigBuilder::add_root_certificates_pem).
+/// [`add_root_certificate_pem`](crate::HttpClientConfigBuilder::add_root_certificate_pem),
+/// [`add_root_certificate_der`](crate::HttpClientConfigBuilder::add_root_certificate_der).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TlsConfig {
     pub(crate) webpki_roots: bool,
@@ -54,42 +54,51 @@ impl fmt::Debug for TlsConfig {
     }
 }
 
-/// Checks that `der` is a certificate usable as a trust anchor.
-pub(crate) fn validate_der(der: &[u8]) -> Result<(), Error> {
-    let mut store = rustls::RootCertStore::empty();
-    store.add(CertificateDer::from(der.to_vec())).map_err(|e| {
-        Error::setting_with_source(
-            "root_certificate",
-            format!("<{} DER bytes>", der.len()),
-            "not a valid X.509 certificate",
-            e,
-        )
-    })
+/// Checks that `der` is one certificate usable as a trust anchor; else the error
+/// names root `index` and why (never quoting it).
+pub(crate) fn check_der(der: &[u8], index: usize) -> Result<(), Error> {
+    check_trust_anchor(der, index, "DER")
 }
 
-/// Parses every `CERTIFICATE` block of a PEM bundle and validates each.
-pub(crate) fn parse_pem(pem: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+/// The DER of every certificate of a PEM bundle (other blocks are skipped), if
+/// there is at least one and each is usable as a trust anchor; else the error
+/// names root `index` and why (never quoting it).
+pub(crate) fn check_pem(pem: &[u8], index: usize) -> Result<Vec<Vec<u8>>, Error> {
     let mut out = Vec::new();
     for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| {
-            Error::setting_with_source(
-                "root_certificates_pem",
-                format!("<{} PEM bytes>", pem.len()),
-                "invalid PEM",
-                e.to_string(),
-            )
-        })?;
-        validate_der(cert.as_ref())?;
+        let cert = cert.map_err(|e| Error::root_certificate(index, "PEM", pem_problem(&e), None))?;
+        check_trust_anchor(cert.as_ref(), index, "PEM")?;
         out.push(cert.as_ref().to_vec());
     }
     if out.is_empty() {
-        return Err(Error::setting(
-            "root_certificates_pem",
-            format!("<{} PEM bytes>", pem.len()),
-            "no CERTIFICATE block found",
+        return Err(Error::root_certificate(
+            index,
+            "PEM",
+            "no `CERTIFICATE` block found",
+            None,
         ));
     }
     Ok(out)
+}
+
+fn check_trust_anchor(der: &[u8], index: usize, format: &'static str) -> Result<(), Error> {
+    let mut store = rustls::RootCertStore::empty();
+    store
+        .add(CertificateDer::from(der.to_vec()))
+        .map_err(|e| Error::root_certificate(index, format, "not a usable CA certificate", Some(e.into())))
+}
+
+/// What is wrong with the PEM, in words that never quote it (the PEM parser's own
+/// messages may quote a line).
+fn pem_problem(e: &rustls::pki_types::pem::Error) -> &'static str {
+    use rustls::pki_types::pem::Error as PemError;
+    match e {
+        PemError::MissingSectionEnd { .. } => "invalid PEM: a section has no END line",
+        PemError::IllegalSectionStart { .. } => "invalid PEM: a section has a malformed BEGIN line",
+        PemError::Base64Decode(_) => "invalid PEM: a section is not valid base64",
+        PemError::SectionTooLarge => "invalid PEM: a section is larger than 256 MB",
+        _ => "invalid PEM",
+    }
 }
 
 /// Builds the rustls client config: ring provider, safe default protocol
@@ -99,16 +108,11 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Err
     if tls.webpki_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     }
-    for der in &tls.extra_roots {
-        // Validated when the config was built; re-checked here, never panics.
-        roots.add(CertificateDer::from(der.clone())).map_err(|e| {
-            Error::setting_with_source(
-                "root_certificate",
-                format!("<{} DER bytes>", der.len()),
-                "not a valid X.509 certificate",
-                e,
-            )
-        })?;
+    for (index, der) in tls.extra_roots.iter().enumerate() {
+        // Checked when the config was built; checked again here, never panics.
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| Error::root_certificate(index, "DER", "not a usable CA certificate", Some(e.into())))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

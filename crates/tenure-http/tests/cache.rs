@@ -816,7 +816,7 @@ async fn tls_through_the_cache<K: Kind>() {
 
     let http1 = HttpClientConfig::builder()
         .webpki_roots(false)
-        .add_root_certificates_pem(server.ca_cert_pem().unwrap())
+        .add_root_certificate_pem(server.ca_cert_pem().unwrap())
         .http1_only()
         .build()
         .unwrap();

@@ -74,7 +74,7 @@ async fn a_provider_list_loads_and_its_clients_work() {
     // The same config as built in code: equal keys.
     let built = HttpClientConfig::builder()
         .header("x-api-key", "SECRET-4")
-        .add_root_certificates_pem(server.ca_cert_pem().unwrap())
+        .add_root_certificate_pem(server.ca_cert_pem().unwrap())
         .build()
         .unwrap();
     assert_eq!(providers[1].http, built);
@@ -111,7 +111,7 @@ fn bad_files_are_errors_naming_the_setting_and_quoting_no_secret() {
         (r#"{"headers": {"x-api-key": {"v": "SECRET"}}}"#, "must be strings"),
         (
             r#"{"root_certificates_pem": ["not a certificate"]}"#,
-            "root_certificates_pem",
+            "root certificate #0 (PEM)",
         ),
     ];
     for (json, expected) in cases {

@@ -25,7 +25,7 @@ async fn trusted_extra_root_pem_http1_only() {
     let server = CountingServer::start_tls().await.unwrap();
     let config = HttpClientConfig::builder()
         .webpki_roots(false)
-        .add_root_certificates_pem(server.ca_cert_pem().unwrap())
+        .add_root_certificate_pem(server.ca_cert_pem().unwrap())
         .http1_only()
         .build()
         .unwrap();
@@ -64,16 +64,86 @@ async fn another_servers_root_is_not_trusted() {
 
 #[test]
 fn invalid_root_certificates_are_config_errors() {
+    let garbage = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    let cases = [
+        (
+            HttpClientConfig::builder().add_root_certificate_der(vec![1, 2, 3]),
+            0,
+            "(DER): not a usable CA certificate",
+        ),
+        (
+            HttpClientConfig::builder().add_root_certificate_pem("no pem here"),
+            0,
+            "(PEM): no `CERTIFICATE` block",
+        ),
+        (
+            HttpClientConfig::builder().add_root_certificate_pem(garbage),
+            0,
+            "(PEM): not a usable CA certificate",
+        ),
+        (
+            HttpClientConfig::builder()
+                .add_root_certificate_der([1])
+                .add_root_certificate_pem("-----BEGIN CERTIFICATE-----\nAAAA\n"),
+            0,
+            "(DER)",
+        ),
+    ];
+    for (builder, index, why) in cases {
+        let e = builder.build().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRootCertificate, "{e}");
+        assert!(e.is_config());
+        assert_eq!((e.index(), e.setting()), (Some(index), Some("root_certificate")));
+        assert!(
+            e.to_string().contains(&format!("root certificate #{index} {why}")),
+            "{e}"
+        );
+        assert!(!format!("{e} {e:?}").contains("AAAA"), "{e:?}");
+    }
+}
+
+/// Issue 12: the same root API as tenure-redis: PEM or DER, either order, the
+/// error naming which root (by position among those added) and why.
+#[tokio::test]
+async fn roots_added_as_pem_and_der_are_one_trust_store_and_errors_name_the_root() {
+    let server = CountingServer::start_tls().await.unwrap();
+    let other = CountingServer::start_tls().await.unwrap();
+    let pem = server.ca_cert_pem().unwrap();
+    let der = server.ca_cert_der().unwrap();
+    // The same certificate as PEM or DER is the same config (the same cache key).
+    let from_pem = HttpClientConfig::builder()
+        .add_root_certificate_pem(pem)
+        .build()
+        .unwrap();
+    let from_der = HttpClientConfig::builder()
+        .add_root_certificate_der(der)
+        .build()
+        .unwrap();
+    assert_eq!(from_pem, from_der);
+    // A DER root added after another server's PEM root is trusted too.
+    let config = HttpClientConfig::builder()
+        .webpki_roots(false)
+        .add_root_certificate_pem(other.ca_cert_pem().unwrap())
+        .add_root_certificate_der(der)
+        .build()
+        .unwrap();
+    assert_eq!(config.tls().extra_roots().count(), 2);
+    let client = HttpClient::new(&config).unwrap();
+    let response = client.get_bytes(server.uri("/")).await.unwrap();
+    assert_eq!(response.body().as_ref(), b"hello");
+    // The third root is the broken one: index 2.
     let e = HttpClientConfig::builder()
-        .add_root_certificate_der(vec![1, 2, 3])
+        .add_root_certificate_pem(pem)
+        .add_root_certificate_der(der)
+        .add_root_certificate_pem(pem.replace("CERTIFICATE-----\n", "CERTIFICATE-----\n!"))
         .build()
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{e}");
-    let e = HttpClientConfig::builder()
-        .add_root_certificates_pem("no pem here")
-        .build()
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{e}");
+    assert_eq!(
+        (e.kind(), e.index()),
+        (ErrorKind::InvalidRootCertificate, Some(2)),
+        "{e}"
+    );
+    assert!(e.to_string().contains("root certificate #2 (PEM): invalid PEM"), "{e}");
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 use std::{fmt, time::Duration};
 
-use crate::{ConfigError, RedisConfig, Topology, secret::Password};
+#[cfg(feature = "rustls")]
+use crate::tls::RootCertificate;
+use crate::{Error, RedisConfig, Topology, secret::Password};
 
 /// Builds a [`RedisConfig`]; see [`RedisConfig::builder`],
 /// [`RedisConfig::cluster_builder`] and [`RedisConfig::sentinel_builder`].
@@ -11,8 +13,9 @@ use crate::{ConfigError, RedisConfig, Topology, secret::Password};
 #[derive(Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RedisConfigBuilder {
-    parsed: Result<RedisConfig, ConfigError>,
-    root_certificates: Vec<Vec<u8>>,
+    parsed: Result<RedisConfig, Error>,
+    #[cfg(feature = "rustls")]
+    root_certificates: Vec<RootCertificate>,
     username: Option<String>,
     password: Option<Password>,
     sentinel_username: Option<String>,
@@ -26,10 +29,11 @@ pub struct RedisConfigBuilder {
 
 impl fmt::Debug for RedisConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisConfigBuilder")
-            .field("parsed", &self.parsed)
-            .field("root_certificates", &self.root_certificates.len())
-            .field("username", &self.username)
+        let mut d = f.debug_struct("RedisConfigBuilder");
+        d.field("parsed", &self.parsed);
+        #[cfg(feature = "rustls")]
+        d.field("root_certificates", &self.root_certificates.len());
+        d.field("username", &self.username)
             .field("password", &self.password)
             .field("sentinel_username", &self.sentinel_username)
             .field("sentinel_password", &self.sentinel_password)
@@ -43,9 +47,10 @@ impl fmt::Debug for RedisConfigBuilder {
 }
 
 impl RedisConfigBuilder {
-    pub(crate) fn new(parsed: Result<RedisConfig, ConfigError>) -> Self {
+    pub(crate) fn new(parsed: Result<RedisConfig, Error>) -> Self {
         Self {
             parsed,
+            #[cfg(feature = "rustls")]
             root_certificates: Vec::new(),
             username: None,
             password: None,
@@ -59,17 +64,33 @@ impl RedisConfigBuilder {
         }
     }
 
-    /// Trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks) for
-    /// `rediss://` connections.
+    /// Trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks; other
+    /// blocks are skipped) for `rediss://` connections.
     ///
     /// Once at least one root is added, a TLS connection trusts exactly the added
     /// roots, not the web PKI roots (the `redis` crate replaces its default trust
     /// store with the supplied one); to trust both, use a public and a private
     /// configuration. Roots are ignored by a `redis://` configuration, but are
-    /// still part of its key. [`build`](Self::build) checks each one.
+    /// still part of its key.
+    ///
+    /// [`build`](Self::build) checks each root, in the order added: one that is
+    /// not PEM, has no `CERTIFICATE` block, or holds a certificate that is not
+    /// usable as a trust anchor gives [`ErrorKind::InvalidRootCertificate`](crate::ErrorKind::InvalidRootCertificate),
+    /// with [`Error::index`] its position among the roots added with this method and
+    /// [`add_root_certificate_der`](Self::add_root_certificate_der) (0 for the
+    /// first). The same method of tenure-http's config builder takes the same input.
     #[cfg(feature = "rustls")]
-    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.root_certificates.push(pem.into());
+    pub fn add_root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(RootCertificate::Pem(pem.as_ref().to_vec()));
+        self
+    }
+
+    /// Trusts one CA certificate, DER-encoded, for `rediss://` connections; as
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) otherwise (and
+    /// checked by [`build`](Self::build) the same way).
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate_der(mut self, der: impl AsRef<[u8]>) -> Self {
+        self.root_certificates.push(RootCertificate::Der(der.as_ref().to_vec()));
         self
     }
 
@@ -140,30 +161,28 @@ impl RedisConfigBuilder {
     ///
     /// # Errors
     ///
-    /// The URL's (or the node list's) [`ConfigError`], else
-    /// [`ConfigError::TopologyNotEnabled`], [`ConfigError::TlsNotSupported`],
-    /// [`ConfigError::NegativeDatabase`], [`ConfigError::ClusterDatabase`],
-    /// [`ConfigError::SentinelCredentialsWithoutSentinel`],
-    /// [`ConfigError::ZeroMaxConnections`], [`ConfigError::ZeroTimeout`] or
-    /// [`ConfigError::InvalidRootCertificate`]. None of them contains a password.
-    pub fn build(self) -> Result<RedisConfig, ConfigError> {
+    /// A configuration error ([`Error::is_config`]): the URL's (or the node
+    /// list's), else [`TopologyNotEnabled`](crate::ErrorKind::TopologyNotEnabled),
+    /// [`TlsNotSupported`](crate::ErrorKind::TlsNotSupported),
+    /// [`InvalidRootCertificate`](crate::ErrorKind::InvalidRootCertificate),
+    /// [`SentinelCredentialsWithoutSentinel`](crate::ErrorKind::SentinelCredentialsWithoutSentinel),
+    /// [`NegativeDatabase`](crate::ErrorKind::NegativeDatabase),
+    /// [`ClusterDatabase`](crate::ErrorKind::ClusterDatabase),
+    /// [`ZeroMaxConnections`](crate::ErrorKind::ZeroMaxConnections) or
+    /// [`ZeroTimeout`](crate::ErrorKind::ZeroTimeout). None of them contains a password
+    /// or a certificate.
+    pub fn build(self) -> Result<RedisConfig, Error> {
         let mut config = self.parsed?;
         if let Some(feature) = config.topology.feature().filter(|_| !config.topology.is_enabled()) {
-            return Err(ConfigError::TopologyNotEnabled {
-                topology: config.topology,
-                feature,
-            });
+            return Err(Error::topology_not_enabled(config.topology, feature));
         }
         if config.tls && config.topology != Topology::Standalone {
-            return Err(ConfigError::TlsNotSupported {
-                topology: config.topology,
-            });
+            return Err(Error::tls_not_supported(config.topology));
         }
-        for (index, pem) in self.root_certificates.iter().enumerate() {
-            crate::config::check_root_certificate(pem)
-                .map_err(|reason| ConfigError::InvalidRootCertificate { index, reason })?;
+        #[cfg(feature = "rustls")]
+        for (index, root) in self.root_certificates.iter().enumerate() {
+            config.root_certificates.extend(root.check(index)?);
         }
-        config.root_certificates = self.root_certificates;
         if let Some(username) = self.username {
             config.username = Some(username);
         }
@@ -172,9 +191,7 @@ impl RedisConfigBuilder {
         }
         if self.sentinel_username.is_some() || self.sentinel_password.is_some() {
             if config.topology != Topology::Sentinel {
-                return Err(ConfigError::SentinelCredentialsWithoutSentinel {
-                    topology: config.topology,
-                });
+                return Err(Error::sentinel_credentials_without_sentinel(config.topology));
             }
             if let Some(username) = self.sentinel_username {
                 config.sentinel_username = Some(username);
@@ -185,29 +202,27 @@ impl RedisConfigBuilder {
         }
         if let Some(database) = self.database {
             if database < 0 {
-                return Err(ConfigError::NegativeDatabase { database });
+                return Err(Error::negative_database(database));
             }
             config.database = database;
         }
         if config.topology == Topology::Cluster && config.database != 0 {
-            return Err(ConfigError::ClusterDatabase {
-                database: config.database,
-            });
+            return Err(Error::cluster_database(config.database));
         }
         if let Some(max) = self.max_connections {
             if max == 0 {
-                return Err(ConfigError::ZeroMaxConnections);
+                return Err(Error::zero_max_connections());
             }
             config.max_connections = max;
         }
-        for (which, value, slot) in [
-            ("connect", self.connect_timeout, &mut config.connect_timeout),
-            ("response", self.response_timeout, &mut config.response_timeout),
-            ("wait", self.wait_timeout, &mut config.wait_timeout),
+        for (setting, value, slot) in [
+            ("connect_timeout", self.connect_timeout, &mut config.connect_timeout),
+            ("response_timeout", self.response_timeout, &mut config.response_timeout),
+            ("wait_timeout", self.wait_timeout, &mut config.wait_timeout),
         ] {
             if let Some(timeout) = value {
                 if timeout.is_zero() {
-                    return Err(ConfigError::ZeroTimeout { which });
+                    return Err(Error::zero_timeout(setting));
                 }
                 *slot = timeout;
             }

@@ -105,7 +105,7 @@ impl SharedPools {
     fn insert(&self, config: RedisConfig, pool: Shared<ExternalPool>) -> Result<(), Error> {
         let mut pools = self.write();
         if self.shut_down.load(Ordering::Acquire) {
-            return Err(Error::ShutDown);
+            return Err(Error::shut_down());
         }
         if pools.insert(config, pool).is_some() {
             self.replaced.fetch_add(1, Ordering::Relaxed);
@@ -174,9 +174,10 @@ impl RedisClients {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] naming `host:port` if the server cannot be reached
-    /// within the configuration's timeouts, [`Error::Config`] if the pool cannot be
-    /// built, [`Error::ShutDown`] after [`shutdown`](Self::shutdown).
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming `host:port` if
+    /// the server cannot be reached within the configuration's timeouts,
+    /// [`ErrorKind::Build`](crate::ErrorKind::Build) if the pool cannot be built,
+    /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after [`shutdown`](Self::shutdown).
     pub async fn get(&self, config: &RedisConfig) -> Result<RedisPool, Error> {
         let target: Arc<str> = config.target().into();
         if let Some(pool) = self.shared.get(config) {
@@ -209,16 +210,14 @@ impl RedisClients {
     ///
     /// # Errors
     ///
-    /// [`Error::TopologyMismatch`] if the pool's topology is not the
-    /// configuration's, [`Error::ShutDown`] after [`shutdown`](Self::shutdown). The
+    /// [`ErrorKind::TopologyMismatch`](crate::ErrorKind::TopologyMismatch) if the pool's
+    /// topology is not the configuration's, [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown)
+    /// after [`shutdown`](Self::shutdown). The
     /// pool is not closed either way.
     pub fn insert_shared(&self, config: RedisConfig, pool: impl Into<ExternalPool>) -> Result<RedisPool, Error> {
         let pool = pool.into();
         if pool.topology() != config.topology() {
-            return Err(Error::TopologyMismatch {
-                config: config.topology(),
-                pool: pool.topology(),
-            });
+            return Err(Error::topology_mismatch(config.topology(), pool.topology()));
         }
         let target: Arc<str> = config.target().into();
         let pool = Shared::new(pool);
@@ -410,7 +409,7 @@ impl RedisClientsBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Cache`] naming the setting that is out of range (a capacity of 0,
+    /// [`ErrorKind::Cache`](crate::ErrorKind::Cache) naming the setting that is out of range (a capacity of 0,
     /// a zero duration).
     pub fn build(self) -> Result<RedisClients, Error> {
         let mut owned = ClientCache::builder().max_capacity(self.max_capacity);
@@ -441,7 +440,7 @@ impl RedisClientsBuilder {
             });
         }
         Ok(RedisClients {
-            owned: owned.build().map_err(Error::Cache)?,
+            owned: owned.build().map_err(Error::cache)?,
             shared: Arc::default(),
             budget,
             max_capacity: self.max_capacity,
@@ -459,7 +458,7 @@ mod tests {
         assert!(clients.is_empty());
         assert_eq!(clients.len(), 0);
         let err = RedisClients::builder().max_capacity(0).build().unwrap_err();
-        assert!(matches!(err, Error::Cache(_)), "{err:?}");
+        assert_eq!(err.kind(), crate::ErrorKind::Cache, "{err:?}");
         assert!(err.to_string().contains("max_capacity"), "{err}");
         let err = RedisClients::builder()
             .time_to_live(Duration::ZERO)

@@ -10,7 +10,7 @@ use deadpool_redis::redis::{
 };
 use tenure_pool::deadpool::managed::{self, Metrics, RecycleResult};
 
-use crate::{ConfigError, RedisConfig};
+use crate::{Error, RedisConfig};
 
 /// Creates and recycles cluster connections for one configuration, with its
 /// connect and response timeouts (deadpool-redis's own cluster manager takes
@@ -25,7 +25,7 @@ pub(crate) struct ClusterManager {
 }
 
 impl ClusterManager {
-    pub(crate) fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &RedisConfig) -> Result<Self, Error> {
         let nodes = config
             .nodes
             .iter()

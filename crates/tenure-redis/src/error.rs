@@ -1,4 +1,14 @@
-//! Typed errors. None of them ever contains a password.
+//! The crate's error type: an opaque [`Error`] with a [`kind`](Error::kind).
+//!
+//! One error type for the whole crate, configuration errors included (as regex
+//! has one `Error`, and as tenure-http does): [`RedisConfig`](crate::RedisConfig)'s
+//! builder, [`RedisClients::get`](crate::RedisClients::get) (which may have to
+//! build the pool) and a command's `?` all give the same type, so a caller needs
+//! one `?` path and one `match` on [`ErrorKind`], and a configuration error met
+//! late (when a pool is built) is not a different type from one met early.
+//! [`Error::is_config`] tells the two families apart.
+//!
+//! No error ever contains a password or a root certificate.
 
 use std::{error::Error as StdError, fmt, sync::Arc};
 
@@ -6,371 +16,597 @@ use deadpool_redis::{PoolError, redis::RedisError};
 
 use crate::Topology;
 
-/// Longest scheme echoed back in [`ConfigError::UnsupportedScheme`].
+/// Longest scheme echoed back by [`ErrorKind::UnsupportedScheme`].
 const MAX_ECHOED_SCHEME: usize = 16;
 
-/// Why a [`RedisConfig`](crate::RedisConfig) could not be built.
+/// A boxed error that is `Send + Sync`: the sources of [`Error`].
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What went wrong; see [`Error::kind`].
 ///
-/// Each variant names what was wrong, and none of them carries the URL itself:
-/// its password never reaches an error message or a log line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The first group are configuration errors ([`Error::is_config`]): a
+/// [`RedisConfig`](crate::RedisConfig) could not be built, or a pool could not be
+/// built from one. The others happen while the cache and its pools are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ConfigError {
-    /// The text is not a URL at all; `reason` is the URL parser's (it never
-    /// quotes the input).
-    InvalidUrl {
-        /// What the parser rejected, such as `invalid port number`.
-        reason: String,
-    },
-    /// The scheme is neither `redis` nor `rediss`.
-    UnsupportedScheme {
-        /// The scheme that was given (at most 16 characters of it).
-        scheme: String,
-    },
+pub enum ErrorKind {
+    /// The text is not a URL at all. The message has the reason (which never
+    /// quotes the input); when the URL parser refused it, its error is the
+    /// [`source`](StdError::source).
+    InvalidUrl,
+    /// The scheme is neither `redis` nor `rediss` (nor, for a whole URL,
+    /// `redis+sentinel` or `rediss+sentinel`); the message quotes at most 16
+    /// characters of it.
+    UnsupportedScheme,
     /// A `rediss://` URL, but this build has no TLS support (the `rustls` feature
-    /// is off).
-    TlsNotEnabled {
-        /// `host:port` of the server.
-        addr: String,
-    },
+    /// is off); [`Error::addr`] is the server.
+    TlsNotEnabled,
     /// The URL has no host.
     MissingHost,
     /// The host is a wildcard address (`0.0.0.0` or `::`), which cannot be connected to.
-    WildcardHost {
-        /// The wildcard address that was given.
-        host: String,
-    },
+    WildcardHost,
     /// The URL path is not a database index (`/` followed by a non-negative integer).
     InvalidDatabase,
-    /// The database index set with the builder is negative.
-    NegativeDatabase {
-        /// The index that was set.
-        database: i64,
-    },
-    /// The username or the password is not valid UTF-8 once percent-decoded.
-    InvalidCredentials {
-        /// `"username"` or `"password"`.
-        part: &'static str,
-    },
-    /// A query parameter this crate does not understand (only `protocol` is).
-    UnsupportedParameter {
-        /// The parameter's name (its value is never echoed).
-        name: String,
-    },
+    /// The database index set with the builder is negative
+    /// ([`Error::setting`] is `"database"`).
+    NegativeDatabase,
+    /// The username or the password is not valid UTF-8 once percent-decoded;
+    /// [`Error::part`] says which.
+    InvalidCredentials,
+    /// A query parameter this crate does not understand (only `protocol` is); the
+    /// message names it (at most 32 characters), never its value.
+    UnsupportedParameter,
     /// The `protocol` query parameter is not one of `2`, `3`, `resp2`, `resp3`.
     InvalidProtocol,
     /// The URL has a fragment (`#...`). The `redis` crate's `#insecure` (no
     /// certificate verification) is deliberately not supported.
     UnsupportedFragment,
-    /// `max_connections` was set to zero: such a pool could never lend a connection.
+    /// `max_connections` was set to zero: such a pool could never lend a connection
+    /// ([`Error::setting`] is `"max_connections"`).
     ZeroMaxConnections,
-    /// A timeout was set to zero.
-    ZeroTimeout {
-        /// Which timeout: `"connect"`, `"response"` or `"wait"`.
-        which: &'static str,
-    },
+    /// A timeout was set to zero; [`Error::setting`] says which
+    /// (`"connect_timeout"`, `"response_timeout"` or `"wait_timeout"`).
+    ZeroTimeout,
     /// A root certificate added with
     /// [`add_root_certificate_pem`](crate::RedisConfigBuilder::add_root_certificate_pem)
-    /// is not a PEM certificate usable as a trust anchor.
-    InvalidRootCertificate {
-        /// Which one (0 for the first added).
-        index: usize,
-        /// Why it was refused (the certificate itself is never quoted).
-        reason: String,
-    },
+    /// or [`add_root_certificate_der`](crate::RedisConfigBuilder::add_root_certificate_der)
+    /// is not a certificate usable as a trust anchor; [`Error::index`] says which
+    /// (0 for the first added), the message why (never quoting it).
+    InvalidRootCertificate,
     /// A cluster or sentinel configuration, but this build of tenure-redis lacks
-    /// the feature that supports it.
-    TopologyNotEnabled {
-        /// The configuration's topology.
-        topology: Topology,
-        /// The cargo feature to turn on (`"cluster"` or `"sentinel"`).
-        feature: &'static str,
-    },
+    /// the feature that supports it; [`Error::topology`] is the configuration's,
+    /// the message names the feature.
+    TopologyNotEnabled,
     /// TLS (`rediss://`) for a cluster or sentinel configuration: supported for
-    /// standalone servers only.
-    TlsNotSupported {
-        /// The configuration's topology.
-        topology: Topology,
-    },
-    /// A cluster or sentinel configuration with no node at all.
-    NoNodes {
-        /// The configuration's topology.
-        topology: Topology,
-    },
-    /// One of the cluster's startup nodes or one of the sentinels is invalid.
-    InvalidNode {
-        /// The configuration's topology.
-        topology: Topology,
-        /// Its position in the list (0 for the first).
-        index: usize,
-        /// What is wrong with it (never its password).
-        error: Box<ConfigError>,
-    },
+    /// standalone servers only; [`Error::topology`] is the configuration's.
+    TlsNotSupported,
+    /// A cluster or sentinel configuration with no node at all; [`Error::topology`]
+    /// is the configuration's.
+    NoNodes,
     /// A node of the list disagrees with the first one on something that must be
-    /// the same for all (the `redis` crate uses the first node's for every node).
-    MismatchedNode {
-        /// The configuration's topology.
-        topology: Topology,
-        /// Its position in the list (0 for the first).
-        index: usize,
-        /// What differs: `"username"`, `"password"`, `"protocol"`, `"database"` or TLS
-        /// (the values are never echoed).
-        part: &'static str,
-    },
+    /// the same for all (the `redis` crate uses the first node's for every node):
+    /// [`Error::index`] is its position, [`Error::part`] what differs
+    /// (`"username"`, `"password"`, `"protocol"`, `"database"` or TLS; the values
+    /// are never echoed).
+    MismatchedNode,
     /// A sentinel configuration without a service (master group) name.
     MissingServiceName,
     /// The sentinel service name is empty after decoding, or holds whitespace or
     /// control characters.
     InvalidServiceName,
     /// A cluster configuration selecting a database other than 0 (Redis Cluster
-    /// has only database 0).
-    ClusterDatabase {
-        /// The database index that was asked for.
-        database: i64,
-    },
-    /// Sentinel credentials set on a configuration that is not a sentinel one.
-    SentinelCredentialsWithoutSentinel {
-        /// The configuration's topology.
-        topology: Topology,
-    },
+    /// has only database 0; [`Error::setting`] is `"database"`).
+    ClusterDatabase,
+    /// Sentinel credentials set on a configuration that is not a sentinel one;
+    /// [`Error::topology`] is the configuration's.
+    SentinelCredentialsWithoutSentinel,
     /// A configuration file (feature `serde`) names no topology, or more than one,
     /// or a setting that does not go with its topology.
-    InvalidSource {
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// The connection pool could not be built from a valid configuration.
-    Build {
-        /// `host:port` of the server.
-        addr: String,
-        /// What deadpool reported.
-        reason: String,
-    },
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidUrl { reason } => write!(f, "invalid Redis URL: {reason}"),
-            Self::UnsupportedScheme { scheme } => write!(
-                f,
-                "unsupported Redis URL scheme `{scheme}`: expected `redis://` or `rediss://`"
-            ),
-            Self::TlsNotEnabled { addr } => write!(
-                f,
-                "`rediss://` URL for {addr}: TLS is not enabled in this build of tenure-redis \
-                 (the redis crate's TLS features are off); use `redis://`"
-            ),
-            Self::MissingHost => f.write_str("invalid Redis URL: it has no host"),
-            Self::WildcardHost { host } => {
-                write!(f, "invalid Redis URL: cannot connect to the wildcard address {host}")
-            }
-            Self::InvalidDatabase => {
-                f.write_str("invalid Redis URL: the path must be `/` followed by a non-negative database index")
-            }
-            Self::NegativeDatabase { database } => {
-                write!(f, "invalid database index {database}: it must not be negative")
-            }
-            Self::InvalidCredentials { part } => write!(
-                f,
-                "invalid Redis URL: the {part} is not valid UTF-8 after percent-decoding"
-            ),
-            Self::UnsupportedParameter { name } => write!(
-                f,
-                "invalid Redis URL: unsupported query parameter `{name}` (only `protocol` is supported)"
-            ),
-            Self::InvalidProtocol => f.write_str("invalid Redis URL: `protocol` must be one of 2, 3, resp2, resp3"),
-            Self::UnsupportedFragment => f.write_str("invalid Redis URL: fragments (`#...`) are not supported"),
-            Self::ZeroMaxConnections => f.write_str("max_connections must be at least 1"),
-            Self::ZeroTimeout { which } => write!(f, "the {which} timeout must not be zero"),
-            Self::InvalidRootCertificate { index, reason } => {
-                write!(f, "invalid root certificate #{index}: {reason}")
-            }
-            Self::TopologyNotEnabled { topology, feature } => write!(
-                f,
-                "a Redis {topology} configuration, but this build of tenure-redis lacks the `{feature}` feature"
-            ),
-            Self::TlsNotSupported { topology } => write!(
-                f,
-                "TLS (`rediss://`) is supported for standalone Redis servers only, not for a {topology} configuration"
-            ),
-            Self::NoNodes { topology } => write!(f, "a Redis {topology} configuration needs at least one node"),
-            Self::InvalidNode { topology, index, error } => {
-                let what = if *topology == Topology::Sentinel {
-                    "sentinel"
-                } else {
-                    "cluster node"
-                };
-                write!(f, "{what} #{index}: {error}")
-            }
-            Self::MismatchedNode { topology, index, part } => {
-                let what = if *topology == Topology::Sentinel {
-                    "sentinel"
-                } else {
-                    "cluster node"
-                };
-                write!(
-                    f,
-                    "{what} #{index}: its {part} differs from the first node's; all must be the same"
-                )
-            }
-            Self::MissingServiceName => f.write_str(
-                "a Redis sentinel configuration needs the service (master group) name, as in \
-                 `redis+sentinel://host:26379/mymaster`",
-            ),
-            Self::InvalidServiceName => f.write_str(
-                "invalid sentinel service name: it must be non-empty, without whitespace or control characters",
-            ),
-            Self::ClusterDatabase { database } => write!(
-                f,
-                "a Redis Cluster has only database 0; database {database} was asked for"
-            ),
-            Self::SentinelCredentialsWithoutSentinel { topology } => write!(
-                f,
-                "sentinel credentials were set on a {topology} configuration; they apply to sentinel configurations only"
-            ),
-            Self::InvalidSource { reason } => write!(f, "invalid Redis configuration: {reason}"),
-            Self::Build { addr, reason } => {
-                write!(f, "cannot build a connection pool for {addr}: {reason}")
-            }
-        }
-    }
-}
-
-impl StdError for ConfigError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match self {
-            Self::InvalidNode { error, .. } => Some(&**error),
-            _ => None,
-        }
-    }
-}
-
-impl ConfigError {
-    pub(crate) fn unsupported_scheme(scheme: &str) -> Self {
-        Self::UnsupportedScheme {
-            scheme: scheme.chars().take(MAX_ECHOED_SCHEME).collect(),
-        }
-    }
-}
-
-/// An error from [`RedisClients`](crate::RedisClients) or a [`RedisPool`](crate::RedisPool).
-///
-/// Errors that concern a server name it as `host:port`. `Error` is `Clone` (its
-/// sources are reference-counted) because one failed pool creation is reported to
-/// every caller that waited for it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Error {
-    /// The configuration is invalid.
-    Config(ConfigError),
+    InvalidSource,
+    /// The connection pool could not be built from a valid configuration;
+    /// [`Error::addr`] is the server.
+    Build,
     /// No connection to the server could be had: it is unreachable, it refused
-    /// the credentials, the pool's wait timeout elapsed, or the pool is closed.
-    Connection {
-        /// The server: `host:port`, `cluster <nodes>` or
-        /// `sentinel service <name> via <sentinels>`.
-        addr: String,
-        /// What the pool reported.
-        source: Arc<PoolError>,
-    },
-    /// A command failed: its connection broke, its response timeout elapsed, or
-    /// the server replied with an error. Made by `?` on a
-    /// [`RedisError`] from a command on a [`RedisConnection`](crate::RedisConnection).
-    Command {
-        /// What the `redis` crate reported.
-        source: Arc<RedisError>,
-    },
-    /// A pool was handed in for a configuration of another topology (for
-    /// instance a `deadpool_redis::Pool` for a cluster configuration).
-    TopologyMismatch {
-        /// The configuration's topology.
-        config: Topology,
-        /// The handed-in pool's topology.
-        pool: Topology,
-    },
+    /// the credentials, a timeout elapsed ([`Error::is_timeout`]), or the pool is
+    /// closed ([`Error::is_closed`]). [`Error::addr`] is the server;
+    /// [`source`](StdError::source) is deadpool's [`PoolError`].
+    Connection,
+    /// A command failed: its connection broke, its response timeout elapsed
+    /// ([`Error::is_timeout`]), or the server replied with an error. Made by `?` on
+    /// a [`RedisError`] from a command on a
+    /// [`RedisConnection`](crate::RedisConnection), which is the
+    /// [`source`](StdError::source).
+    Command,
+    /// A pool was handed in for a configuration of another topology (for instance
+    /// a `deadpool_redis::Pool` for a cluster configuration); [`Error::topology`]
+    /// is the configuration's, the message names both.
+    TopologyMismatch,
     /// The cache has been shut down and takes no new pools.
     ShutDown,
     /// The cache refused the operation or a setting (a capacity of 0, a zero
-    /// duration; no runtime for a runtime-scoped cache).
-    Cache(tenure_pool::Error),
+    /// duration; no runtime for a runtime-scoped cache); [`source`](StdError::source)
+    /// is the [`CacheError`](crate::CacheError), whose
+    /// [`kind`](crate::CacheError::kind) says which.
+    Cache,
     /// A cache error of a kind this version of tenure-redis does not know.
-    Other {
-        /// The error's message.
-        message: String,
-    },
+    Other,
+}
+
+/// Every fallible operation of this crate fails with this error.
+///
+/// Opaque: match on [`kind`](Error::kind), ask the accessors for the data that
+/// goes with it ([`addr`](Error::addr), [`index`](Error::index),
+/// [`part`](Error::part), [`setting`](Error::setting),
+/// [`topology`](Error::topology)), print it (the message names what was wrong and,
+/// for a server, its `host:port`), or walk [`source`](StdError::source) for the
+/// underlying deadpool, `redis`, rustls or URL parser error. It never contains a
+/// password or a root certificate.
+///
+/// `Error` is `Send + Sync + 'static`, so `?` converts it into
+/// `Box<dyn std::error::Error + Send + Sync>` or `anyhow::Error`. Cloning is cheap
+/// (clones share one allocation), so one failed pool creation is reported to every
+/// caller that waited for it.
+///
+/// # Examples
+///
+/// ```
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::{ErrorKind, RedisConfig};
+///
+/// let err = RedisConfig::builder("redis://app:s3cret@127.0.0.1:6390/0")
+///     .connect_timeout(std::time::Duration::ZERO)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::ZeroTimeout);
+/// assert_eq!(err.setting(), Some("connect_timeout"));
+/// assert!(err.is_config());
+/// assert_eq!(err.to_string(), "invalid Redis configuration: `connect_timeout` must not be zero");
+/// assert!(!format!("{err:?}").contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    kind: ErrorKind,
+    /// The whole `Display` text.
+    message: String,
+    addr: Option<String>,
+    topology: Option<Topology>,
+    index: Option<usize>,
+    part: Option<&'static str>,
+    setting: Option<&'static str>,
+    source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
 }
 
 impl Error {
-    pub(crate) fn connection(addr: &str, source: PoolError) -> Self {
-        Self::Connection {
-            addr: addr.to_owned(),
-            source: Arc::new(source),
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind,
+                message: message.into(),
+                addr: None,
+                topology: None,
+                index: None,
+                part: None,
+                setting: None,
+                source: None,
+            }),
         }
+    }
+
+    /// Changes a fresh error (cloning only if it is shared, which a fresh one is not).
+    fn with(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        change(&mut inner);
+        Self { inner: Arc::new(inner) }
+    }
+
+    fn with_source(self, source: impl Into<BoxError>) -> Self {
+        let source: Arc<dyn StdError + Send + Sync> = Arc::from(source.into());
+        self.with(|inner| inner.source = Some(source))
+    }
+
+    fn with_setting(self, setting: &'static str) -> Self {
+        self.with(|inner| inner.setting = Some(setting))
+    }
+
+    fn with_topology(self, topology: Topology) -> Self {
+        self.with(|inner| inner.topology = Some(topology))
+    }
+
+    fn with_addr(self, addr: &str) -> Self {
+        let addr = addr.to_owned();
+        self.with(|inner| inner.addr = Some(addr))
+    }
+
+    /// What kind of error this is.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// Whether this is a configuration error: a [`RedisConfig`](crate::RedisConfig)
+    /// could not be built, or a pool could not be built from one
+    /// ([`ErrorKind::Build`]). Every kind from [`ErrorKind::InvalidUrl`] to
+    /// [`ErrorKind::Build`] in the list.
+    #[must_use]
+    pub fn is_config(&self) -> bool {
+        !matches!(
+            self.inner.kind,
+            ErrorKind::Connection
+                | ErrorKind::Command
+                | ErrorKind::TopologyMismatch
+                | ErrorKind::ShutDown
+                | ErrorKind::Cache
+                | ErrorKind::Other
+        )
     }
 
     /// The server this error concerns, if it concerns one: `host:port` for a
-    /// standalone server, `cluster <nodes>`, or `sentinel service <name> via <sentinels>`.
+    /// standalone server, `cluster <nodes>`, or `sentinel service <name> via
+    /// <sentinels>` ([`ErrorKind::Connection`], [`ErrorKind::Build`]); the server
+    /// named by a `rediss://` URL for [`ErrorKind::TlsNotEnabled`].
+    #[must_use]
     pub fn addr(&self) -> Option<&str> {
-        match self {
-            Self::Connection { addr, .. } => Some(addr),
-            Self::Config(ConfigError::TlsNotEnabled { addr } | ConfigError::Build { addr, .. }) => Some(addr),
-            _ => None,
-        }
+        self.inner.addr.as_deref()
     }
 
-    /// Whether the pool behind this error was closed (by [`RedisClients::shutdown`]
-    /// or, for a shared pool, by its owner).
-    ///
-    /// [`RedisClients::shutdown`]: crate::RedisClients::shutdown
+    /// Which one of several was wrong, by position from 0: the root certificate
+    /// ([`ErrorKind::InvalidRootCertificate`], counting every
+    /// `add_root_certificate_*` call), or the cluster node or sentinel of a list
+    /// (for [`ErrorKind::MismatchedNode`], and for an error in one node's URL, such
+    /// as [`ErrorKind::InvalidUrl`], then with [`topology`](Error::topology) set).
+    #[must_use]
+    pub fn index(&self) -> Option<usize> {
+        self.inner.index
+    }
+
+    /// Which part was wrong: `"username"` or `"password"` for
+    /// [`ErrorKind::InvalidCredentials`]; what differs for
+    /// [`ErrorKind::MismatchedNode`]. Never the value itself.
+    #[must_use]
+    pub fn part(&self) -> Option<&'static str> {
+        self.inner.part
+    }
+
+    /// The builder setting that was out of range, named as the builder method:
+    /// `"connect_timeout"`, `"response_timeout"` or `"wait_timeout"`
+    /// ([`ErrorKind::ZeroTimeout`]), `"max_connections"`, `"database"`
+    /// ([`ErrorKind::NegativeDatabase`], [`ErrorKind::ClusterDatabase`]), or
+    /// `"root_certificate"` ([`ErrorKind::InvalidRootCertificate`]).
+    #[must_use]
+    pub fn setting(&self) -> Option<&'static str> {
+        self.inner.setting
+    }
+
+    /// The configuration's topology, for the errors that concern it
+    /// ([`ErrorKind::TopologyNotEnabled`], [`ErrorKind::TlsNotSupported`],
+    /// [`ErrorKind::NoNodes`], [`ErrorKind::MismatchedNode`],
+    /// [`ErrorKind::SentinelCredentialsWithoutSentinel`],
+    /// [`ErrorKind::TopologyMismatch`]) and for an error in one node of a list.
+    #[must_use]
+    pub fn topology(&self) -> Option<Topology> {
+        self.inner.topology
+    }
+
+    /// Whether the pool behind this error was closed (by
+    /// [`RedisClients::shutdown`](crate::RedisClients::shutdown) or, for a shared
+    /// pool, by its owner): an [`ErrorKind::Connection`] whose source is
+    /// [`PoolError::Closed`].
+    #[must_use]
     pub fn is_closed(&self) -> bool {
-        matches!(self, Self::Connection { source, .. } if matches!(**source, PoolError::Closed))
+        self.inner.kind == ErrorKind::Connection && matches!(self.source_as::<PoolError>(), Some(PoolError::Closed))
     }
 
     /// Whether a timeout elapsed: connecting (the `redis` crate's connect timeout,
     /// or the pool's bound on creating a connection), waiting for a free connection
-    /// in a full pool, checking an idle connection, or a command's response timeout
-    /// ([`Error::Command`]).
+    /// in a full pool, checking an idle connection ([`ErrorKind::Connection`]), or a
+    /// command's response timeout ([`ErrorKind::Command`]).
+    #[must_use]
     pub fn is_timeout(&self) -> bool {
-        match self {
-            Self::Connection { source, .. } => match &**source {
+        if let Some(pool) = self.source_as::<PoolError>() {
+            return match pool {
                 PoolError::Timeout(_) => true,
                 PoolError::Backend(e) => e.is_timeout(),
                 _ => false,
-            },
-            Self::Command { source } => source.is_timeout(),
-            _ => false,
+            };
         }
+        self.source_as::<RedisError>().is_some_and(RedisError::is_timeout)
+    }
+
+    fn source_as<T: StdError + 'static>(&self) -> Option<&T> {
+        self.inner.source.as_deref().and_then(|s| s.downcast_ref::<T>())
+    }
+
+    // Configuration errors.
+
+    pub(crate) fn invalid_url(source: url::ParseError) -> Self {
+        Self::new(ErrorKind::InvalidUrl, format!("invalid Redis URL: {source}")).with_source(source)
+    }
+
+    /// A URL the parser accepted but whose shape is wrong (the reason never quotes it).
+    pub(crate) fn malformed_url(reason: &str) -> Self {
+        Self::new(ErrorKind::InvalidUrl, format!("invalid Redis URL: {reason}"))
+    }
+
+    pub(crate) fn unsupported_scheme(scheme: &str) -> Self {
+        let scheme: String = scheme.chars().take(MAX_ECHOED_SCHEME).collect();
+        Self::new(
+            ErrorKind::UnsupportedScheme,
+            format!("unsupported Redis URL scheme `{scheme}`: expected `redis://` or `rediss://`"),
+        )
+    }
+
+    pub(crate) fn tls_not_enabled(addr: &str) -> Self {
+        Self::new(
+            ErrorKind::TlsNotEnabled,
+            format!(
+                "`rediss://` URL for {addr}: TLS is not enabled in this build of tenure-redis \
+                 (the `rustls` feature is off); use `redis://`"
+            ),
+        )
+        .with_addr(addr)
+    }
+
+    pub(crate) fn missing_host() -> Self {
+        Self::new(ErrorKind::MissingHost, "invalid Redis URL: it has no host")
+    }
+
+    pub(crate) fn wildcard_host(host: &str) -> Self {
+        Self::new(
+            ErrorKind::WildcardHost,
+            format!("invalid Redis URL: cannot connect to the wildcard address {host}"),
+        )
+    }
+
+    pub(crate) fn invalid_database() -> Self {
+        Self::new(
+            ErrorKind::InvalidDatabase,
+            "invalid Redis URL: the path must be `/` followed by a non-negative database index",
+        )
+    }
+
+    pub(crate) fn negative_database(database: i64) -> Self {
+        Self::new(
+            ErrorKind::NegativeDatabase,
+            format!("invalid Redis configuration: `database` = {database}: it must not be negative"),
+        )
+        .with_setting("database")
+    }
+
+    pub(crate) fn invalid_credentials(part: &'static str) -> Self {
+        Self::new(
+            ErrorKind::InvalidCredentials,
+            format!("invalid Redis URL: the {part} is not valid UTF-8 after percent-decoding"),
+        )
+        .with(|inner| inner.part = Some(part))
+    }
+
+    pub(crate) fn unsupported_parameter(name: &str) -> Self {
+        Self::new(
+            ErrorKind::UnsupportedParameter,
+            format!("invalid Redis URL: unsupported query parameter `{name}` (only `protocol` is supported)"),
+        )
+    }
+
+    pub(crate) fn invalid_protocol() -> Self {
+        Self::new(
+            ErrorKind::InvalidProtocol,
+            "invalid Redis URL: `protocol` must be one of 2, 3, resp2, resp3",
+        )
+    }
+
+    pub(crate) fn unsupported_fragment() -> Self {
+        Self::new(
+            ErrorKind::UnsupportedFragment,
+            "invalid Redis URL: fragments (`#...`) are not supported",
+        )
+    }
+
+    pub(crate) fn zero_max_connections() -> Self {
+        Self::new(
+            ErrorKind::ZeroMaxConnections,
+            "invalid Redis configuration: `max_connections` must be at least 1",
+        )
+        .with_setting("max_connections")
+    }
+
+    pub(crate) fn zero_timeout(setting: &'static str) -> Self {
+        Self::new(
+            ErrorKind::ZeroTimeout,
+            format!("invalid Redis configuration: `{setting}` must not be zero"),
+        )
+        .with_setting(setting)
+    }
+
+    /// Root certificate `index` (`format` is `"PEM"` or `"DER"`) is refused for
+    /// `reason`; `source` is rustls's error, if any.
+    #[cfg(feature = "rustls")]
+    pub(crate) fn invalid_root_certificate(index: usize, format: &str, reason: &str, source: Option<BoxError>) -> Self {
+        let error = Self::new(
+            ErrorKind::InvalidRootCertificate,
+            format!("invalid Redis configuration: root certificate #{index} ({format}): {reason}"),
+        )
+        .with_setting("root_certificate")
+        .with(|inner| inner.index = Some(index));
+        match source {
+            Some(source) => error.with_source(source),
+            None => error,
+        }
+    }
+
+    pub(crate) fn topology_not_enabled(topology: Topology, feature: &str) -> Self {
+        Self::new(
+            ErrorKind::TopologyNotEnabled,
+            format!("a Redis {topology} configuration, but this build of tenure-redis lacks the `{feature}` feature"),
+        )
+        .with_topology(topology)
+    }
+
+    pub(crate) fn tls_not_supported(topology: Topology) -> Self {
+        Self::new(
+            ErrorKind::TlsNotSupported,
+            format!(
+                "TLS (`rediss://`) is supported for standalone Redis servers only, not for a {topology} configuration"
+            ),
+        )
+        .with_topology(topology)
+    }
+
+    pub(crate) fn no_nodes(topology: Topology) -> Self {
+        Self::new(
+            ErrorKind::NoNodes,
+            format!("a Redis {topology} configuration needs at least one node"),
+        )
+        .with_topology(topology)
+    }
+
+    /// The error `self` of node `index` of a `topology` list: the message names the
+    /// node by its position.
+    pub(crate) fn in_node(self, topology: Topology, index: usize) -> Self {
+        let what = node_noun(topology);
+        self.with(|inner| {
+            inner.message = format!("{what} #{index}: {}", inner.message);
+            inner.topology = Some(topology);
+            inner.index = Some(index);
+        })
+    }
+
+    pub(crate) fn mismatched_node(topology: Topology, index: usize, part: &'static str) -> Self {
+        let what = node_noun(topology);
+        Self::new(
+            ErrorKind::MismatchedNode,
+            format!("{what} #{index}: its {part} differs from the first node's; all must be the same"),
+        )
+        .with(|inner| {
+            inner.topology = Some(topology);
+            inner.index = Some(index);
+            inner.part = Some(part);
+        })
+    }
+
+    pub(crate) fn missing_service_name() -> Self {
+        Self::new(
+            ErrorKind::MissingServiceName,
+            "a Redis sentinel configuration needs the service (master group) name, as in \
+             `redis+sentinel://host:26379/mymaster`",
+        )
+    }
+
+    pub(crate) fn invalid_service_name() -> Self {
+        Self::new(
+            ErrorKind::InvalidServiceName,
+            "invalid sentinel service name: it must be non-empty, without whitespace or control characters",
+        )
+    }
+
+    pub(crate) fn cluster_database(database: i64) -> Self {
+        Self::new(
+            ErrorKind::ClusterDatabase,
+            format!("a Redis Cluster has only database 0; database {database} was asked for"),
+        )
+        .with_setting("database")
+    }
+
+    pub(crate) fn sentinel_credentials_without_sentinel(topology: Topology) -> Self {
+        Self::new(
+            ErrorKind::SentinelCredentialsWithoutSentinel,
+            format!(
+                "sentinel credentials were set on a {topology} configuration; they apply to sentinel configurations only"
+            ),
+        )
+        .with_topology(topology)
+    }
+
+    #[cfg(feature = "serde")]
+    pub(crate) fn invalid_source(reason: &str) -> Self {
+        Self::new(
+            ErrorKind::InvalidSource,
+            format!("invalid Redis configuration: {reason}"),
+        )
+    }
+
+    /// A pool for `addr` could not be built; `reason` is what deadpool or the
+    /// `redis` crate reported.
+    pub(crate) fn build(addr: &str, reason: &str) -> Self {
+        Self::new(
+            ErrorKind::Build,
+            format!("cannot build a connection pool for {addr}: {reason}"),
+        )
+        .with_addr(addr)
+    }
+
+    // Errors of use.
+
+    pub(crate) fn connection(addr: &str, source: PoolError) -> Self {
+        Self::new(
+            ErrorKind::Connection,
+            format!("no Redis connection to {addr}: {source}"),
+        )
+        .with_addr(addr)
+        .with_source(source)
+    }
+
+    pub(crate) fn topology_mismatch(config: Topology, pool: Topology) -> Self {
+        Self::new(
+            ErrorKind::TopologyMismatch,
+            format!(
+                "a {pool} pool was handed in for a {config} configuration; hand in a pool of the configuration's topology"
+            ),
+        )
+        .with_topology(config)
+    }
+
+    pub(crate) fn shut_down() -> Self {
+        Self::new(
+            ErrorKind::ShutDown,
+            "Redis client cache: it has been shut down and takes no new pools",
+        )
+    }
+
+    /// An error of the cache itself (its message names the setting, never a key).
+    pub(crate) fn cache(error: tenure_pool::Error) -> Self {
+        if error.kind() == tenure_pool::ErrorKind::ShutDown {
+            return Self::shut_down().with_source(error);
+        }
+        Self::new(ErrorKind::Cache, format!("Redis client cache: {error}")).with_source(error)
+    }
+}
+
+/// How errors name one node of a list.
+fn node_noun(topology: Topology) -> &'static str {
+    if topology == Topology::Sentinel {
+        "sentinel"
+    } else {
+        "cluster node"
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Config(e) => fmt::Display::fmt(e, f),
-            Self::Connection { addr, source } => {
-                write!(f, "no Redis connection to {addr}: {source}")
-            }
-            Self::Command { source } => write!(f, "Redis command failed: {source}"),
-            Self::TopologyMismatch { config, pool } => write!(
-                f,
-                "a {pool} pool was handed in for a {config} configuration; hand in a pool of the configuration's topology"
-            ),
-            Self::ShutDown => f.write_str("Redis client cache: it has been shut down and takes no new pools"),
-            Self::Cache(e) => write!(f, "Redis client cache: {e}"),
-            Self::Other { message } => write!(f, "Redis client cache: {message}"),
+        f.write_str(&self.inner.message)
+    }
+}
+
+/// The kind, the message and the source: never a password (the message never
+/// has one, and no source is made from one).
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind).field("message", &self.inner.message);
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
         }
+        d.finish()
     }
 }
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match self {
-            Self::Config(e) => Some(e),
-            Self::Connection { source, .. } => Some(&**source),
-            Self::Command { source } => Some(&**source),
-            Self::Cache(e) => Some(e),
-            Self::TopologyMismatch { .. } | Self::ShutDown | Self::Other { .. } => None,
-        }
+        self.inner.source.as_deref().map(|s| s as &(dyn StdError + 'static))
     }
 }
 
@@ -378,12 +614,9 @@ impl From<tenure_pool::GetError<Error>> for Error {
     fn from(e: tenure_pool::GetError<Error>) -> Self {
         match e {
             tenure_pool::GetError::Init(e) => Arc::unwrap_or_clone(e),
-            tenure_pool::GetError::Cache(e) if e.kind() == tenure_pool::ErrorKind::ShutDown => Self::ShutDown,
-            tenure_pool::GetError::Cache(e) => Self::Cache(e),
+            tenure_pool::GetError::Cache(e) => Self::cache(e),
             // `GetError` is non-exhaustive; every variant today is handled above.
-            other => Self::Other {
-                message: other.to_string(),
-            },
+            other => Self::new(ErrorKind::Other, format!("Redis client cache: {other}")),
         }
     }
 }
@@ -391,12 +624,52 @@ impl From<tenure_pool::GetError<Error>> for Error {
 /// A failed command, so that `?` turns the `redis` crate's error into this one.
 impl From<RedisError> for Error {
     fn from(e: RedisError) -> Self {
-        Self::Command { source: Arc::new(e) }
+        Self::new(ErrorKind::Command, format!("Redis command failed: {e}")).with_source(e)
     }
 }
 
-impl From<ConfigError> for Error {
-    fn from(e: ConfigError) -> Self {
-        Self::Config(e)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static_and_small() {
+        fn assert_bounds<T: StdError + Send + Sync + 'static>() {}
+        assert_bounds::<Error>();
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn node_errors_keep_their_kind_and_name_the_node() {
+        let e = Error::missing_host().in_node(Topology::Cluster, 2);
+        assert_eq!(e.kind(), ErrorKind::MissingHost);
+        assert_eq!((e.topology(), e.index()), (Some(Topology::Cluster), Some(2)));
+        assert_eq!(e.to_string(), "cluster node #2: invalid Redis URL: it has no host");
+        let e = Error::missing_host().in_node(Topology::Sentinel, 0);
+        assert!(e.to_string().starts_with("sentinel #0: "), "{e}");
+    }
+
+    #[test]
+    fn shut_down_cache_errors_are_shut_down() {
+        let from_get: Error = tenure_pool::GetError::<Error>::Cache(shut_down_pool_error()).into();
+        assert_eq!(from_get.kind(), ErrorKind::ShutDown);
+        assert!(!from_get.is_config());
+    }
+
+    /// A `tenure_pool::Error` of kind `ShutDown`, from a real cache.
+    fn shut_down_pool_error() -> tenure_pool::Error {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime");
+        rt.block_on(async {
+            let cache = tenure_pool::ClientCache::<u8, tenure_pool::Shared<u8>>::builder()
+                .build()
+                .expect("default settings are valid");
+            let _report = cache.shutdown().await;
+            cache
+                .insert(1, tenure_pool::Shared::new(1))
+                .expect_err("a shut-down cache refuses inserts")
+        })
     }
 }

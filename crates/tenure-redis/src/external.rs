@@ -20,7 +20,7 @@ use crate::Topology;
 /// let config = RedisConfig::from_url("redis://127.0.0.1:6390/0")?;
 /// let pool: ExternalPool = config.create_pool()?.into();
 /// assert_eq!(pool.topology(), Topology::Standalone);
-/// # Ok::<(), tenure_redis::ConfigError>(())
+/// # Ok::<(), tenure_redis::Error>(())
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]

@@ -70,7 +70,7 @@ impl RedisPool {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] naming the server: it is unreachable, a timeout
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming the server: it is unreachable, a timeout
     /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]).
     pub async fn get(&self) -> Result<RedisConnection, Error> {
         let result = match &self.inner {
@@ -204,7 +204,7 @@ macro_rules! with_conn {
 /// the connection to the pool (or closes it if the pool is closed).
 ///
 /// A failed command returns the `redis` crate's error; `?` turns it into
-/// [`Error::Command`] (with [`Error::is_timeout`] true for a response timeout).
+/// [`ErrorKind::Command`](crate::ErrorKind::Command) (with [`Error::is_timeout`] true for a response timeout).
 ///
 /// It deliberately has no `Deref` to deadpool's connection: deadpool's object
 /// gives out a strong clone of its pool, and a clone of a pool the cache owns

@@ -69,16 +69,16 @@
 //! | `cluster`   | off     | Redis Cluster configurations and pools ([`RedisConfig::cluster_builder`]). |
 //! | `sentinel`  | off     | Sentinel configurations and pools (`redis+sentinel://`, [`RedisConfig::sentinel_builder`]). |
 //! | `serde`     | off     | `Deserialize` for [`RedisConfig`] (see [its file form](RedisConfig#from-a-file)); passwords stay redacted. |
-//! | `rustls`    | on      | `rediss://` (TLS) through rustls with the ring provider, trusting the web PKI roots (webpki-roots) or the roots added with [`RedisConfigBuilder::add_root_certificate_pem`]. |
+//! | `rustls`    | on      | `rediss://` (TLS) through rustls with the ring provider, trusting the web PKI roots (webpki-roots) or the roots added with [`RedisConfigBuilder::add_root_certificate_pem`] and [`RedisConfigBuilder::add_root_certificate_der`]. |
 //!
 //! # TLS
 //!
 //! With the `rustls` feature, a `rediss://` URL connects over TLS and verifies the
 //! server's certificate and host name; see [TLS](RedisConfig#tls). Without it, such
-//! a URL gives [`ConfigError::TlsNotEnabled`]. Client certificates (mutual TLS) and
+//! a URL gives [`ErrorKind::TlsNotEnabled`]. Client certificates (mutual TLS) and
 //! the `redis` crate's `#insecure` mode are not supported. TLS is supported for
 //! standalone servers only (a cluster or sentinel configuration with `rediss://`
-//! gives [`ConfigError::TlsNotSupported`]).
+//! gives [`ErrorKind::TlsNotSupported`]).
 //!
 //! # Supported Rust versions
 //!
@@ -102,6 +102,8 @@ mod secret;
 mod sentinel;
 #[cfg(feature = "serde")]
 mod serde;
+#[cfg(feature = "rustls")]
+mod tls;
 mod topology;
 
 pub use budget::ConnectionBudget;
@@ -110,7 +112,7 @@ pub use clients::{RedisClients, RedisClientsBuilder};
 pub use config::{Protocol, RedisConfig};
 /// The backend, re-exported (with `redis` as `deadpool_redis::redis`).
 pub use deadpool_redis;
-pub use error::{ConfigError, Error};
+pub use error::{Error, ErrorKind};
 pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
 pub use tenure_pool::{CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, Evictions, ShutdownReport};

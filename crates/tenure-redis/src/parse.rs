@@ -3,7 +3,7 @@
 
 use url::{Host, Url};
 
-use crate::{ConfigError, Protocol, RedisConfig, Topology, secret::Password, topology::Node};
+use crate::{Error, Protocol, RedisConfig, Topology, secret::Password, topology::Node};
 
 /// The port of a server or cluster node when a URL names none.
 const DEFAULT_PORT: u16 = 6379;
@@ -44,7 +44,7 @@ fn config(topology: Topology, nodes: Vec<Node>, first: NodeUrl, service_name: Op
 }
 
 /// A standalone `redis://`/`rediss://` URL or a `redis+sentinel://` URL.
-pub(crate) fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
+pub(crate) fn parse_url(input: &str) -> Result<RedisConfig, Error> {
     let scheme = input.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("redis+sentinel" | "rediss+sentinel") => parse_sentinel_url(input),
@@ -57,7 +57,7 @@ pub(crate) fn parse_url(input: &str) -> Result<RedisConfig, ConfigError> {
 }
 
 /// A cluster's startup nodes.
-pub(crate) fn parse_cluster<I>(nodes: I) -> Result<RedisConfig, ConfigError>
+pub(crate) fn parse_cluster<I>(nodes: I) -> Result<RedisConfig, Error>
 where
     I: IntoIterator,
     I::Item: AsRef<str>,
@@ -68,7 +68,7 @@ where
 
 /// A list of sentinels plus the service name; credentials in the sentinels' URLs
 /// are the sentinels' own.
-pub(crate) fn parse_sentinels<I>(sentinels: I, service_name: &str) -> Result<RedisConfig, ConfigError>
+pub(crate) fn parse_sentinels<I>(sentinels: I, service_name: &str) -> Result<RedisConfig, Error>
 where
     I: IntoIterator,
     I::Item: AsRef<str>,
@@ -85,19 +85,19 @@ where
     Ok(config)
 }
 
-fn check_service_name(name: &str) -> Result<String, ConfigError> {
+fn check_service_name(name: &str) -> Result<String, Error> {
     if name.is_empty() {
-        return Err(ConfigError::MissingServiceName);
+        return Err(Error::missing_service_name());
     }
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ConfigError::InvalidServiceName);
+        return Err(Error::invalid_service_name());
     }
     Ok(name.to_owned())
 }
 
 /// Parses each node (a URL or a bare `host:port`) and checks that they agree on
 /// what the `redis` crate takes from the first one.
-fn parse_node_list<I>(items: I, topology: Topology, default_port: u16) -> Result<(NodeUrl, Vec<Node>), ConfigError>
+fn parse_node_list<I>(items: I, topology: Topology, default_port: u16) -> Result<(NodeUrl, Vec<Node>), Error>
 where
     I: IntoIterator,
     I::Item: AsRef<str>,
@@ -111,11 +111,7 @@ where
         } else {
             parse_node_url(&format!("redis://{item}"), default_port)
         }
-        .map_err(|error| ConfigError::InvalidNode {
-            topology,
-            index,
-            error: Box::new(error),
-        })?;
+        .map_err(|error| error.in_node(topology, index))?;
         nodes.push(parsed.node.clone());
         match &first {
             None => first = Some(parsed),
@@ -136,20 +132,20 @@ where
                     None
                 };
                 if let Some(part) = mismatch {
-                    return Err(ConfigError::MismatchedNode { topology, index, part });
+                    return Err(Error::mismatched_node(topology, index, part));
                 }
             }
         }
     }
-    let first = first.ok_or(ConfigError::NoNodes { topology })?;
+    let first = first.ok_or_else(|| Error::no_nodes(topology))?;
     Ok((first, nodes))
 }
 
 /// `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/service[/db][?protocol=...]`.
-fn parse_sentinel_url(input: &str) -> Result<RedisConfig, ConfigError> {
-    let (scheme, rest) = input.split_once("://").ok_or_else(|| ConfigError::InvalidUrl {
-        reason: "no `://` after the scheme".to_owned(),
-    })?;
+fn parse_sentinel_url(input: &str) -> Result<RedisConfig, Error> {
+    let (scheme, rest) = input
+        .split_once("://")
+        .ok_or_else(|| Error::malformed_url("no `://` after the scheme"))?;
     let tls = scheme.eq_ignore_ascii_case("rediss+sentinel");
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -166,55 +162,48 @@ fn parse_sentinel_url(input: &str) -> Result<RedisConfig, ConfigError> {
             };
             let username = match user {
                 "" => None,
-                raw => Some(percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "username" })?),
+                raw => Some(percent_decode(raw).ok_or_else(|| Error::invalid_credentials("username"))?),
             };
             let password = match pass {
                 None => None,
                 Some(raw) => Some(Password::new(
-                    percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "password" })?,
+                    percent_decode(raw).ok_or_else(|| Error::invalid_credentials("password"))?,
                 )),
             };
             (username, password)
         }
     };
     if hosts.is_empty() {
-        return Err(ConfigError::NoNodes {
-            topology: Topology::Sentinel,
-        });
+        return Err(Error::no_nodes(Topology::Sentinel));
     }
     let mut nodes = Vec::new();
     for (index, host) in hosts.split(',').enumerate() {
         let node = parse_node_url(&format!("redis://{host}"), DEFAULT_SENTINEL_PORT)
             .map(|url| url.node)
-            .map_err(|error| ConfigError::InvalidNode {
-                topology: Topology::Sentinel,
-                index,
-                error: Box::new(error),
-            })?;
+            .map_err(|error| error.in_node(Topology::Sentinel, index))?;
         nodes.push(node);
     }
     // The path, query and fragment, parsed by the URL parser behind a placeholder host.
-    let tail = Url::parse(&format!("redis://sentinel{tail}"))
-        .map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
+    let tail = Url::parse(&format!("redis://sentinel{tail}")).map_err(Error::invalid_url)?;
     if tail.fragment().is_some() {
-        return Err(ConfigError::UnsupportedFragment);
+        return Err(Error::unsupported_fragment());
     }
     let mut segments = tail.path_segments().into_iter().flatten().filter(|s| !s.is_empty());
-    let service = segments.next().ok_or(ConfigError::MissingServiceName)?;
-    let service = percent_decode(service).ok_or(ConfigError::InvalidServiceName)?;
+    let service = segments.next().ok_or_else(Error::missing_service_name)?;
+    let service = percent_decode(service).ok_or_else(Error::invalid_service_name)?;
     let service = check_service_name(&service)?;
     let database = match segments.next() {
         None => 0,
         Some(db) => parse_database(db)?,
     };
     if segments.next().is_some() {
-        return Err(ConfigError::InvalidDatabase);
+        return Err(Error::invalid_database());
     }
     let protocol = parse_query(&tail)?;
     if tls && !cfg!(feature = "rustls") {
-        return Err(ConfigError::TlsNotEnabled {
-            addr: nodes.iter().map(Node::to_string).collect::<Vec<_>>().join(","),
-        });
+        return Err(Error::tls_not_enabled(
+            &nodes.iter().map(Node::to_string).collect::<Vec<_>>().join(","),
+        ));
     }
     let first = NodeUrl {
         node: nodes[0].clone(),
@@ -228,31 +217,31 @@ fn parse_sentinel_url(input: &str) -> Result<RedisConfig, ConfigError> {
 }
 
 /// A `redis://` or `rediss://` URL naming one server.
-fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, ConfigError> {
-    let url = Url::parse(input).map_err(|e| ConfigError::InvalidUrl { reason: e.to_string() })?;
+fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
+    let url = Url::parse(input).map_err(Error::invalid_url)?;
     let tls = match url.scheme() {
         "redis" => false,
         "rediss" => true,
-        other => return Err(ConfigError::unsupported_scheme(other)),
+        other => return Err(Error::unsupported_scheme(other)),
     };
     let host = match url.host() {
         Some(Host::Domain(name)) if !name.is_empty() => name.to_owned(),
         Some(Host::Ipv4(ip)) => ip.to_string(),
         Some(Host::Ipv6(ip)) => ip.to_string(),
-        _ => return Err(ConfigError::MissingHost),
+        _ => return Err(Error::missing_host()),
     };
     if host == "0.0.0.0" || host == "::" {
-        return Err(ConfigError::WildcardHost { host });
+        return Err(Error::wildcard_host(&host));
     }
     let node = Node {
         host,
         port: url.port().unwrap_or(default_port),
     };
     if tls && !cfg!(feature = "rustls") {
-        return Err(ConfigError::TlsNotEnabled { addr: node.to_string() });
+        return Err(Error::tls_not_enabled(&node.to_string()));
     }
     if url.fragment().is_some() {
-        return Err(ConfigError::UnsupportedFragment);
+        return Err(Error::unsupported_fragment());
     }
     let database = match url.path().trim_matches('/') {
         "" => 0,
@@ -261,12 +250,12 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, ConfigError
     let protocol = parse_query(&url)?;
     let username = match url.username() {
         "" => None,
-        raw => Some(percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "username" })?),
+        raw => Some(percent_decode(raw).ok_or_else(|| Error::invalid_credentials("username"))?),
     };
     let password = match url.password() {
         None => None,
         Some(raw) => Some(Password::new(
-            percent_decode(raw).ok_or(ConfigError::InvalidCredentials { part: "password" })?,
+            percent_decode(raw).ok_or_else(|| Error::invalid_credentials("password"))?,
         )),
     };
     Ok(NodeUrl {
@@ -279,26 +268,25 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, ConfigError
     })
 }
 
-fn parse_database(text: &str) -> Result<i64, ConfigError> {
+fn parse_database(text: &str) -> Result<i64, Error> {
     match text.parse::<i64>() {
         Ok(db) if db >= 0 => Ok(db),
-        _ => Err(ConfigError::InvalidDatabase),
+        _ => Err(Error::invalid_database()),
     }
 }
 
 /// The `protocol` query parameter, the only one understood.
-fn parse_query(url: &Url) -> Result<Protocol, ConfigError> {
+fn parse_query(url: &Url) -> Result<Protocol, Error> {
     let mut protocol = Protocol::Resp2;
     for (name, value) in url.query_pairs() {
         if name != "protocol" {
-            return Err(ConfigError::UnsupportedParameter {
-                name: name.chars().take(MAX_ECHOED_PARAMETER).collect(),
-            });
+            let name: String = name.chars().take(MAX_ECHOED_PARAMETER).collect();
+            return Err(Error::unsupported_parameter(&name));
         }
         protocol = match value.as_ref() {
             "2" | "resp2" => Protocol::Resp2,
             "3" | "resp3" => Protocol::Resp3,
-            _ => return Err(ConfigError::InvalidProtocol),
+            _ => return Err(Error::invalid_protocol()),
         };
     }
     Ok(protocol)

@@ -12,7 +12,7 @@ use tenure_pool::{
     deadpool::managed::{self, Object, RecycleError, RecycleResult},
 };
 
-use crate::{ConfigError, RedisConfig, Topology, budget::BudgetToken};
+use crate::{Error, RedisConfig, Topology, budget::BudgetToken};
 
 impl RedisConfig {
     /// Builds a new standalone pool for this configuration: at most
@@ -27,10 +27,10 @@ impl RedisConfig {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Build`] if the `redis` crate or deadpool rejects the settings,
+    /// [`ErrorKind::Build`](crate::ErrorKind::Build) if the `redis` crate or deadpool rejects the settings,
     /// or if this is a cluster or sentinel configuration (build those pools with
     /// deadpool-redis's `cluster` or `sentinel` module).
-    pub fn create_pool(&self) -> Result<Pool, ConfigError> {
+    pub fn create_pool(&self) -> Result<Pool, Error> {
         if self.topology != Topology::Standalone {
             return Err(self.build_error(format!(
                 "`create_pool` builds standalone pools; this is a {} configuration",
@@ -45,9 +45,7 @@ impl RedisConfig {
     /// A standalone pool builder with every setting of this configuration applied;
     /// `W` is deadpool-redis' `Connection` for a caller's pool, deadpool's `Object`
     /// for one the cache owns (whose guard hides it).
-    pub(crate) fn pool_builder<W: From<Object<Manager>>>(
-        &self,
-    ) -> Result<managed::PoolBuilder<Manager, W>, ConfigError> {
+    pub(crate) fn pool_builder<W: From<Object<Manager>>>(&self) -> Result<managed::PoolBuilder<Manager, W>, Error> {
         let info = self.connection_info().map_err(|e| self.build_error(e.to_string()))?;
         let connection = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connect_timeout()))
@@ -76,11 +74,8 @@ impl RedisConfig {
             .recycle_timeout(Some(self.response_timeout()))
     }
 
-    pub(crate) fn build_error(&self, reason: String) -> ConfigError {
-        ConfigError::Build {
-            addr: self.target(),
-            reason,
-        }
+    pub(crate) fn build_error(&self, reason: String) -> Error {
+        Error::build(&self.target(), &reason)
     }
 }
 
@@ -102,7 +97,7 @@ pub(crate) struct OwnedRedisPool {
 
 impl OwnedRedisPool {
     /// Builds the pool for `config` (lazy: no connection yet).
-    pub(crate) fn build(config: &RedisConfig, budget: BudgetToken) -> Result<Self, ConfigError> {
+    pub(crate) fn build(config: &RedisConfig, budget: BudgetToken) -> Result<Self, Error> {
         let build_error = |e: managed::BuildError| config.build_error(e.to_string());
         let kind = match config.topology {
             Topology::Standalone => {
@@ -123,10 +118,10 @@ impl OwnedRedisPool {
             // The builder refuses configurations of topologies this build lacks.
             #[allow(unreachable_patterns)]
             topology => {
-                return Err(ConfigError::TopologyNotEnabled {
+                return Err(Error::topology_not_enabled(
                     topology,
-                    feature: topology.feature().unwrap_or_default(),
-                });
+                    topology.feature().unwrap_or_default(),
+                ));
             }
         };
         Ok(Self { kind, _budget: budget })

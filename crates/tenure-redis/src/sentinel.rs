@@ -9,7 +9,7 @@ use deadpool_redis::redis::{
 use tenure_pool::deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use tokio::sync::Mutex;
 
-use crate::{ConfigError, RedisConfig};
+use crate::{Error, RedisConfig};
 
 /// Creates connections to the current master of one sentinel service, with the
 /// configuration's connect and response timeouts (deadpool-redis's own sentinel
@@ -27,7 +27,7 @@ pub(crate) struct SentinelManager {
 }
 
 impl SentinelManager {
-    pub(crate) fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn new(config: &RedisConfig) -> Result<Self, Error> {
         let sentinels = config
             .nodes
             .iter()

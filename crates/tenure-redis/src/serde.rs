@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, de::Error as _};
 
-use crate::{ConfigError, RedisConfig};
+use crate::{Error, RedisConfig};
 
 /// The file form of a [`RedisConfig`]: exactly one of `url`, `cluster_nodes` or
 /// `sentinels` (with `service_name`), plus optional settings; timeouts in
@@ -56,23 +56,23 @@ fn secret_strings<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<V
 }
 
 impl TryFrom<RedisConfigFile> for RedisConfig {
-    type Error = ConfigError;
+    type Error = Error;
 
-    fn try_from(file: RedisConfigFile) -> Result<Self, ConfigError> {
+    fn try_from(file: RedisConfigFile) -> Result<Self, Error> {
         let mut builder = match (file.url, file.cluster_nodes, file.sentinels) {
             (Some(url), None, None) => {
                 if file.service_name.is_some() {
-                    return Err(ConfigError::InvalidSource {
-                        reason: "`service_name` goes with `sentinels`; a `redis+sentinel://` URL names its service",
-                    });
+                    return Err(Error::invalid_source(
+                        "`service_name` goes with `sentinels`; a `redis+sentinel://` URL names its service",
+                    ));
                 }
                 RedisConfig::builder(&url)
             }
             (None, Some(nodes), None) => {
                 if file.service_name.is_some() {
-                    return Err(ConfigError::InvalidSource {
-                        reason: "`service_name` goes with `sentinels`, not `cluster_nodes`",
-                    });
+                    return Err(Error::invalid_source(
+                        "`service_name` goes with `sentinels`, not `cluster_nodes`",
+                    ));
                 }
                 RedisConfig::cluster_builder(nodes)
             }
@@ -80,14 +80,14 @@ impl TryFrom<RedisConfigFile> for RedisConfig {
                 RedisConfig::sentinel_builder(sentinels, file.service_name.as_deref().unwrap_or_default())
             }
             (None, None, None) => {
-                return Err(ConfigError::InvalidSource {
-                    reason: "one of `url`, `cluster_nodes` or `sentinels` is needed",
-                });
+                return Err(Error::invalid_source(
+                    "one of `url`, `cluster_nodes` or `sentinels` is needed",
+                ));
             }
             _ => {
-                return Err(ConfigError::InvalidSource {
-                    reason: "only one of `url`, `cluster_nodes` and `sentinels` may be set",
-                });
+                return Err(Error::invalid_source(
+                    "only one of `url`, `cluster_nodes` and `sentinels` may be set",
+                ));
             }
         };
         if let Some(username) = file.username {
@@ -123,9 +123,9 @@ impl TryFrom<RedisConfigFile> for RedisConfig {
                 builder = builder.add_root_certificate_pem(pem);
             }
             #[cfg(not(feature = "rustls"))]
-            return Err(ConfigError::InvalidSource {
-                reason: "`root_certificates_pem` needs the `rustls` feature",
-            });
+            return Err(Error::invalid_source(
+                "`root_certificates_pem` needs the `rustls` feature",
+            ));
         }
         builder.build()
     }

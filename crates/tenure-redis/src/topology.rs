@@ -12,7 +12,7 @@ use std::fmt;
 ///
 /// let config = RedisConfig::from_url("redis://127.0.0.1:6390/0")?;
 /// assert_eq!(config.topology(), Topology::Standalone);
-/// # Ok::<(), tenure_redis::ConfigError>(())
+/// # Ok::<(), tenure_redis::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

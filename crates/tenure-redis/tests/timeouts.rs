@@ -60,7 +60,7 @@ async fn connecting_to_a_server_that_never_answers_is_a_timeout() {
     let config = short_timeouts(&format!("redis://127.0.0.1:{port}/0"));
     let err = get_error(&clients, &config).await;
     println!("timeouts/never answers: {err}");
-    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert_eq!(err.kind(), tenure_redis::ErrorKind::Connection, "{err:?}");
     assert!(err.is_timeout(), "a connect timeout must be a timeout: {err:?}");
     assert_eq!(err.addr(), Some(config.addr().as_str()));
     black_hole.abort();
@@ -96,7 +96,7 @@ async fn connecting_to_a_full_backlog_is_a_timeout() {
     let config = short_timeouts(&format!("redis://{addr}/0"));
     let err = get_error(&clients, &config).await;
     println!("timeouts/full backlog ({} fillers): {err}", fillers.len());
-    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert_eq!(err.kind(), tenure_redis::ErrorKind::Connection, "{err:?}");
     assert!(err.is_timeout(), "a connect timeout must be a timeout: {err:?}");
     drop((fillers, listener));
 }
@@ -140,7 +140,7 @@ async fn a_command_past_its_response_timeout_is_a_timeout() {
         .expect("the command hung")
         .unwrap_err();
     println!("timeouts/command: {err}");
-    assert!(matches!(err, Error::Command { .. }), "{err:?}");
+    assert_eq!(err.kind(), tenure_redis::ErrorKind::Command, "{err:?}");
     assert!(err.is_timeout(), "{err:?}");
     server.command(&["CLIENT", "UNPAUSE"]).unwrap();
     let not_timeout: Error = redis::RedisError::from((redis::ErrorKind::Parse, "bad")).into();

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{assert_settles, set_get};
-use tenure_redis::{ConfigError, Error, Ownership, RedisClients, RedisConfig};
+use tenure_redis::{ErrorKind, Ownership, RedisClients, RedisConfig};
 use tenure_test_support::RedisServer;
 
 /// A hang guard, not a timing assertion: far above every configured timeout.
@@ -102,7 +102,7 @@ async fn a_rediss_pool_without_the_test_ca_gets_a_typed_error_naming_the_server(
     let elapsed = started.elapsed();
     println!("tls/untrusted: {err} ({elapsed:?})");
     let addr = format!("127.0.0.1:{tls_port}");
-    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err:?}");
     assert_eq!(err.addr(), Some(addr.as_str()));
     assert!(err.to_string().contains(&addr), "{err}");
     assert!(
@@ -145,7 +145,7 @@ async fn debug_and_display_show_neither_the_password_nor_the_certificate() {
     let url = "rediss://user:s3cret@127.0.0.1:6390/0";
     let builder = RedisConfig::builder(url)
         .add_root_certificate_pem(ca)
-        .add_root_certificate_pem(ca.as_bytes().to_vec());
+        .add_root_certificate_pem(ca.as_bytes());
     let config = builder.clone().build().unwrap();
     assert_eq!(config.root_certificate_count(), 2);
     for (what, text) in [
@@ -174,10 +174,8 @@ async fn debug_and_display_show_neither_the_password_nor_the_certificate() {
         .add_root_certificate_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
         .build()
         .unwrap_err();
-    assert!(
-        matches!(err, ConfigError::InvalidRootCertificate { index: 1, .. }),
-        "{err:?}"
-    );
+    assert_eq!(err.kind(), ErrorKind::InvalidRootCertificate, "{err:?}");
+    assert_eq!(err.index(), Some(1), "{err:?}");
     for text in [err.to_string(), format!("{err:?}")] {
         assert!(!text.contains("s3cret") && !text.contains("AAAA"), "{text}");
     }
@@ -210,4 +208,61 @@ async fn a_restarted_tls_server_keeps_its_ports_and_certificate() {
     drop(pool);
     common::shutdown(&clients).await;
     assert_settles(&server, baseline, "after shutdown").await;
+}
+
+/// Issue 12: the same root API as tenure-http: the test CA added as DER works as
+/// the PEM does (the same configuration), and a broken root is named by position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_added_as_der_is_trusted_like_its_pem() {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+
+    let _watchdog = common::Watchdog::new("a_root_added_as_der_is_trusted_like_its_pem", common::TEST_LIMIT);
+    let server = start_tls_server();
+    let url = server.tls_url().expect("a TLS server has a TLS URL");
+    let pem = server.ca_cert_pem().expect("a TLS server has a CA");
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("the test CA is PEM");
+    let from_der = RedisConfig::builder(&url)
+        .connect_timeout(Duration::from_secs(2))
+        .response_timeout(Duration::from_secs(2))
+        .wait_timeout(Duration::from_secs(5))
+        .add_root_certificate_der(&der)
+        .build()
+        .unwrap();
+    assert_eq!(from_der.root_certificate_count(), 1);
+    assert_eq!(
+        from_der,
+        tls_config(&server, true),
+        "PEM or DER, the same root is the same key"
+    );
+
+    let baseline = server.client_count().unwrap();
+    let clients = RedisClients::new().unwrap();
+    let pool = tokio::time::timeout(HANG_GUARD, clients.get(&from_der))
+        .await
+        .expect("get hung")
+        .unwrap();
+    tokio::time::timeout(HANG_GUARD, set_get(&pool, "tls-der-key"))
+        .await
+        .expect("SET/GET hung")
+        .unwrap();
+    drop(pool);
+    common::shutdown(&clients).await;
+    assert_settles(&server, baseline, "after shutdown").await;
+
+    let err = RedisConfig::builder(&url)
+        .add_root_certificate_der(&der)
+        .add_root_certificate_pem(pem)
+        .add_root_certificate_der([0x30, 0x03, 0x02, 0x01, 0x00])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.index()),
+        (ErrorKind::InvalidRootCertificate, Some(2)),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("root certificate #2 (DER): not a usable CA certificate"),
+        "{err}"
+    );
 }
