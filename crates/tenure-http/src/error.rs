@@ -18,9 +18,11 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// A setting of [`HttpClientConfig`](crate::HttpClientConfig) was rejected
+    /// A setting was rejected: one of [`HttpClientConfig`](crate::HttpClientConfig)
     /// (zero timeout, invalid header, invalid proxy URL, a proxy the hyper client
-    /// cannot use, TLS settings rustls refuses); [`Error::setting`] names it.
+    /// cannot use, TLS settings rustls refuses), which [`Error::setting`] names, or
+    /// one of the cache's builder (a capacity of 0, a zero duration), which the
+    /// message names.
     InvalidConfig,
     /// A root certificate added with
     /// [`add_root_certificate_pem`](crate::HttpClientConfigBuilder::add_root_certificate_pem)
