@@ -83,9 +83,14 @@ pub(crate) fn check_pem(pem: &[u8], index: usize) -> Result<Vec<Vec<u8>>, Error>
 
 fn check_trust_anchor(der: &[u8], index: usize, format: &'static str) -> Result<(), Error> {
     let mut store = rustls::RootCertStore::empty();
-    store
-        .add(CertificateDer::from(der.to_vec()))
-        .map_err(|e| Error::root_certificate(index, format, "not a usable CA certificate", Some(e.into())))
+    store.add(CertificateDer::from(der.to_vec())).map_err(|e| {
+        Error::root_certificate(
+            index,
+            format,
+            "not an X.509 certificate usable as a trust anchor",
+            Some(e.into()),
+        )
+    })
 }
 
 /// What is wrong with the PEM, in words that never quote it (the PEM parser's own
@@ -110,9 +115,14 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Err
     }
     for (index, der) in tls.extra_roots.iter().enumerate() {
         // Checked when the config was built; checked again here, never panics.
-        roots
-            .add(CertificateDer::from(der.clone()))
-            .map_err(|e| Error::root_certificate(index, "DER", "not a usable CA certificate", Some(e.into())))?;
+        roots.add(CertificateDer::from(der.clone())).map_err(|e| {
+            Error::root_certificate(
+                index,
+                "DER",
+                "not an X.509 certificate usable as a trust anchor",
+                Some(e.into()),
+            )
+        })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

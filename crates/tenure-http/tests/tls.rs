@@ -69,7 +69,7 @@ fn invalid_root_certificates_are_config_errors() {
         (
             HttpClientConfig::builder().add_root_certificate_der(vec![1, 2, 3]),
             0,
-            "(DER): not a usable CA certificate",
+            "(DER): not an X.509 certificate usable as a trust anchor",
         ),
         (
             HttpClientConfig::builder().add_root_certificate_pem("no pem here"),
@@ -79,7 +79,7 @@ fn invalid_root_certificates_are_config_errors() {
         (
             HttpClientConfig::builder().add_root_certificate_pem(garbage),
             0,
-            "(PEM): not a usable CA certificate",
+            "(PEM): not an X.509 certificate usable as a trust anchor",
         ),
         (
             HttpClientConfig::builder()

@@ -681,7 +681,7 @@ mod tests {
             (
                 RedisConfig::builder("rediss://h/0").add_root_certificate_pem(garbage),
                 0,
-                "(PEM): not a usable CA certificate",
+                "(PEM): not an X.509 certificate usable as a trust anchor",
             ),
             (
                 RedisConfig::builder("rediss://h/0")
@@ -693,7 +693,7 @@ mod tests {
             (
                 RedisConfig::builder("rediss://h/0").add_root_certificate_der([1, 2, 3]),
                 0,
-                "(DER): not a usable CA certificate",
+                "(DER): not an X.509 certificate usable as a trust anchor",
             ),
         ];
         for (builder, index, why) in cases {

@@ -47,9 +47,14 @@ impl RootCertificate {
 
 fn check_trust_anchor(der: &[u8], index: usize, format: &str) -> Result<(), Error> {
     let mut store = rustls::RootCertStore::empty();
-    store
-        .add(CertificateDer::from(der.to_vec()))
-        .map_err(|e| Error::invalid_root_certificate(index, format, "not a usable CA certificate", Some(e.into())))
+    store.add(CertificateDer::from(der.to_vec())).map_err(|e| {
+        Error::invalid_root_certificate(
+            index,
+            format,
+            "not an X.509 certificate usable as a trust anchor",
+            Some(e.into()),
+        )
+    })
 }
 
 /// What is wrong with the PEM, in words that never quote it (the PEM parser's own

@@ -262,7 +262,7 @@ async fn a_root_added_as_der_is_trusted_like_its_pem() {
     );
     assert!(
         err.to_string()
-            .contains("root certificate #2 (DER): not a usable CA certificate"),
+            .contains("root certificate #2 (DER): not an X.509 certificate usable as a trust anchor"),
         "{err}"
     );
 }
