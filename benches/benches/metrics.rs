@@ -150,10 +150,11 @@ fn hitratio_table(rt: &tokio::runtime::Runtime) {
          *admitting every miss* is the optimum for a cache that keeps what was inserted until at least \
          the next miss, as tenure does. \
          moka::sync applies evictions in batches and holds more than its capacity between them (*peak \
-         held*, sampled), which lets it beat Belady at that capacity; *held to capacity* runs its pending \
+         held*, sampled), which can let it beat Belady at that capacity; *held to capacity* runs its pending \
          maintenance after every insert. *best peer*: the best of quick_cache and moka::sync held to \
-         capacity; *untuned* rows were added after the policy was tuned, to check it holds on traces it \
-         was not tuned on."
+         capacity; *untuned* rows were added after tenure's small queue was settled, to check it holds on \
+         traces it was not tuned on (its shard floor, 256 entries, was chosen with them in the table). \
+         Hashers are seeded per cache, so ratios move between runs (tenure's by up to ±0.002)."
     );
     println!();
     println!(

@@ -28,10 +28,11 @@ use super::{
 pub(super) const MAX_FREQ: u8 = 3;
 /// Entries the small queue holds. S3-FIFO's paper gives it 10% of the cache;
 /// with the ghost list and the admission gate in place, every entry it holds is
-/// one a loop slightly larger than the shard cannot keep, and one entry kept at
-/// least as many hits as 3% of the shard on every workload of `tenure-bench`'s
-/// hit-ratio table (scans and popularity shifts included). Caffeine-style hill
-/// climbing of this size was tried and lost hits to sampling noise.
+/// one a loop slightly larger than the shard cannot keep. On every workload of
+/// `tenure-bench`'s hit-ratio table (scans and popularity shifts included) one
+/// entry kept as many hits as 3% of the shard, to within the run-to-run spread
+/// (±0.002: the hasher is seeded per cache), and more on loops. Caffeine-style
+/// hill climbing of this size was tried and lost hits to sampling noise.
 const SMALL_CAPACITY: usize = 1;
 /// How many evicted hashes the ghost list keeps, against the shard's capacity.
 const GHOST_PERCENT: usize = 90;
