@@ -2,17 +2,14 @@
 //! runtime; and the machinery it shares with `ReqwestClients`.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tenure_pool::{CacheStats, ClientCache, GetError, RemovalCause, Shared, ShutdownReport};
+use tenure_pool::{CachePolicy, CacheStats, ClientCache, GetError, Shared, ShutdownReport};
 
 use crate::client::HttpClient;
 use crate::config::HttpClientConfig;
 use crate::error::{Error, ErrorKind};
 use crate::kind::ClientKind;
-
-pub(crate) type Listener<C> = Arc<dyn Fn(&HttpClientConfig, &Shared<C>, RemovalCause) + Send + Sync>;
 
 pub(crate) const DEFAULT_MAX_CAPACITY: u64 = 200;
 pub(crate) const DEFAULT_TIME_TO_IDLE: Duration = Duration::from_secs(600);
@@ -94,65 +91,18 @@ impl<C: ClientKind> Core<C> {
     }
 }
 
-/// The settings behind each public builder.
-pub(crate) struct Settings<C: ClientKind> {
-    pub(crate) max_capacity: u64,
-    pub(crate) time_to_idle: Duration,
-    pub(crate) listener: Option<Listener<C>>,
-}
-
-impl<C: ClientKind> Default for Settings<C> {
-    fn default() -> Self {
-        Settings {
-            max_capacity: DEFAULT_MAX_CAPACITY,
-            time_to_idle: DEFAULT_TIME_TO_IDLE,
-            listener: None,
-        }
-    }
-}
-
-impl<C: ClientKind> Clone for Settings<C> {
-    fn clone(&self) -> Self {
-        Settings {
-            max_capacity: self.max_capacity,
-            time_to_idle: self.time_to_idle,
-            listener: self.listener.clone(),
-        }
-    }
-}
-
-impl<C: ClientKind> fmt::Debug for Settings<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("kind", &C::KIND)
-            .field("max_capacity", &self.max_capacity)
-            .field("time_to_idle", &self.time_to_idle)
-            .field("eviction_listener", &self.listener.is_some())
-            .finish()
-    }
-}
-
-impl<C: ClientKind> Settings<C> {
-    pub(crate) fn build(self) -> Result<Core<C>, Error> {
-        if self.max_capacity == 0 {
-            return Err(Error::invalid_setting("max_capacity", "0".into(), "must be at least 1"));
-        }
-        if self.time_to_idle.is_zero() {
-            return Err(Error::invalid_setting(
-                "time_to_idle",
-                format!("{:?}", self.time_to_idle),
-                "must be greater than zero",
-            ));
-        }
-        let mut builder = ClientCache::builder()
-            .max_capacity(self.max_capacity)
+impl<C: ClientKind> Core<C> {
+    /// Builds the cache from the caller's `policy` over the adapter's defaults;
+    /// the policy is checked where every cache's is, in `ClientCacheBuilder::build`.
+    /// Always scoped by runtime: a client runs its connections on the runtime
+    /// that built it.
+    pub(crate) fn build(policy: CachePolicy<HttpClientConfig, Shared<C>>) -> Result<Core<C>, Error> {
+        let defaults = CachePolicy::new()
+            .max_capacity(DEFAULT_MAX_CAPACITY)
             .without_time_to_live()
-            .time_to_idle(self.time_to_idle)
-            .scope_by_runtime();
-        if let Some(listener) = self.listener {
-            builder = builder.eviction_listener(move |config, client, cause| listener(config, client, cause));
-        }
-        let cache = builder.build().map_err(Error::cache)?;
+            .time_to_idle(DEFAULT_TIME_TO_IDLE);
+        let policy = policy.or(defaults).scope_by_runtime();
+        let cache = ClientCache::builder().policy(policy).build().map_err(Error::cache)?;
         Ok(Core { cache })
     }
 }
@@ -206,7 +156,7 @@ macro_rules! client_cache {
             /// A builder starting from the defaults.
             pub fn builder() -> $builder {
                 $builder {
-                    settings: $crate::clients::Settings::default(),
+                    policy: $crate::tenure_pool::CachePolicy::new(),
                 }
             }
 
@@ -311,15 +261,49 @@ macro_rules! client_cache {
         }
 
         $(#[$builder_meta])*
+        ///
+        /// Its setters are those of every tenure cache builder: each records a
+        /// [`CachePolicy`](tenure_pool::CachePolicy) setting (documented there),
+        /// and [`build`](Self::build) checks them all, with the same messages as
+        /// any other cache. There are no refresh-ahead setters: clients are
+        /// shared, and rebuilding one would only cool its pool.
+        ///
+        /// | setting | default |
+        /// |---|---|
+        /// | `max_capacity` | 200 clients |
+        /// | `time_to_live` | none: a client in use is never rebuilt cold |
+        /// | `time_to_idle` | 10 minutes |
+        /// | `scope_by_runtime` | always on, whatever the policy says |
+        /// | `drain_warning_after` | 60 seconds (shared clients never drain) |
+        /// | `name` | `"tenure"` |
+        /// | `eviction_listener` | none |
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        /// use std::sync::atomic::{AtomicUsize, Ordering};
+        ///
+        /// let evicted = Arc::new(AtomicUsize::new(0));
+        /// let counter = Arc::clone(&evicted);
+        #[doc = concat!("let clients = tenure_http::", stringify!($name), "::builder()")]
+        ///     .max_capacity(50)
+        ///     .eviction_listener(move |_config, _client, _cause| {
+        ///         counter.fetch_add(1, Ordering::Relaxed);
+        ///     })
+        ///     .build()?;
+        /// # drop(clients);
+        /// # Ok::<(), tenure_http::Error>(())
+        /// ```
         #[must_use = "a builder does nothing until `build` is called"]
         pub struct $builder {
-            settings: $crate::clients::Settings<$client>,
+            policy: $crate::tenure_pool::CachePolicy<$crate::HttpClientConfig, $crate::Shared<$client>>,
         }
 
         impl Clone for $builder {
             fn clone(&self) -> Self {
                 $builder {
-                    settings: self.settings.clone(),
+                    policy: self.policy.clone(),
                 }
             }
         }
@@ -327,71 +311,28 @@ macro_rules! client_cache {
         impl std::fmt::Debug for $builder {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($builder))
-                    .field("settings", &self.settings)
+                    .field("policy", &self.policy)
                     .finish()
             }
         }
 
         impl $builder {
-            /// The most clients cached at once (default 200). Must be at least 1.
-            pub fn max_capacity(mut self, max_capacity: u64) -> Self {
-                self.settings.max_capacity = max_capacity;
-                self
-            }
-
-            /// How long a client stays cached after its last lookup (default 10
-            /// minutes). Must be greater than zero. There is deliberately no
-            /// time-to-live: a client in use is never rebuilt cold.
-            pub fn time_to_idle(mut self, time_to_idle: std::time::Duration) -> Self {
-                self.settings.time_to_idle = time_to_idle;
-                self
-            }
-
-            /// Calls `listener` for every client that leaves the cache, with
-            /// its config and the cause (capacity, idle, explicit, runtime
-            /// gone...).
-            ///
-            /// It runs on the thread that removed the entry, outside the
-            /// cache's locks, before the cache drops its reference (see
-            /// [`ClientCacheBuilder::eviction_listener`](tenure_pool::ClientCacheBuilder::eviction_listener)).
-            /// Nobody can close the client it receives: dropping the clone is
-            /// all it may do. Keep it short; it must not call back into this
-            /// cache.
-            ///
-            /// ```
-            /// use std::sync::Arc;
-            /// use std::sync::atomic::{AtomicUsize, Ordering};
-            ///
-            /// let evicted = Arc::new(AtomicUsize::new(0));
-            /// let counter = Arc::clone(&evicted);
-            #[doc = concat!("let clients = tenure_http::", stringify!($name), "::builder()")]
-            ///     .eviction_listener(move |_config, _client, _cause| {
-            ///         counter.fetch_add(1, Ordering::Relaxed);
-            ///     })
-            ///     .build()?;
-            /// # drop(clients);
-            /// # Ok::<(), tenure_http::Error>(())
-            /// ```
-            pub fn eviction_listener(
-                mut self,
-                listener: impl Fn(&$crate::HttpClientConfig, &$crate::Shared<$client>, $crate::RemovalCause)
-                    + Send
-                    + Sync
-                    + 'static,
-            ) -> Self {
-                self.settings.listener = Some(std::sync::Arc::new(listener));
-                self
-            }
+            $crate::tenure_pool::__cache_policy_setters!(
+                pool: tenure_pool,
+                key: $crate::HttpClientConfig,
+                handle: $crate::Shared<$client>
+            );
 
             /// Builds the cache; may be called outside a runtime.
             ///
             /// # Errors
             ///
             /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig)
-            /// naming the setting and value.
+            /// naming the setting and value; its source is the
+            /// [`tenure_pool::Error`] any cache gives for that setting.
             pub fn build(self) -> Result<$name, $crate::Error> {
                 Ok($name {
-                    cache: self.settings.build()?,
+                    cache: $crate::clients::Core::build(self.policy)?,
                 })
             }
         }

@@ -1,17 +1,13 @@
-use std::{fmt, future::Future, marker::PhantomData, sync::Arc, time::Duration};
+use std::{fmt, future::Future, sync::Arc, time::Duration};
 
 use tenure_core::{Close, Entry, Owned};
 
 use crate::{
-    ClientCache, Error, RemovalCause,
-    cache::{CacheKey, Inner, Listener, Refresher, Settings},
+    CachePolicy, ClientCache, Error,
+    cache::{CacheKey, Inner, Refresher, Settings},
     clock::nanos,
-    expiry::Expiry,
 };
 
-const DEFAULT_CAPACITY: u64 = 200;
-const DEFAULT_TTL: Duration = Duration::from_secs(600);
-const DEFAULT_DRAIN_WARNING: Duration = Duration::from_secs(60);
 /// Each shard keeps at least this many entries, so eviction stays close to the
 /// policy's global choice; caches under twice this get one shard. Every shard
 /// spends an entry on its small queue and keys never split evenly over shards,
@@ -19,14 +15,25 @@ const DEFAULT_DRAIN_WARNING: Duration = Duration::from_secs(60);
 /// capacity 1,000, 16 shards of 62 hit 0.895, 4 of 250 0.906 and 2 of 500 0.907
 /// (no cache that keeps every insert can pass 0.909).
 const MIN_SHARD_CAPACITY: u64 = 256;
-const MAX_CAPACITY: u64 = u32::MAX as u64;
 /// The least margin a hit keeps between `recent` and a deadline; see `clock.rs`.
 const MIN_SLACK: Duration = Duration::from_millis(100);
 
 /// Configures a [`ClientCache`].
 ///
-/// Defaults: `max_capacity` 200, `time_to_live` 10 minutes, no `time_to_idle`,
-/// not scoped by runtime, drain warning after 60 seconds.
+/// Its setters are those of every tenure cache builder: each records a
+/// [`CachePolicy`] setting (documented there), and [`build`](Self::build)
+/// checks them all. [`policy`](Self::policy) takes a whole policy at once.
+///
+/// | setting | default |
+/// |---|---|
+/// | `max_capacity` | 200 |
+/// | `time_to_live` | 10 minutes |
+/// | `time_to_idle` | none |
+/// | refresh ahead | none (owned caches: [`refresh_after`](Self::refresh_after)) |
+/// | `scope_by_runtime` | off |
+/// | `drain_warning_after` | 60 seconds |
+/// | `name` | `"tenure"` |
+/// | `eviction_listener` | none |
 ///
 /// # Zero and out-of-range settings
 ///
@@ -34,7 +41,7 @@ const MIN_SLACK: Duration = Duration::from_millis(100);
 /// entry as it is inserted) and at most 2³²−1. `time_to_live`, `time_to_idle`
 /// and `drain_warning_after` must be greater than zero (an entry that expires as
 /// it is inserted is never served). [`build`](Self::build) reports the first
-/// setting that breaks a rule, by name and value.
+/// setting that breaks a rule, by name and value (see [`CachePolicy`]'s rules).
 ///
 /// # Examples
 ///
@@ -56,122 +63,23 @@ const MIN_SLACK: Duration = Duration::from_millis(100);
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ClientCacheBuilder<K, E: Entry> {
-    max_capacity: u64,
-    time_to_live: Option<Duration>,
-    time_to_idle: Option<Duration>,
-    scoped: bool,
-    drain_warning: Duration,
-    listener: Option<Listener<K, E>>,
-    refresh: Option<(Duration, Refresher<K, E>)>,
-    name: Arc<str>,
-    _key: PhantomData<fn(K)>,
+    policy: CachePolicy<K, E::Handle>,
+    refresher: Option<Refresher<K, E>>,
 }
 
 // Here rather than in `cache.rs`, so the cache does not depend on its builder.
 impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// Starts configuring a cache: capacity 200, time-to-live 10 minutes.
     pub fn builder() -> ClientCacheBuilder<K, E> {
-        ClientCacheBuilder::new()
+        ClientCacheBuilder {
+            policy: CachePolicy::new(),
+            refresher: None,
+        }
     }
 }
 
 impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
-    fn new() -> Self {
-        Self {
-            max_capacity: DEFAULT_CAPACITY,
-            time_to_live: Some(DEFAULT_TTL),
-            time_to_idle: None,
-            scoped: false,
-            drain_warning: DEFAULT_DRAIN_WARNING,
-            listener: None,
-            refresh: None,
-            name: Arc::from("tenure"),
-            _key: PhantomData,
-        }
-    }
-
-    /// The most entries the cache holds (default 200).
-    pub fn max_capacity(mut self, max_capacity: u64) -> Self {
-        self.max_capacity = max_capacity;
-        self
-    }
-
-    /// How long an entry lives after insertion (default 10 minutes).
-    pub fn time_to_live(mut self, time_to_live: Duration) -> Self {
-        self.time_to_live = Some(time_to_live);
-        self
-    }
-
-    /// Entries live until evicted or idle: no time-to-live.
-    ///
-    /// Pair it with [`time_to_idle`](Self::time_to_idle) for clients that should
-    /// stay warm while in use and go when unused.
-    pub fn without_time_to_live(mut self) -> Self {
-        self.time_to_live = None;
-        self
-    }
-
-    /// How long an entry lives after its last lookup (default: no limit).
-    pub fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
-        self.time_to_idle = Some(time_to_idle);
-        self
-    }
-
-    /// Keys entries by the tokio runtime that created them as well as by key.
-    ///
-    /// A lookup finds only the current runtime's entry, so a runtime-bound client
-    /// (whose connection tasks run on its runtime) is never handed to another
-    /// runtime. When a runtime shuts down, its entries are never served again, even
-    /// to a new runtime that reuses its `tokio::runtime::Id`, and the reaper purges
-    /// them as [`RemovalCause::RuntimeGone`]. Outside a runtime, lookups miss and
-    /// inserts fail with [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime).
-    pub fn scope_by_runtime(mut self) -> Self {
-        self.scoped = true;
-        self
-    }
-
-    /// How long a retired entry may stay leased before a warning is logged (default 60 s).
-    ///
-    /// The entry is never force-closed; the warning names its key.
-    pub fn drain_warning_after(mut self, after: Duration) -> Self {
-        self.drain_warning = after;
-        self
-    }
-
-    /// Calls `listener` for every entry that leaves the cache, with its cause.
-    ///
-    /// It runs on the thread that removed the entry, outside the cache's locks,
-    /// before the cache drops its reference. It receives the handle a lookup would:
-    /// a lease for an owned entry, a clone for a shared one. Neither can be closed:
-    /// the cache closes owned entries itself after their last lease.
-    ///
-    /// ```compile_fail,E0277
-    /// # use tenure_pool::{ClientCache, Close, Closing, Shared};
-    /// # struct HttpClient;
-    /// # impl Close for HttpClient { async fn close(self, _: &Closing) {} }
-    /// let cache = ClientCache::<String, Shared<HttpClient>>::builder()
-    ///     .eviction_listener(|_key, client, _cause| {
-    ///         // The incident: closing a client that others still hold.
-    ///         let _ = client.clone().close();
-    ///     })
-    ///     .build();
-    /// ```
-    #[doc(alias = "on_retire")]
-    pub fn eviction_listener(
-        mut self,
-        listener: impl Fn(&K, &E::Handle, RemovalCause) + Send + Sync + 'static,
-    ) -> Self {
-        self.listener = Some(Arc::new(listener));
-        self
-    }
-
-    /// Names the cache (default `"tenure"`): the `cache` label of its metrics
-    /// (feature `metrics`) and a field of its tracing spans. Give each cache of a
-    /// process its own name.
-    pub fn name(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.name = name.into();
-        self
-    }
+    crate::__cache_policy_setters!(pool: crate, key: K, handle: E::Handle);
 
     /// Builds the cache.
     ///
@@ -181,66 +89,30 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting), naming the
-    /// setting and its value (see the rules above).
+    /// setting and its value (see [`CachePolicy`]'s rules).
     pub fn build(self) -> Result<ClientCache<K, E>, Error> {
-        if self.max_capacity == 0 || self.max_capacity > MAX_CAPACITY {
-            return Err(Error::invalid_setting(
-                "max_capacity",
-                self.max_capacity,
-                "must be between 1 and 4294967295",
-            ));
-        }
-        for (setting, value) in [
-            ("time_to_live", self.time_to_live),
-            ("time_to_idle", self.time_to_idle),
-            ("drain_warning_after", Some(self.drain_warning)),
-        ] {
-            if value == Some(Duration::ZERO) {
-                return Err(Error::invalid_setting(
-                    setting,
-                    Duration::ZERO,
-                    "must be greater than zero",
-                ));
-            }
-        }
-        let refresh_after = self.refresh.as_ref().map(|(after, _)| *after);
-        if refresh_after == Some(Duration::ZERO) {
-            return Err(Error::invalid_setting(
-                "refresh_after",
-                Duration::ZERO,
-                "must be greater than zero",
-            ));
-        }
-        if let (Some(after), Some(ttl)) = (refresh_after, self.time_to_live)
-            && after >= ttl
-        {
-            return Err(Error::invalid_setting(
-                "refresh_after",
-                after,
-                "must be shorter than time_to_live, or no entry is ever refreshed before it expires",
-            ));
-        }
-        let shortest = [self.time_to_live, self.time_to_idle].into_iter().flatten().min();
+        let policy = self.policy.resolve(self.refresher.is_some())?;
+        let reap_interval = reap_interval(policy.shortest_expiry);
+        let refresher = self.refresher.filter(|_| policy.expiry.refresh.is_some());
         let settings = Settings {
-            expiry: Expiry {
-                ttl: self.time_to_live.map(nanos),
-                tti: self.time_to_idle.map(nanos),
-                refresh: refresh_after.map(nanos),
-            },
-            scoped: self.scoped,
-            name: self.name,
-            drain_warning: nanos(self.drain_warning),
-            reap_interval: reap_interval(shortest),
+            expiry: policy.expiry,
+            scoped: policy.scoped,
+            name: policy.name,
+            max_capacity: policy.max_capacity,
+            drain_warning: nanos(policy.drain_warning),
+            reap_interval,
             // Two reaper ticks (how far `recent` may lag under paused time), and at
             // least 100 ms (how late the heartbeat thread may wake without a hit
             // trusting a stale `recent`).
-            slack: (nanos(reap_interval(shortest)) * 2).max(nanos(MIN_SLACK)),
+            slack: (nanos(reap_interval) * 2).max(nanos(MIN_SLACK)),
             // Two missed passes plus the slack, in heartbeat beats.
-            reaper_stall_beats: ((reap_interval(shortest) * 2 + MIN_SLACK).as_nanos()
-                / crate::heartbeat::PERIOD.as_nanos()) as u64,
+            reaper_stall_beats: ((reap_interval * 2 + MIN_SLACK).as_nanos() / crate::heartbeat::PERIOD.as_nanos())
+                as u64,
         };
-        let refresher = self.refresh.map(|(_, refresher)| refresher);
-        let inner = Inner::new(&shard_capacities(self.max_capacity), settings, self.listener, refresher);
+        let listener = policy
+            .listener
+            .map(|listener| -> crate::cache::Listener<K, E> { Arc::new(move |k, h, c| listener.notify(k, h, c)) });
+        let inner = Inner::new(&shard_capacities(policy.max_capacity), settings, listener, refresher);
         Ok(ClientCache { inner: Arc::new(inner) })
     }
 }
@@ -255,12 +127,14 @@ fn reap_interval(shortest: Option<Duration>) -> Duration {
 impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     /// Refresh ahead: a lookup of an owned entry older than `after` starts
     /// building its replacement with `refresh`, in the background, and is served
-    /// the current entry meanwhile.
+    /// the current entry meanwhile. The same as
+    /// [`CachePolicy::refresh_after`]`(after)` with
+    /// [`refresh_with`](Self::refresh_with)`(refresh)`.
     ///
     /// One refresh runs per entry at a time (later lookups do not start another).
     /// When the new entry is ready it takes the old one's place (same key, same
     /// place in the eviction policy, times restarted), and the old one is retired
-    /// as [`RemovalCause::Refreshed`]: it drains, then closes, like any retired
+    /// as [`RemovalCause::Refreshed`](crate::RemovalCause::Refreshed): it drains, then closes, like any retired
     /// owned entry. So a hot entry rotates without a cold start and without a
     /// failed call. A failed refresh is counted
     /// ([`CacheStats::refresh_failures`](crate::CacheStats::refresh_failures)) and
@@ -303,11 +177,26 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
         Fut: Future<Output = Result<Owned<T>, Err>> + Send + 'static,
         Err: fmt::Display + Send + 'static,
     {
+        self.policy = self.policy.refresh_after(after);
+        self.refresh_with(refresh)
+    }
+
+    /// The function that builds a refreshed entry, for the refresh-ahead
+    /// setting of the [`CachePolicy`] ([`CachePolicy::refresh_after`] or
+    /// [`CachePolicy::refresh_after_ttl_percent`]); see
+    /// [`refresh_after`](Self::refresh_after). Without a refresh setting it is
+    /// never called. The error is logged by its `Display`.
+    pub fn refresh_with<F, Fut, Err>(mut self, refresh: F) -> Self
+    where
+        F: Fn(&K) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Owned<T>, Err>> + Send + 'static,
+        Err: fmt::Display + Send + 'static,
+    {
         let refresher: Refresher<K, Owned<T>> = Arc::new(move |key: &K| {
             let building = refresh(key);
             Box::pin(async move { building.await.map_err(|error| error.to_string()) })
         });
-        self.refresh = Some((after, refresher));
+        self.refresher = Some(refresher);
         self
     }
 }
@@ -335,14 +224,8 @@ fn prev_power_of_two(n: u64) -> u64 {
 impl<K, E: Entry> fmt::Debug for ClientCacheBuilder<K, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCacheBuilder")
-            .field("max_capacity", &self.max_capacity)
-            .field("time_to_live", &self.time_to_live)
-            .field("time_to_idle", &self.time_to_idle)
-            .field("scoped", &self.scoped)
-            .field("drain_warning", &self.drain_warning)
-            .field("listener", &self.listener.is_some())
-            .field("refresh_after", &self.refresh.as_ref().map(|(after, _)| after))
-            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("refresh_with", &self.refresher.is_some())
             .finish()
     }
 }

@@ -121,6 +121,8 @@ pub(crate) struct Settings {
     pub(crate) slack: u64,
     /// The cache's name, in metrics labels and tracing spans.
     pub(crate) name: Arc<str>,
+    /// The most entries the cache holds (the sum of its shards' capacities).
+    pub(crate) max_capacity: u64,
     /// Heartbeat beats without a reaper pass after which the reaper counts as
     /// stalled (its runtime idle) and a lookup starts a new one where it runs.
     pub(crate) reaper_stall_beats: u64,
@@ -670,6 +672,11 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// (default `"tenure"`).
     pub fn name(&self) -> &str {
         &self.inner.settings.name
+    }
+
+    /// The most entries the cache holds: its `max_capacity` setting.
+    pub fn max_capacity(&self) -> u64 {
+        self.inner.settings.max_capacity
     }
 
     /// Publishes the cache's stats through the `metrics` facade now (the reaper

@@ -60,6 +60,7 @@
 
 mod builder;
 mod cache;
+mod cache_policy;
 mod catch_unwind;
 mod clock;
 mod close_slot;
@@ -84,6 +85,7 @@ mod sync;
 
 pub use builder::ClientCacheBuilder;
 pub use cache::{CacheKey, ClientCache};
+pub use cache_policy::{CachePolicy, EvictionListener};
 pub use error::{Error, ErrorKind, GetError};
 pub use owned_pool::OwnedPool;
 pub use pool_guard::PoolGuard;

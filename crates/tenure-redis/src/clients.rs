@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use tenure_pool::{CacheStats, ClientCache, Owned, Shared, ShutdownReport};
+use tenure_pool::{CachePolicy, CacheStats, ClientCache, EvictionListener, Lease, Owned, RemovalCause, Shared, ShutdownReport};
 
 use crate::{
     ConnectionBudget, Error, ExternalPool, RedisConfig, RedisPool,
@@ -69,7 +69,6 @@ pub struct RedisClients {
     owned: ClientCache<RedisConfig, Owned<OwnedRedisPool>>,
     shared: Arc<SharedPools>,
     budget: Arc<BudgetCounters>,
-    max_capacity: u64,
 }
 
 /// The handed-in pools: pinned, so a plain map rather than a cache with eviction.
@@ -82,6 +81,8 @@ struct SharedPools {
     replaced: AtomicU64,
     /// Set by shutdown, read under the map's write lock by `insert_shared`.
     shut_down: AtomicBool,
+    /// The caller's eviction listener, told of every handed-in pool removed.
+    listener: Option<EvictionListener<RedisConfig, RedisPool>>,
 }
 
 impl SharedPools {
@@ -102,27 +103,43 @@ impl SharedPools {
     }
 
     /// Registers `pool` for `config`, unless the cache is shut down.
-    fn insert(&self, config: RedisConfig, pool: Shared<ExternalPool>) -> Result<(), Error> {
-        let mut pools = self.write();
-        if self.shut_down.load(Ordering::Acquire) {
-            return Err(Error::shut_down());
-        }
-        if pools.insert(config, pool).is_some() {
-            self.replaced.fetch_add(1, Ordering::Relaxed);
-        }
+    fn insert(&self, config: &RedisConfig, pool: Shared<ExternalPool>) -> Result<(), Error> {
+        let replaced = {
+            let mut pools = self.write();
+            if self.shut_down.load(Ordering::Acquire) {
+                return Err(Error::shut_down());
+            }
+            pools.insert(config.clone(), pool)
+        };
         self.inserts.fetch_add(1, Ordering::Relaxed);
+        if let Some(replaced) = replaced {
+            self.replaced.fetch_add(1, Ordering::Relaxed);
+            self.notify(config, replaced, RemovalCause::Replaced);
+        }
         Ok(())
     }
 
     fn remove(&self, config: &RedisConfig) {
-        if self.write().remove(config).is_some() {
+        let removed = self.write().remove(config);
+        if let Some(removed) = removed {
             self.explicit.fetch_add(1, Ordering::Relaxed);
+            self.notify(config, removed, RemovalCause::Explicit);
         }
     }
 
     fn clear(&self) {
-        let removed = std::mem::take(&mut *self.write()).len() as u64;
-        self.explicit.fetch_add(removed, Ordering::Relaxed);
+        let removed = std::mem::take(&mut *self.write());
+        self.explicit.fetch_add(removed.len() as u64, Ordering::Relaxed);
+        for (config, pool) in removed {
+            self.notify(&config, pool, RemovalCause::Explicit);
+        }
+    }
+
+    /// Tells the listener, outside the map's lock, as the owned pools' cache does.
+    fn notify(&self, config: &RedisConfig, pool: Shared<ExternalPool>, cause: RemovalCause) {
+        if let Some(listener) = &self.listener {
+            listener.notify(config, &RedisPool::shared(pool, config.target().into()), cause);
+        }
     }
 
     fn stats(&self) -> CacheStats {
@@ -153,14 +170,10 @@ impl RedisClients {
         Self::builder().build()
     }
 
-    /// Configures a cache.
+    /// Configures a cache, starting from the defaults (see [`RedisClientsBuilder`]).
     pub fn builder() -> RedisClientsBuilder {
         RedisClientsBuilder {
-            max_capacity: Self::DEFAULT_MAX_CAPACITY,
-            time_to_live: Some(Self::DEFAULT_TIME_TO_LIVE),
-            time_to_idle: None,
-            scope_by_runtime: false,
-            refresh: Refresh::Default,
+            policy: CachePolicy::new(),
         }
     }
 
@@ -221,7 +234,7 @@ impl RedisClients {
         }
         let target: Arc<str> = config.target().into();
         let pool = Shared::new(pool);
-        self.shared.insert(config.clone(), pool.clone())?;
+        self.shared.insert(&config, pool.clone())?;
         // After registering, so that a concurrent `get` finds the handed-in pool
         // rather than creating an owned one anew.
         self.owned.invalidate(&config);
@@ -241,17 +254,45 @@ impl RedisClients {
         self.shared.clear();
     }
 
-    /// How many pools the cache holds (owned and shared).
+    /// How many pools the cache holds (owned and shared; expired owned ones not
+    /// yet purged included).
+    #[must_use]
     pub fn len(&self) -> usize {
         self.owned.len() + self.shared.read().len()
     }
 
+    /// [`len`](Self::len) as a `u64`, under the name moka users know.
+    #[must_use]
+    pub fn entry_count(&self) -> u64 {
+        self.len() as u64
+    }
+
     /// Whether the cache holds no pool.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.owned.is_empty() && self.shared.read().is_empty()
     }
 
-    /// Counters of the owned pools: hits, misses, evictions by cause, closes,
+    /// A read-only snapshot of the cache's counters, owned and handed-in pools
+    /// together, with the meaning they have for every tenure cache: `hits`
+    /// (lookups that found a pool, owned or handed in), `misses` (lookups that
+    /// found none and created one, or failed to), `inserts` (pools created, and
+    /// handed in), `evictions` by cause, and for owned pools `closes`,
+    /// `draining` and the refresh counters.
+    /// [`owned_stats`](Self::owned_stats) and [`shared_stats`](Self::shared_stats)
+    /// are the two parts.
+    #[must_use]
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = self.owned.stats();
+        let shared = self.shared.stats();
+        stats.hits += shared.hits;
+        stats.inserts += shared.inserts;
+        stats.evictions.explicit += shared.evictions.explicit;
+        stats.evictions.replaced += shared.evictions.replaced;
+        stats
+    }
+
+    /// Counters of the owned pools alone: hits, misses, evictions by cause, closes,
     /// pools retired but still draining.
     pub fn owned_stats(&self) -> CacheStats {
         self.owned.stats()
@@ -278,7 +319,8 @@ impl RedisClients {
     /// # Ok::<(), tenure_redis::Error>(())
     /// ```
     pub fn connection_budget(&self) -> ConnectionBudget {
-        self.budget.snapshot(self.max_capacity, self.shared.read().len() as u64)
+        self.budget
+            .snapshot(self.owned.max_capacity(), self.shared.read().len() as u64)
     }
 
     /// Retires every pool and waits until every owned pool is closed; takes no
@@ -329,121 +371,102 @@ async fn create_owned(config: &RedisConfig, budget: &Arc<BudgetCounters>) -> Res
 }
 
 /// Configures [`RedisClients`]; see [`RedisClients::builder`].
+///
+/// Its setters are those of every tenure cache builder: each records a
+/// [`CachePolicy`] setting (documented there), and [`build`](Self::build) checks
+/// them all, with the same messages as any other cache. Capacity, expiry and
+/// refresh apply to the owned pools; handed-in pools are pinned (see
+/// [`RedisClients::insert_shared`]). The eviction listener is told of both:
+/// its [`RedisPool`] says which ([`RedisPool::ownership`]).
+///
+/// | setting | default |
+/// |---|---|
+/// | `max_capacity` | 200 owned pools (handed-in pools are not counted) |
+/// | `time_to_live` | 10 minutes |
+/// | `time_to_idle` | none |
+/// | refresh ahead | at 80 % of the time-to-live (8 minutes with the default 10), if the pool is looked up then; none without a time-to-live |
+/// | `scope_by_runtime` | off |
+/// | `drain_warning_after` | 60 seconds |
+/// | `name` | `"tenure"` |
+/// | `eviction_listener` | none |
+///
+/// Refresh ahead builds the replacement in the background (opening its first
+/// connection) and serves the current pool meanwhile; the new pool then takes
+/// its place and the old one drains, then closes. So a pool in steady use
+/// rotates at its time-to-live without a cold start or a failed command. A
+/// failed refresh is counted (`stats().refresh_failures`) and the current pool
+/// serves until it expires.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
+/// use tenure::redis::RedisClients;
+///
+/// let retired = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&retired);
+/// let clients = RedisClients::builder()
+///     .max_capacity(50)
+///     .time_to_live(Duration::from_secs(300)) // refreshed ahead at 4 minutes
+///     .eviction_listener(move |config, pool, cause| {
+///         log.lock().unwrap().push((config.clone(), pool.ownership(), cause));
+///     })
+///     .build()?;
+/// assert_eq!(clients.connection_budget().max_pools, 50);
+/// # Ok::<(), tenure_redis::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RedisClientsBuilder {
-    max_capacity: u64,
-    time_to_live: Option<Duration>,
-    time_to_idle: Option<Duration>,
-    scope_by_runtime: bool,
-    refresh: Refresh,
-}
-
-/// When owned pools are rebuilt ahead of their expiry.
-#[derive(Debug, Clone, Copy)]
-enum Refresh {
-    /// At four fifths of the time-to-live; none without one.
-    Default,
-    After(Duration),
-    Off,
+    policy: CachePolicy<RedisConfig, RedisPool>,
 }
 
 impl RedisClientsBuilder {
-    /// The most owned pools the cache holds (default 200). Handed-in pools are
-    /// pinned and not counted.
-    pub fn max_capacity(mut self, max_capacity: u64) -> Self {
-        self.max_capacity = max_capacity;
-        self
-    }
-
-    /// How long an owned pool lives after creation (default 10 minutes).
-    pub fn time_to_live(mut self, time_to_live: Duration) -> Self {
-        self.time_to_live = Some(time_to_live);
-        self
-    }
-
-    /// Owned pools live until evicted, idle or invalidated: no time-to-live.
-    pub fn without_time_to_live(mut self) -> Self {
-        self.time_to_live = None;
-        self
-    }
-
-    /// How long an owned pool lives after its last lookup (default: no limit).
-    pub fn time_to_idle(mut self, time_to_idle: Duration) -> Self {
-        self.time_to_idle = Some(time_to_idle);
-        self
-    }
-
-    /// Refresh ahead: the first lookup of an owned pool older than `after` builds
-    /// its replacement in the background (opening its first connection), and
-    /// serves the current pool meanwhile; the new pool then takes its place and
-    /// the old one drains, then closes. So a pool in steady use rotates at its
-    /// time-to-live without a cold start or a failed command.
-    ///
-    /// Default: four fifths of the time-to-live (8 minutes with the default 10);
-    /// none without a time-to-live. It must be shorter than the time-to-live. A
-    /// failed refresh is counted (`owned_stats().refresh_failures`) and the
-    /// current pool serves until it expires. See `ClientCacheBuilder::refresh_after`.
-    pub fn refresh_after(mut self, after: Duration) -> Self {
-        self.refresh = Refresh::After(after);
-        self
-    }
-
-    /// No refresh ahead: an owned pool is dropped at its time-to-live, and the
-    /// next lookup builds a new one.
-    pub fn without_refresh(mut self) -> Self {
-        self.refresh = Refresh::Off;
-        self
-    }
-
-    /// Keys owned pools by the tokio runtime too, so that a pool whose connection
-    /// tasks run on one runtime is never handed to another. Off by default: a pool
-    /// used from another runtime still works while the first one runs, and
-    /// replaces connections that died with it.
-    pub fn scope_by_runtime(mut self) -> Self {
-        self.scope_by_runtime = true;
-        self
-    }
+    tenure_pool::__cache_policy_setters!(
+        pool: tenure_pool,
+        key: RedisConfig,
+        handle: RedisPool,
+        refresh: yes
+    );
 
     /// Builds the cache.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Cache`](crate::ErrorKind::Cache) naming the setting that is out of range (a capacity of 0,
-    /// a zero duration).
+    /// [`ErrorKind::Cache`](crate::ErrorKind::Cache) naming the setting that is
+    /// out of range, with the message any tenure cache gives for it (see
+    /// [`CachePolicy`]).
     pub fn build(self) -> Result<RedisClients, Error> {
-        let mut owned = ClientCache::builder().max_capacity(self.max_capacity);
-        owned = match self.time_to_live {
-            Some(ttl) => owned.time_to_live(ttl),
-            None => owned.without_time_to_live(),
-        };
-        if let Some(tti) = self.time_to_idle {
-            owned = owned.time_to_idle(tti);
-        }
-        if self.scope_by_runtime {
-            owned = owned.scope_by_runtime();
-        }
-        let refresh_after = match self.refresh {
-            Refresh::Default => self
-                .time_to_live
-                .map(|ttl| ttl / 5 * 4)
-                .filter(|after| !after.is_zero()),
-            Refresh::After(after) => Some(after),
-            Refresh::Off => None,
-        };
+        let defaults = CachePolicy::new()
+            .max_capacity(RedisClients::DEFAULT_MAX_CAPACITY)
+            .time_to_live(RedisClients::DEFAULT_TIME_TO_LIVE)
+            .refresh_after_ttl_percent(80);
+        let policy = self.policy.or(defaults);
+        let listener = policy.listener().cloned();
+        // The owned pools' cache hands out leases; the listener is given the
+        // `RedisPool` a lookup would return.
+        let policy = policy.map_handle(|config: &RedisConfig, lease: &Lease<OwnedRedisPool>| {
+            RedisPool::owned(lease.clone(), config.target().into())
+        });
         let budget = Arc::<BudgetCounters>::default();
-        if let Some(after) = refresh_after {
-            let budget = Arc::clone(&budget);
-            owned = owned.refresh_after(after, move |config: &RedisConfig| {
-                let (config, budget) = (config.clone(), Arc::clone(&budget));
+        let refresh_budget = Arc::clone(&budget);
+        let owned = ClientCache::builder()
+            .policy(policy)
+            .refresh_with(move |config: &RedisConfig| {
+                let (config, budget) = (config.clone(), Arc::clone(&refresh_budget));
                 async move { create_owned(&config, &budget).await }
-            });
-        }
+            })
+            .build()
+            .map_err(Error::cache)?;
         Ok(RedisClients {
-            owned: owned.build().map_err(Error::cache)?,
-            shared: Arc::default(),
+            owned,
+            shared: Arc::new(SharedPools {
+                listener,
+                ..SharedPools::default()
+            }),
             budget,
-            max_capacity: self.max_capacity,
         })
     }
 }
