@@ -34,7 +34,7 @@
 //! | crate | what it holds |
 //! |---|---|
 //! | `tenure-core` | [`Close`], [`Closing`], [`Owned`], [`Shared`], [`Lease`], [`EvictClose`], [`Entry`] |
-//! | `tenure-pool` | [`ClientCache`] and its builder, stats and shutdown; [`OwnedPool`] for deadpool |
+//! | `tenure-pool` | [`ClientCache`] and its builder, stats and shutdown; [`CachePolicy`], the settings every cache's builder records; [`OwnedPool`] for deadpool |
 //! | `tenure-http` | cached hyper clients (feature `http`, as `tenure::http`) |
 //! | `tenure-redis` | cached deadpool-redis pools (feature `redis`, as `tenure::redis`) |
 //! | `tenure-test-support` | test servers, unpublished (feature `test-util`, as `tenure::test_util`) |
@@ -72,8 +72,8 @@
 
 pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 pub use tenure_pool::{
-    CacheKey, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, Evictions, GetError, OwnedPool, Pending,
-    PendingState, PoolGuard, RemovalCause, Shutdown, ShutdownReport, deadpool,
+    CacheKey, CachePolicy, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, EvictionListener, Evictions,
+    GetError, OwnedPool, Pending, PendingState, PoolGuard, RemovalCause, Shutdown, ShutdownReport, deadpool,
 };
 
 /// Cached hyper HTTP clients: the `tenure-http` crate.

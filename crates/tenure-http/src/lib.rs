@@ -69,7 +69,7 @@ pub use reqwest_clients::{ReqwestClients, ReqwestClientsBuilder};
 #[cfg(feature = "rustls")]
 pub use tls::TlsConfig;
 
-pub use tenure_pool::{CacheStats, ClientCache, RemovalCause, Shared, ShutdownReport};
+pub use tenure_pool::{CachePolicy, CacheStats, ClientCache, EvictionListener, RemovalCause, Shared, ShutdownReport};
 
 /// The cache crate this one builds on.
 pub use tenure_pool;

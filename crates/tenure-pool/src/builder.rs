@@ -109,9 +109,7 @@ impl<K: CacheKey, E: Entry> ClientCacheBuilder<K, E> {
             reaper_stall_beats: ((reap_interval * 2 + MIN_SLACK).as_nanos() / crate::heartbeat::PERIOD.as_nanos())
                 as u64,
         };
-        let listener = policy
-            .listener
-            .map(|listener| -> crate::cache::Listener<K, E> { Arc::new(move |k, h, c| listener.notify(k, h, c)) });
+        let listener = policy.listener.map(crate::EvictionListener::into_fn);
         let inner = Inner::new(&shard_capacities(policy.max_capacity), settings, listener, refresher);
         Ok(ClientCache { inner: Arc::new(inner) })
     }

@@ -416,9 +416,12 @@ impl<K, H> fmt::Debug for CachePolicy<K, H> {
 ///
 /// Cloning it is cheap and calls the same function.
 pub struct EvictionListener<K, H> {
-    listener: Arc<dyn Fn(&K, &H, RemovalCause) + Send + Sync>,
+    listener: Arc<ListenerFn<K, H>>,
     _types: PhantomData<fn(&K, &H)>,
 }
+
+/// What an [`EvictionListener`] calls.
+type ListenerFn<K, H> = dyn Fn(&K, &H, RemovalCause) + Send + Sync;
 
 impl<K, H> EvictionListener<K, H> {
     /// Wraps `listener`.
@@ -432,6 +435,11 @@ impl<K, H> EvictionListener<K, H> {
     /// Calls the listener.
     pub fn notify(&self, key: &K, handle: &H, cause: RemovalCause) {
         (self.listener)(key, handle, cause);
+    }
+
+    /// The function, as the cache stores it.
+    pub(crate) fn into_fn(self) -> Arc<ListenerFn<K, H>> {
+        self.listener
     }
 }
 

@@ -115,5 +115,8 @@ pub use deadpool_redis;
 pub use error::{Error, ErrorKind};
 pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
-pub use tenure_pool::{CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, Evictions, ShutdownReport};
+pub use tenure_pool::{
+    CachePolicy, CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, EvictionListener, Evictions, RemovalCause,
+    ShutdownReport,
+};
 pub use topology::Topology;
