@@ -44,7 +44,10 @@ macro_rules! exercise_common_surface {
         drop((first, again));
         let stats = clients.stats();
         assert_eq!((stats.hits, stats.misses, stats.inserts), (1, 1, 1), "{stats:?}");
-        assert_eq!((clients.len(), clients.entry_count(), clients.is_empty()), (1, 1, false));
+        assert_eq!(
+            (clients.len(), clients.entry_count(), clients.is_empty()),
+            (1, 1, false)
+        );
 
         // At capacity 1, a second config evicts one entry, and the listener hears.
         drop(clients.get(&b).await.unwrap());
@@ -76,7 +79,11 @@ macro_rules! exercise_common_surface {
 
         let stats = clients.stats();
         assert_eq!((stats.hits, stats.misses, stats.inserts), (1, 4, 4), "{stats:?}");
-        assert_eq!((stats.evictions.capacity, stats.evictions.explicit), (1, 3), "{stats:?}");
+        assert_eq!(
+            (stats.evictions.capacity, stats.evictions.explicit),
+            (1, 3),
+            "{stats:?}"
+        );
         assert_eq!(stats.evictions.total(), 4, "{stats:?}");
         assert!(clients.is_empty());
     }};
@@ -129,10 +136,16 @@ async fn the_http_caches_keep_the_original_lookup_name() {
     let config = HttpClientConfig::default();
     let clients = HttpClients::new().unwrap();
     let client = clients.get(&config).await.unwrap();
-    assert!(Shared::ptr_eq(&client, &clients.get_async_http_client(&config).await.unwrap()));
+    assert!(Shared::ptr_eq(
+        &client,
+        &clients.get_async_http_client(&config).await.unwrap()
+    ));
     let clients = ReqwestClients::new().unwrap();
     let client = clients.get(&config).await.unwrap();
-    assert!(Shared::ptr_eq(&client, &clients.get_async_http_client(&config).await.unwrap()));
+    assert!(Shared::ptr_eq(
+        &client,
+        &clients.get_async_http_client(&config).await.unwrap()
+    ));
 }
 
 /// The cache error in `error`'s source chain (itself included).
@@ -217,7 +230,12 @@ fn a_refresh_setting_is_refused_by_every_cache_of_shared_entries() {
         .policy(policy())
         .build()
         .unwrap_err();
-    assert!(cache.to_string().starts_with("invalid `refresh_after` = 60s: this cache cannot refresh ahead"), "{cache}");
+    assert!(
+        cache
+            .to_string()
+            .starts_with("invalid `refresh_after` = 60s: this cache cannot refresh ahead"),
+        "{cache}"
+    );
     let http = HttpClients::builder().policy(policy()).build().unwrap_err();
     let reqwest = ReqwestClients::builder().policy(policy()).build().unwrap_err();
     assert_eq!(cache_error(&http), cache);

@@ -365,8 +365,9 @@ client_cache! {
     /// every TTL boundary; the next lookup builds a new client with an empty
     /// pool, so every TTL the callers pay new TCP and TLS handshakes at once
     /// (timeout spikes exactly every TTL). Here the expiry (10 minutes by
-    /// default) is measured from the last lookup: a hot client stays cached
-    /// with its warm pool, and only clients unused for the whole period go.
+    /// default) is measured from the last lookup, and there is no
+    /// time-to-live unless you set one: a hot client stays cached with its
+    /// warm pool, and only clients unused for the whole period go.
     ///
     /// # Runtimes
     ///

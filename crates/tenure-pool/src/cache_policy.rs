@@ -12,9 +12,13 @@ const MAX_CAPACITY: u64 = u32::MAX as u64;
 /// warning, name and eviction listener.
 ///
 /// [`ClientCache`](crate::ClientCache) and every adapter cache (`HttpClients`,
-/// `ReqwestClients`, `RedisClients`) are configured by a `CachePolicy`, and
-/// their builders have the same setters, which only record the value here. So
-/// a setting means the same thing, and a bad value gets the same
+/// `ReqwestClients`, `RedisClients`) are configured by a `CachePolicy`. Their
+/// builders have the same setters, which only record the value here, and a
+/// `policy` setter that takes a whole `CachePolicy`; the refresh-ahead setters
+/// exist only on builders of caches that can refresh (`RedisClientsBuilder`,
+/// and an owned [`ClientCacheBuilder`](crate::ClientCacheBuilder)'s
+/// `refresh_after(after, refresh)`). So a setting means the same thing, and a
+/// bad value gets the same
 /// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) message,
 /// whichever cache it is given to; every check runs when the cache is built.
 ///
@@ -143,7 +147,9 @@ impl<K, H> CachePolicy<K, H> {
     /// Refresh ahead once an entry has lived `percent` % of its time-to-live
     /// (as [`refresh_after`](Self::refresh_after) with that duration), whatever
     /// the time-to-live is set to; no refresh without a time-to-live, nor when
-    /// that share rounds down to zero. Must be between 1 and 99.
+    /// that share rounds down to zero. Must be between 1 and 99. A cache that
+    /// cannot refresh refuses it when it would refresh (there is a
+    /// time-to-live), as it refuses [`refresh_after`](Self::refresh_after).
     pub fn refresh_after_ttl_percent(mut self, percent: u8) -> Self {
         self.refresh = Some(Refresh::TtlPercent(percent));
         self
@@ -206,10 +212,7 @@ impl<K, H> CachePolicy<K, H> {
     ///     .build();
     /// ```
     #[doc(alias = "on_retire")]
-    pub fn eviction_listener(
-        mut self,
-        listener: impl Fn(&K, &H, RemovalCause) + Send + Sync + 'static,
-    ) -> Self {
+    pub fn eviction_listener(mut self, listener: impl Fn(&K, &H, RemovalCause) + Send + Sync + 'static) -> Self {
         self.listener = Some(EvictionListener::new(listener));
         self
     }
@@ -241,10 +244,7 @@ impl<K, H> CachePolicy<K, H> {
     /// An adapter that wraps a [`ClientCache`](crate::ClientCache) in its own
     /// handle type uses it to give the cache its caller's listener; `to_handle`
     /// runs only when there is a listener to call.
-    pub fn map_handle<H2: 'static>(
-        self,
-        to_handle: impl Fn(&K, &H2) -> H + Send + Sync + 'static,
-    ) -> CachePolicy<K, H2>
+    pub fn map_handle<H2: 'static>(self, to_handle: impl Fn(&K, &H2) -> H + Send + Sync + 'static) -> CachePolicy<K, H2>
     where
         K: 'static,
         H: 'static,
@@ -530,4 +530,93 @@ macro_rules! __cache_policy_setters {
             self
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::nanos;
+
+    type Policy = CachePolicy<u32, u32>;
+
+    #[test]
+    fn unset_settings_take_the_defaults_and_set_ones_stay() {
+        let defaults = Policy::new()
+            .max_capacity(7)
+            .without_time_to_live()
+            .time_to_idle(Duration::from_secs(9));
+        let resolved = Policy::new()
+            .max_capacity(3)
+            .or(defaults)
+            .resolve(false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resolved.max_capacity, 3);
+        assert_eq!(resolved.expiry.ttl, None);
+        assert_eq!(resolved.expiry.tti, Some(nanos(Duration::from_secs(9))));
+        assert!(!resolved.scoped);
+        let resolved = Policy::new().resolve(false).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resolved.max_capacity, DEFAULT_CAPACITY);
+        assert_eq!(resolved.expiry.ttl, Some(nanos(DEFAULT_TTL)));
+        assert_eq!(&*resolved.name, DEFAULT_NAME);
+    }
+
+    #[test]
+    fn a_ttl_percent_refresh_follows_the_time_to_live() {
+        let refresh = |policy: Policy| policy.resolve(true).map(|r| r.expiry.refresh);
+        let percent = || Policy::new().refresh_after_ttl_percent(80);
+        assert_eq!(
+            refresh(percent().time_to_live(Duration::from_secs(10))),
+            Ok(Some(nanos(Duration::from_secs(8))))
+        );
+        assert_eq!(refresh(percent().without_time_to_live()), Ok(None));
+        assert_eq!(refresh(percent().time_to_live(Duration::from_nanos(1))), Ok(None));
+        assert_eq!(
+            refresh(percent().time_to_live(Duration::from_secs(10)).without_refresh()),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn a_cache_that_cannot_refresh_refuses_a_refresh_that_would_happen() {
+        assert!(
+            Policy::new()
+                .refresh_after_ttl_percent(80)
+                .without_time_to_live()
+                .resolve(false)
+                .is_ok()
+        );
+        let err = Policy::new()
+            .refresh_after_ttl_percent(80)
+            .resolve(false)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid `refresh_after_ttl_percent` = 480s: this cache cannot refresh ahead"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn map_handle_gives_the_listener_the_converted_handle() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let policy = CachePolicy::<u32, String>::new()
+            .eviction_listener(move |key, handle: &String, cause| {
+                log.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((*key, handle.clone(), cause));
+            })
+            .map_handle(|key: &u32, handle: &u64| format!("{key}:{handle}"));
+        let listener = policy
+            .listener()
+            .cloned()
+            .unwrap_or_else(|| panic!("the listener is kept"));
+        listener.notify(&1, &2, RemovalCause::Capacity);
+        assert_eq!(
+            *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            vec![(1, "1:2".to_owned(), RemovalCause::Capacity)]
+        );
+        assert!(format!("{policy:?}").contains("eviction_listener: true"));
+    }
 }

@@ -9,7 +9,9 @@ use std::{
     time::Duration,
 };
 
-use tenure_pool::{CachePolicy, CacheStats, ClientCache, EvictionListener, Lease, Owned, RemovalCause, Shared, ShutdownReport};
+use tenure_pool::{
+    CachePolicy, CacheStats, ClientCache, EvictionListener, Lease, Owned, RemovalCause, Shared, ShutdownReport,
+};
 
 use crate::{
     ConnectionBudget, Error, ExternalPool, RedisConfig, RedisPool,

@@ -116,7 +116,7 @@ pub use error::{Error, ErrorKind};
 pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
 pub use tenure_pool::{
-    CachePolicy, CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, EvictionListener, Evictions, RemovalCause,
-    ShutdownReport,
+    CachePolicy, CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, EvictionListener, Evictions,
+    RemovalCause, ShutdownReport,
 };
 pub use topology::Topology;

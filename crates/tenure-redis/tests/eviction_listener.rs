@@ -51,7 +51,10 @@ async fn the_listener_hears_of_owned_and_handed_in_pools() {
     // Owned, by invalidation.
     let kept = if evicted == &db0 { &db1 } else { &db0 };
     clients.invalidate(kept);
-    assert_eq!(take(&seen), vec![(kept.clone(), Ownership::Owned, RemovalCause::Explicit)]);
+    assert_eq!(
+        take(&seen),
+        vec![(kept.clone(), Ownership::Owned, RemovalCause::Explicit)]
+    );
 
     // Handed in: replaced by a later `insert_shared`, then invalidated. An owned
     // pool for the same config is retired when a pool is handed in for it.
@@ -59,12 +62,24 @@ async fn the_listener_hears_of_owned_and_handed_in_pools() {
     drop(owned);
     let mine: Pool = db0.create_pool().unwrap();
     clients.insert_shared(db0.clone(), mine.clone()).unwrap();
-    assert_eq!(take(&seen), vec![(db0.clone(), Ownership::Owned, RemovalCause::Explicit)]);
+    assert_eq!(
+        take(&seen),
+        vec![(db0.clone(), Ownership::Owned, RemovalCause::Explicit)]
+    );
     clients.insert_shared(db0.clone(), mine.clone()).unwrap();
-    assert_eq!(take(&seen), vec![(db0.clone(), Ownership::Shared, RemovalCause::Replaced)]);
+    assert_eq!(
+        take(&seen),
+        vec![(db0.clone(), Ownership::Shared, RemovalCause::Replaced)]
+    );
     clients.invalidate(&db0);
-    assert_eq!(take(&seen), vec![(db0.clone(), Ownership::Shared, RemovalCause::Explicit)]);
-    assert!(!mine.is_closed(), "the listener is told; the handed-in pool is not closed");
+    assert_eq!(
+        take(&seen),
+        vec![(db0.clone(), Ownership::Shared, RemovalCause::Explicit)]
+    );
+    assert!(
+        !mine.is_closed(),
+        "the listener is told; the handed-in pool is not closed"
+    );
 
     // Shutdown retires both kinds.
     clients.insert_shared(db0.clone(), mine.clone()).unwrap();
