@@ -283,10 +283,11 @@ macro_rules! client_cache {
         /// ```
         /// use std::sync::Arc;
         /// use std::sync::atomic::{AtomicUsize, Ordering};
+        /// # mod tenure { pub use tenure_http as http; } // the facade: `tenure::http`
         ///
         /// let evicted = Arc::new(AtomicUsize::new(0));
         /// let counter = Arc::clone(&evicted);
-        #[doc = concat!("let clients = tenure_http::", stringify!($name), "::builder()")]
+        #[doc = concat!("let clients = tenure::http::", stringify!($name), "::builder()")]
         ///     .max_capacity(50)
         ///     .eviction_listener(move |_config, _client, _cause| {
         ///         counter.fetch_add(1, Ordering::Relaxed);
