@@ -15,7 +15,7 @@ use tenure::{
     http::{HttpClientConfig, HttpClients, ReqwestClients},
     redis::{RedisClients, RedisConfig},
 };
-use tenure_redis::testing::RedisServer;
+use tenure::test_util::RedisServer;
 
 /// How long a shutdown may wait; nothing is held, so it never should.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(20);
