@@ -10,12 +10,12 @@ use std::{
     time::Duration,
 };
 
+use tenure::test_util::RedisServer;
 use tenure::{
     CachePolicy, ClientCache, RemovalCause, Shared,
     http::{HttpClientConfig, HttpClients, ReqwestClients},
     redis::{RedisClients, RedisConfig},
 };
-use tenure::test_util::RedisServer;
 
 /// How long a shutdown may wait; nothing is held, so it never should.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(20);

@@ -276,11 +276,11 @@ impl RedisClients {
     }
 
     /// A read-only snapshot of the cache's counters, owned and handed-in pools
-    /// together, with the meaning they have for every tenure cache: `hits`
-    /// (lookups that found a pool, owned or handed in), `misses` (lookups that
-    /// found none and created one, or failed to), `inserts` (pools created, and
-    /// handed in), `evictions` by cause, and for owned pools `closes`,
-    /// `draining` and the refresh counters.
+    /// together, with the meaning [`CacheStats`] gives them for every tenure
+    /// cache: `hits` counts the lookups that found a pool (owned or handed in),
+    /// `misses` those that found neither, `inserts` the owned pools cached plus
+    /// the pools handed in, `evictions` both kinds by cause; `closes`,
+    /// `draining` and the refresh counters concern owned pools only.
     /// [`owned_stats`](Self::owned_stats) and [`shared_stats`](Self::shared_stats)
     /// are the two parts.
     #[must_use]
