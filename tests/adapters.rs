@@ -242,3 +242,26 @@ fn a_refresh_setting_is_refused_by_every_cache_of_shared_entries() {
     assert_eq!(cache_error(&reqwest), cache);
     assert!(RedisClients::builder().policy(policy()).build().is_ok());
 }
+
+/// A whole policy given to an adapter keeps that adapter's defaults for what it
+/// leaves unset: here `HttpClients`' time-to-idle of 10 minutes and no
+/// time-to-live, not `ClientCache`'s time-to-live of 10 minutes.
+#[tokio::test(start_paused = true)]
+async fn a_policy_keeps_the_adapters_defaults_for_what_it_leaves_unset() {
+    let clients = HttpClients::builder()
+        .policy(CachePolicy::new().max_capacity(5))
+        .build()
+        .unwrap();
+    let config = HttpClientConfig::default();
+    let first = clients.get(&config).await.unwrap();
+    // Used every 9 minutes: idle for less than 10 minutes each time, and older
+    // than a 10-minute time-to-live by the third lookup.
+    for _ in 0..2 {
+        tokio::time::advance(Duration::from_secs(9 * 60)).await;
+        assert!(Shared::ptr_eq(&first, &clients.get(&config).await.unwrap()));
+    }
+    // Unused for 11 minutes: expired by the idle default.
+    tokio::time::advance(Duration::from_secs(11 * 60)).await;
+    assert!(!Shared::ptr_eq(&first, &clients.get(&config).await.unwrap()));
+    assert_eq!(clients.stats().evictions.idle, 1, "{:?}", clients.stats());
+}
