@@ -100,7 +100,8 @@ impl<C: ClientKind> Core<C> {
         let defaults = CachePolicy::new()
             .max_capacity(DEFAULT_MAX_CAPACITY)
             .without_time_to_live()
-            .time_to_idle(DEFAULT_TIME_TO_IDLE);
+            .time_to_idle(DEFAULT_TIME_TO_IDLE)
+            .name(C::CACHE_NAME);
         let policy = policy.or(defaults).scope_by_runtime();
         let cache = ClientCache::builder().policy(policy).build().map_err(Error::cache)?;
         Ok(Core { cache })
@@ -173,7 +174,7 @@ macro_rules! client_cache {
             /// tokio runtime,
             /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig)
             /// if the client cannot be built from `config`,
-            /// [`ErrorKind::Cache`](crate::ErrorKind::Cache) after the cache
+            /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after the cache
             /// was shut down.
             ///
             /// # Cancellation
@@ -238,7 +239,7 @@ macro_rules! client_cache {
             }
 
             /// Drops the cache's reference to every client and refuses lookups
-            /// from then on ([`ErrorKind::Cache`](crate::ErrorKind::Cache)).
+            /// from then on ([`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown)).
             ///
             /// No client is closed: holders keep working clients, and each
             /// client's connection pool goes away with its last holder. Shared
@@ -275,7 +276,7 @@ macro_rules! client_cache {
         /// | `time_to_idle` | 10 minutes |
         /// | `scope_by_runtime` | always on, whatever the policy says |
         /// | `drain_warning_after` | 60 seconds (shared clients never drain) |
-        /// | `name` | `"tenure"` |
+        /// | `name` | `"HttpClients"` or `"ReqwestClients"` (the metrics label and the span field) |
         /// | `eviction_listener` | none |
         ///
         /// # Examples
@@ -397,4 +398,17 @@ client_cache! {
     /// Builder of [`HttpClients`].
     builder HttpClientsBuilder;
     client HttpClient;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cache_kind_has_its_own_default_name() {
+        let core = Core::<HttpClient>::build(CachePolicy::new()).unwrap();
+        assert_eq!(core.cache.name(), "HttpClients");
+        let core = Core::<HttpClient>::build(CachePolicy::new().name("llm")).unwrap();
+        assert_eq!(core.cache.name(), "llm");
+    }
 }

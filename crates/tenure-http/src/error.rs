@@ -41,7 +41,9 @@ pub enum ErrorKind {
     /// The client was used outside the runtime that created it, or after that
     /// runtime shut down.
     Runtime,
-    /// The cache refused the request (for example it was shut down).
+    /// The cache has been shut down and takes no new clients.
+    ShutDown,
+    /// The cache refused the request for another reason.
     Cache,
     /// Anything else: the connection broke, the peer sent an invalid response.
     Other,
@@ -56,6 +58,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timed out",
             ErrorKind::Tls => "TLS error",
             ErrorKind::Runtime => "runtime error",
+            ErrorKind::ShutDown => "client cache shut down",
             ErrorKind::Cache => "client cache error",
             ErrorKind::Other => "HTTP error",
         }
@@ -245,6 +248,7 @@ impl Error {
         let kind = match error.kind() {
             tenure_pool::ErrorKind::InvalidSetting => ErrorKind::InvalidConfig,
             tenure_pool::ErrorKind::NoRuntime => ErrorKind::Runtime,
+            tenure_pool::ErrorKind::ShutDown => ErrorKind::ShutDown,
             _ => ErrorKind::Cache,
         };
         Self::new(kind, Context::None, Some(Box::new(error)))

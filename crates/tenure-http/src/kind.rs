@@ -10,6 +10,10 @@ pub(crate) trait ClientKind: Send + Sync + Sized + 'static {
     /// A short name of the kind, for logs and `Debug`.
     const KIND: &'static str;
 
+    /// The default name of the cache of this kind (its metrics label and span
+    /// field): the public cache type's name.
+    const CACHE_NAME: &'static str;
+
     /// Builds a client on the current runtime.
     fn build(config: &HttpClientConfig) -> Result<Self, Error>;
 
@@ -19,6 +23,7 @@ pub(crate) trait ClientKind: Send + Sync + Sized + 'static {
 
 impl ClientKind for HttpClient {
     const KIND: &'static str = "hyper-util";
+    const CACHE_NAME: &'static str = "HttpClients";
 
     fn build(config: &HttpClientConfig) -> Result<Self, Error> {
         HttpClient::new(config)

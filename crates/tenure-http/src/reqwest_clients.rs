@@ -53,6 +53,7 @@ client_cache! {
 
 impl ClientKind for reqwest::Client {
     const KIND: &'static str = "reqwest";
+    const CACHE_NAME: &'static str = "ReqwestClients";
 
     fn build(config: &HttpClientConfig) -> Result<Self, Error> {
         if tokio::runtime::Handle::try_current().is_err() {

@@ -952,7 +952,7 @@ async fn bad_input_through_the_cache<K: Kind>() {
     assert!(report.is_complete(), "{report:?}");
     assert!(K::is_empty(&clients));
     let e = K::get(&clients, &HttpClientConfig::default()).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Cache, "{e}");
+    assert_eq!(e.kind(), ErrorKind::ShutDown, "{e}");
     // Shutdown closed nothing: the client obtained before it still works.
     let server = CountingServer::start().await.unwrap();
     assert_works::<K>(&client, &server, 2).await;
@@ -1018,7 +1018,7 @@ async fn listener_entry_count_alias_and_shutdown<K: Kind>() {
     assert_eq!((config, cause), (config_b.clone(), RemovalCause::Explicit));
     assert!(Shared::ptr_eq(&client, &b));
     let e = K::get(&clients, &config_a).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Cache, "{e}");
+    assert_eq!(e.kind(), ErrorKind::ShutDown, "{e}");
     // Shutdown closed nothing: both clients still send requests.
     assert_works::<K>(&a, &server, 2).await;
     assert_works::<K>(&b, &server, 2).await;

@@ -66,7 +66,7 @@ async fn question_mark_boxes_each_error_and_keeps_it_typed() {
     let clients = HttpClients::builder().build().unwrap();
     let _report = clients.shutdown().await;
     let err = clients_get(&clients, &HttpClientConfig::default()).await.unwrap_err();
-    assert_eq!(ours(&err).kind(), ErrorKind::Cache, "{err}");
+    assert_eq!(ours(&err).kind(), ErrorKind::ShutDown, "{err}");
 
     let cache = ClientCache::<u8, Shared<u8>>::builder().build().unwrap();
     let err = get_or_try_insert(&cache).await.unwrap_err();

@@ -389,7 +389,7 @@ async fn create_owned(config: &RedisConfig, budget: &Arc<BudgetCounters>) -> Res
 /// | refresh ahead | at 80 % of the time-to-live (8 minutes with the default 10), if the pool is looked up then; none without a time-to-live |
 /// | `scope_by_runtime` | off |
 /// | `drain_warning_after` | 60 seconds |
-/// | `name` | `"tenure"` |
+/// | `name` | `"RedisClients"` (the metrics label and the span field) |
 /// | `eviction_listener` | none |
 ///
 /// Refresh ahead builds the replacement in the background (opening its first
@@ -437,14 +437,15 @@ impl RedisClientsBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Cache`](crate::ErrorKind::Cache) naming the setting that is
-    /// out of range, with the message any tenure cache gives for it (see
+    /// [`ErrorKind::InvalidSetting`](crate::ErrorKind::InvalidSetting) naming the
+    /// setting that is out of range, with the message any tenure cache gives for it (see
     /// [`CachePolicy`]).
     pub fn build(self) -> Result<RedisClients, Error> {
         let defaults = CachePolicy::new()
             .max_capacity(RedisClients::DEFAULT_MAX_CAPACITY)
             .time_to_live(RedisClients::DEFAULT_TIME_TO_LIVE)
-            .refresh_after_ttl_percent(80);
+            .refresh_after_ttl_percent(80)
+            .name("RedisClients");
         let policy = self.policy.or(defaults);
         let listener = policy.listener().cloned();
         // The owned pools' cache hands out leases; the listener is given the
@@ -480,10 +481,14 @@ mod tests {
     #[test]
     fn builder_defaults_and_invalid_settings() {
         let clients = RedisClients::new().unwrap();
+        assert_eq!(clients.owned.name(), "RedisClients");
+        let named = RedisClients::builder().name("sessions").build().unwrap();
+        assert_eq!(named.owned.name(), "sessions");
         assert!(clients.is_empty());
         assert_eq!(clients.len(), 0);
         let err = RedisClients::builder().max_capacity(0).build().unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Cache, "{err:?}");
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidSetting, "{err:?}");
+        assert!(err.is_config());
         assert!(err.to_string().contains("max_capacity"), "{err}");
         let err = RedisClients::builder()
             .time_to_live(Duration::ZERO)

@@ -106,6 +106,12 @@ pub enum ErrorKind {
     /// The connection pool could not be built from a valid configuration;
     /// [`Error::addr`] is the server.
     Build,
+    /// A setting of the cache's builder is out of range (a capacity of 0, a zero
+    /// duration, a refresh after the time-to-live). The message is the one every
+    /// tenure cache gives for it, naming the setting and its value;
+    /// [`source`](StdError::source) is the [`CacheError`](crate::CacheError).
+    /// The same mistake is `ErrorKind::InvalidConfig` in tenure-http.
+    InvalidSetting,
     /// No connection to the server could be had: it is unreachable, it refused
     /// the credentials, a timeout elapsed ([`Error::is_timeout`]), or the pool is
     /// closed ([`Error::is_closed`]). [`Error::addr`] is the server;
@@ -123,13 +129,51 @@ pub enum ErrorKind {
     TopologyMismatch,
     /// The cache has been shut down and takes no new pools.
     ShutDown,
-    /// The cache refused the operation or a setting (a capacity of 0, a zero
-    /// duration; no runtime for a runtime-scoped cache); [`source`](StdError::source)
-    /// is the [`CacheError`](crate::CacheError), whose
-    /// [`kind`](crate::CacheError::kind) says which.
+    /// The cache refused the operation (no runtime for a runtime-scoped cache);
+    /// [`source`](StdError::source) is the [`CacheError`](crate::CacheError),
+    /// whose [`kind`](crate::CacheError::kind) says which.
     Cache,
     /// A cache error of a kind this version of tenure-redis does not know.
     Other,
+}
+
+/// A short description of the kind (the [`Error`]'s own message is the precise one).
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::InvalidUrl => "invalid URL",
+            ErrorKind::UnsupportedScheme => "unsupported URL scheme",
+            ErrorKind::TlsNotEnabled => "TLS not enabled in this build",
+            ErrorKind::MissingHost => "missing host",
+            ErrorKind::WildcardHost => "wildcard host",
+            ErrorKind::InvalidDatabase => "invalid database",
+            ErrorKind::NegativeDatabase => "negative database index",
+            ErrorKind::InvalidCredentials => "invalid credentials",
+            ErrorKind::UnsupportedParameter => "unsupported URL parameter",
+            ErrorKind::InvalidProtocol => "invalid protocol",
+            ErrorKind::UnsupportedFragment => "unsupported URL fragment",
+            ErrorKind::ZeroMaxConnections => "zero max_connections",
+            ErrorKind::ZeroTimeout => "zero timeout",
+            ErrorKind::InvalidRootCertificate => "invalid root certificate",
+            ErrorKind::TopologyNotEnabled => "topology not enabled in this build",
+            ErrorKind::TlsNotSupported => "TLS not supported for this topology",
+            ErrorKind::NoNodes => "no nodes",
+            ErrorKind::MismatchedNode => "mismatched node",
+            ErrorKind::MissingServiceName => "missing sentinel service name",
+            ErrorKind::InvalidServiceName => "invalid sentinel service name",
+            ErrorKind::ClusterDatabase => "database set on a cluster",
+            ErrorKind::SentinelCredentialsWithoutSentinel => "sentinel credentials without sentinel",
+            ErrorKind::InvalidSource => "invalid configuration source",
+            ErrorKind::Build => "pool build error",
+            ErrorKind::InvalidSetting => "invalid cache setting",
+            ErrorKind::Connection => "connection error",
+            ErrorKind::Command => "command error",
+            ErrorKind::TopologyMismatch => "topology mismatch",
+            ErrorKind::ShutDown => "cache shut down",
+            ErrorKind::Cache => "client cache error",
+            ErrorKind::Other => "Redis error",
+        })
+    }
 }
 
 /// Every fallible operation of this crate fails with this error.
@@ -230,8 +274,9 @@ impl Error {
 
     /// Whether this is a configuration error: a [`RedisConfig`](crate::RedisConfig)
     /// could not be built, or a pool could not be built from one
-    /// ([`ErrorKind::Build`]). Every kind from [`ErrorKind::InvalidUrl`] to
-    /// [`ErrorKind::Build`] in the list.
+    /// ([`ErrorKind::Build`]), or a setting of the cache's builder is out of range
+    /// ([`ErrorKind::InvalidSetting`]). Every kind from [`ErrorKind::InvalidUrl`]
+    /// to [`ErrorKind::InvalidSetting`] in the list.
     #[must_use]
     pub fn is_config(&self) -> bool {
         !matches!(
@@ -569,8 +614,12 @@ impl Error {
 
     /// An error of the cache itself (its message names the setting, never a key).
     pub(crate) fn cache(error: tenure_pool::Error) -> Self {
-        if error.kind() == tenure_pool::ErrorKind::ShutDown {
-            return Self::shut_down().with_source(error);
+        match error.kind() {
+            tenure_pool::ErrorKind::ShutDown => return Self::shut_down().with_source(error),
+            tenure_pool::ErrorKind::InvalidSetting => {
+                return Self::new(ErrorKind::InvalidSetting, format!("Redis client cache: {error}")).with_source(error);
+            }
+            _ => {}
         }
         Self::new(ErrorKind::Cache, format!("Redis client cache: {error}")).with_source(error)
     }

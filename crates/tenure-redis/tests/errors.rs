@@ -64,7 +64,7 @@ async fn question_mark_boxes_each_error_and_keeps_it_typed() {
     assert!(err.source().is_some_and(|s| s.is::<redis::RedisError>()), "{err:?}");
 
     let err = build_clients(0).unwrap_err();
-    assert_eq!(ours(&err).kind(), ErrorKind::Cache);
+    assert_eq!(ours(&err).kind(), ErrorKind::InvalidSetting);
     assert!(err.to_string().contains("max_capacity"), "{err}");
 
     // No server is needed: a shut-down cache refuses before connecting.
