@@ -141,7 +141,9 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     /// it expires as usual.
     ///
     /// The refresh runs on the runtime of the lookup that starts it (else the
-    /// runtime the cache was built on). Only owned caches have this setting:
+    /// runtime the cache was built on), starting one tick of its timer (1 ms)
+    /// after that lookup, so that it does not compete with the caller's own
+    /// command. Only owned caches have this setting:
     /// rebuilding a shared client would only cool its pool.
     ///
     /// `after` must be greater than zero and shorter than `time_to_live`;

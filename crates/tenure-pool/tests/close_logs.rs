@@ -139,6 +139,7 @@ async fn lifecycle_work_runs_in_spans_naming_the_cache_and_the_key() {
     drop(lease);
     tokio::time::advance(Duration::from_secs(6)).await;
     drop(cache.get(&"eu-west".to_owned()).unwrap()); // starts the refresh
+    tokio::time::sleep(Duration::from_millis(5)).await; // past the tick it waits
     settle().await;
     cache.shutdown().await;
 

@@ -19,6 +19,14 @@ use tenure_pool::{ClientCache, ErrorKind, Owned};
 use tokio::sync::Semaphore;
 
 const TTL: Duration = Duration::from_secs(10);
+
+/// Lets spawned work run, past the tick a refresh waits before it starts
+/// building (a millisecond; paused time advances by itself while the runtime
+/// is idle).
+async fn settle_refresh() {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    settle().await;
+}
 const REFRESH: Duration = Duration::from_secs(8);
 
 /// A refresher that counts its calls, numbers its probes from 100, waits for a
@@ -64,14 +72,14 @@ async fn a_hot_entry_is_replaced_before_it_expires_and_the_old_one_drains_then_c
     // Before `refresh_after`, hits refresh nothing.
     tokio::time::advance(REFRESH - Duration::from_secs(1)).await;
     assert_eq!(cache.get(&"db").unwrap().id, 1);
-    settle().await;
+    settle_refresh().await;
     assert_eq!(builds.calls.load(Ordering::SeqCst), 0);
 
     // Past it, the next hit is served the current entry and starts one refresh.
     tokio::time::advance(Duration::from_secs(2)).await;
     let during = cache.get(&"db").unwrap();
     assert_eq!(during.id, 1, "the current entry serves while its successor is built");
-    settle().await;
+    settle_refresh().await;
     assert_eq!(builds.calls.load(Ordering::SeqCst), 1);
     let after = cache.get(&"db").unwrap();
     assert_eq!(after.id, 100, "the refreshed entry serves");
@@ -82,7 +90,7 @@ async fn a_hot_entry_is_replaced_before_it_expires_and_the_old_one_drains_then_c
     assert_eq!(during.request(), Ok(1));
     assert_eq!(log.closes.load(Ordering::SeqCst), 0);
     drop((first, during));
-    settle().await;
+    settle_refresh().await;
     assert_eq!(log.closes.load(Ordering::SeqCst), 1);
 
     // The refreshed entry's times restarted: it outlives the old deadline and
@@ -90,7 +98,7 @@ async fn a_hot_entry_is_replaced_before_it_expires_and_the_old_one_drains_then_c
     for _ in 0..5 {
         tokio::time::advance(REFRESH / 2).await;
         assert!(cache.get(&"db").is_some());
-        settle().await;
+        settle_refresh().await;
     }
     assert_eq!(cache.stats().evictions.expired, 0, "a hot entry never expires");
     assert!(cache.stats().evictions.refreshed >= 2);
@@ -122,11 +130,11 @@ async fn one_refresh_at_a_time_however_many_lookups() {
     tokio::time::advance(REFRESH).await;
     for _ in 0..50 {
         assert_eq!(cache.get(&"db").unwrap().id, 1);
-        settle().await;
+        settle_refresh().await;
     }
     assert_eq!(builds.calls.load(Ordering::SeqCst), 1, "single flight");
     gate.add_permits(1);
-    settle().await;
+    settle_refresh().await;
     assert_eq!(cache.get(&"db").unwrap().id, 100);
     assert_eq!(builds.calls.load(Ordering::SeqCst), 1);
     cache.shutdown().await;
@@ -142,16 +150,16 @@ async fn a_failed_refresh_keeps_the_entry_until_it_expires_and_is_counted() {
     drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
     tokio::time::advance(REFRESH).await;
     assert_eq!(cache.get(&"db").unwrap().id, 1);
-    settle().await;
+    settle_refresh().await;
     assert_eq!(cache.stats().refresh_failures, 1);
     assert_eq!(cache.get(&"db").unwrap().id, 1, "the entry serves on");
-    settle().await;
+    settle_refresh().await;
     assert_eq!(builds.calls.load(Ordering::SeqCst), 1, "not retried on every hit");
     assert_eq!(log.closes.load(Ordering::SeqCst), 0);
     // At its time-to-live it expires as usual, and closes.
     tokio::time::advance(TTL - REFRESH).await;
     assert!(cache.get(&"db").is_none());
-    settle().await;
+    settle_refresh().await;
     assert_eq!(log.closes.load(Ordering::SeqCst), 1);
     assert_eq!(cache.stats().evictions.expired, 1);
 }
@@ -168,10 +176,10 @@ async fn a_refresh_that_finishes_after_its_entry_left_is_closed_not_leaked() {
     drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
     tokio::time::advance(REFRESH).await;
     assert!(cache.get(&"db").is_some());
-    settle().await;
+    settle_refresh().await;
     cache.invalidate(&"db");
     gate.add_permits(1);
-    settle().await;
+    settle_refresh().await;
     assert!(cache.get(&"db").is_none(), "a refresh never resurrects a retired entry");
     cache.shutdown().await;
     assert_eq!(
@@ -197,4 +205,24 @@ fn refresh_after_must_be_shorter_than_the_time_to_live() {
     let err = build(Duration::ZERO).unwrap_err();
     assert!(err.to_string().contains("refresh_after"), "{err}");
     assert!(build(REFRESH).is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_starts_building_one_tick_after_the_lookup_that_triggers_it() {
+    let log = Arc::new(Log::default());
+    let builds = Builds::default();
+    let cache = cache(&log, &builds);
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH + Duration::from_secs(1)).await;
+
+    let during = cache.get(&"db").unwrap();
+    // Spawned work runs, but the build waits for the timer's next tick, so it
+    // does not run beside the triggering caller's own command.
+    settle().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 0);
+    drop(during);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    settle().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.get(&"db").unwrap().id, 100);
 }
