@@ -73,15 +73,21 @@ fn hit(c: &mut Criterion) {
     let mut group = c.benchmark_group("hit");
     group.throughput(Throughput::Elements(1));
     hit_one::<TenureShared>(&mut group, &keys);
-    {
-        let cache = TenureOwned::with_capacity(ROOMY);
+    for (name, cache) in [
+        ("tenure (owned, lease)", TenureOwned::with_capacity(ROOMY)),
+        // Refresh ahead set, not due: what it costs a hit that does not trigger it.
+        (
+            "tenure (owned, lease, refresh_after set)",
+            TenureOwned::with_refresh(ROOMY),
+        ),
+    ] {
         for &key in &keys {
             cache.insert(key);
         }
         assert_eq!(cache.0.len(), keys.len());
         let sequence = lookup_sequence(&keys, SEQ, 1);
         let mut i = 0usize;
-        group.bench_function("tenure (owned, lease)", |b| {
+        group.bench_function(name, |b| {
             b.iter(|| {
                 i = (i + 1) & (SEQ - 1);
                 cache.get(&sequence[i])

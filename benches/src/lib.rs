@@ -161,6 +161,21 @@ impl TenureOwned {
         )
     }
 
+    /// The same, with refresh ahead set (`refresh_after` 9 minutes of the default
+    /// 10-minute time-to-live), for the hits that do not trigger a refresh.
+    pub fn with_refresh(capacity: u64) -> Self {
+        Self(
+            ClientCache::builder()
+                .max_capacity(capacity)
+                .refresh_after(std::time::Duration::from_secs(540), |key: &Key| {
+                    let key = *key;
+                    async move { Ok::<_, std::convert::Infallible>(Owned::new(OwnedClient::new(key, None))) }
+                })
+                .build()
+                .expect("valid settings"),
+        )
+    }
+
     /// Looks `key` up; the lease is taken and dropped.
     #[inline]
     pub fn get(&self, key: &Key) -> bool {
