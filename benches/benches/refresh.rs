@@ -31,6 +31,9 @@ const ROTATIONS: u32 = 20;
 /// reaches every mode alike; each figure is the median over the rounds.
 const ROUNDS: usize = 7;
 
+/// One mode's round: (commands, pools waited for, p50, p99, max), times in µs.
+type Round = (usize, u64, f64, f64, f64);
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[index]
@@ -86,8 +89,7 @@ fn main() {
     // The control: the same load with no rotation at all (no time-to-live), so
     // the machine's own jitter is visible next to what rotations add.
     const MODES: [&str; 3] = ["off", "on", "no rotation"];
-    // Per mode, per round: (commands, misses, p50, p99, max) in µs.
-    let mut rows: Vec<Vec<(usize, u64, f64, f64, f64)>> = vec![Vec::new(); MODES.len()];
+    let mut rows: Vec<Vec<Round>> = vec![Vec::new(); MODES.len()];
     for _ in 0..ROUNDS {
         for (m, mode) in MODES.iter().enumerate() {
             let builder = RedisClients::builder();
@@ -111,7 +113,7 @@ fn main() {
         }
     }
     for (mode, rounds) in MODES.iter().zip(&rows) {
-        let median = |f: &dyn Fn(&(usize, u64, f64, f64, f64)) -> f64| {
+        let median = |f: &dyn Fn(&Round) -> f64| {
             let mut v: Vec<f64> = rounds.iter().map(f).collect();
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]
