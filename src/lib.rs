@@ -49,6 +49,7 @@
 //! | `cluster` | no | Redis Cluster pools in `tenure::redis` (turns on `redis`) |
 //! | `sentinel` | no | Redis Sentinel pools in `tenure::redis` (turns on `redis`) |
 //! | `metrics` | no | every cache publishes its stats through the `metrics` facade, labelled by its name |
+//! | `serde` | no | `Deserialize` for `tenure::http::HttpClientConfig` and `tenure::redis::RedisConfig` (configs from files; secrets stay redacted) |
 //! | `full` | no | every adapter and feature, with every Redis topology |
 //! | `test-util` | no | `tenure::test_util`: test servers (an in-process HTTP server counting connections, private `redis-server`, Cluster and Sentinel processes, test certificates); for tests and examples, not production; not part of `full` |
 //!

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
+use tenure_pool::duration_text::DurationText;
 
 use crate::config::{HttpClientConfig, HttpClientConfigBuilder, HttpVersion};
 
@@ -161,50 +161,5 @@ impl<'de> Visitor<'de> for SecretVisitor {
     }
     fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
         Self::refuse()
-    }
-}
-
-/// A duration written as a whole number and a unit: `250ms`, `10s`, `5m`,
-/// `1h`.
-struct DurationText(Duration);
-
-impl<'de> Deserialize<'de> for DurationText {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        parse_duration(&text).map(DurationText).ok_or_else(|| {
-            de::Error::custom(format_args!(
-                "invalid duration {text:?}: write a whole number and a unit (ms, s, m or h), as in \"10s\""
-            ))
-        })
-    }
-}
-
-fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_duration("5 m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        for bad in ["", "10", "s", "1.5s", "-1s", "10d", "99999999999999999999s"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
     }
 }

@@ -65,6 +65,9 @@ mod catch_unwind;
 mod clock;
 mod close_slot;
 mod closer;
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub mod duration_text;
 mod error;
 mod expiry;
 mod heartbeat;

@@ -65,7 +65,7 @@ pub enum Protocol {
 /// | `username`, `password` | the server's (master's) credentials |
 /// | `sentinel_username`, `sentinel_password` | the sentinels' credentials |
 /// | `database`, `max_connections` | as the builder's |
-/// | `connect_timeout_ms`, `response_timeout_ms`, `wait_timeout_ms` | timeouts in milliseconds |
+/// | `connect_timeout`, `response_timeout`, `wait_timeout` | timeouts as a whole number and a unit: `"250ms"`, `"10s"`, `"5m"`, `"1h"` (as in tenure-http's files) |
 /// | `root_certificates_pem` | extra trusted roots, PEM text (feature `rustls`) |
 ///
 /// Exactly one of `url`, `cluster_nodes`, `sentinels`; unknown fields are refused.

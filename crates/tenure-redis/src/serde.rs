@@ -1,14 +1,14 @@
 //! Loading a [`RedisConfig`] from configuration files (feature `serde`).
 
-use std::time::Duration;
-
 use serde::{Deserialize, Deserializer, de::Error as _};
+
+use tenure_pool::duration_text::DurationText;
 
 use crate::{Error, RedisConfig};
 
 /// The file form of a [`RedisConfig`]: exactly one of `url`, `cluster_nodes` or
-/// `sentinels` (with `service_name`), plus optional settings; timeouts in
-/// milliseconds. Unknown fields are refused.
+/// `sentinels` (with `service_name`), plus optional settings; timeouts as text
+/// (`"250ms"`, `"10s"`), as in tenure-http's file form. Unknown fields are refused.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RedisConfigFile {
@@ -33,11 +33,11 @@ pub(crate) struct RedisConfigFile {
     #[serde(default)]
     max_connections: Option<usize>,
     #[serde(default)]
-    connect_timeout_ms: Option<u64>,
+    connect_timeout: Option<DurationText>,
     #[serde(default)]
-    response_timeout_ms: Option<u64>,
+    response_timeout: Option<DurationText>,
     #[serde(default)]
-    wait_timeout_ms: Option<u64>,
+    wait_timeout: Option<DurationText>,
     #[serde(default)]
     root_certificates_pem: Vec<String>,
 }
@@ -108,14 +108,14 @@ impl TryFrom<RedisConfigFile> for RedisConfig {
         if let Some(max) = file.max_connections {
             builder = builder.max_connections(max);
         }
-        if let Some(ms) = file.connect_timeout_ms {
-            builder = builder.connect_timeout(Duration::from_millis(ms));
+        if let Some(timeout) = file.connect_timeout {
+            builder = builder.connect_timeout(timeout.0);
         }
-        if let Some(ms) = file.response_timeout_ms {
-            builder = builder.response_timeout(Duration::from_millis(ms));
+        if let Some(timeout) = file.response_timeout {
+            builder = builder.response_timeout(timeout.0);
         }
-        if let Some(ms) = file.wait_timeout_ms {
-            builder = builder.wait_timeout(Duration::from_millis(ms));
+        if let Some(timeout) = file.wait_timeout {
+            builder = builder.wait_timeout(timeout.0);
         }
         if !file.root_certificates_pem.is_empty() {
             #[cfg(feature = "rustls")]

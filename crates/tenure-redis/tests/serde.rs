@@ -21,7 +21,7 @@ fn assert_redacted(what: &str, text: &str) {
 fn every_topology_loads_with_its_settings() {
     let standalone = load(
         r#"{"url": "redis://app:s3cret@10.0.0.1:6380/2", "max_connections": 8,
-            "connect_timeout_ms": 250, "response_timeout_ms": 500, "wait_timeout_ms": 750}"#,
+            "connect_timeout": "250ms", "response_timeout": "500ms", "wait_timeout": "750ms"}"#,
     )
     .unwrap();
     let built = RedisConfig::builder("redis://app:s3cret@10.0.0.1:6380/2")
@@ -75,6 +75,14 @@ fn bad_files_are_errors_that_never_show_the_password() {
         ),
         (r#"{"url": "redis://h/0", "password": 12345}"#, "the value is not shown"),
         (r#"{"url": 42}"#, "the value is not shown"),
+        (
+            r#"{"url": "redis://u:s3cret@h/0", "connect_timeout": "5"}"#,
+            "invalid duration \"5\": write a whole number and a unit",
+        ),
+        (
+            r#"{"url": "redis://u:s3cret@h/0", "wait_timeout": 250}"#,
+            "expected a string",
+        ),
         (r#"{"cluster_nodes": "redis://:s3cret@h:1"}"#, "the value is not shown"),
         (r#"{"sentinels": [1, "redis://:s3cret@h"]}"#, "the value is not shown"),
         (
