@@ -264,9 +264,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// of the very caller that triggered it: on a multi-thread runtime the spawn
     /// wakes a parked worker and the two tasks' wake-ups interleave. Measured on
     /// the 2-core machine of docs/benchmarks.md (`--bench refresh`), that cost the
-    /// triggering command about 200 µs, six times the build's own CPU time (a
-    /// Redis pool: about 35 µs); one tick later, that command is done or
-    /// in flight without a new task beside it. A refresh starts well before the
+    /// triggering command about 200 µs, though building and closing a Redis
+    /// pool take about 35 µs of CPU together; one tick later, that command is
+    /// done or in flight without a new task beside it. A refresh starts well before the
     /// entry expires (at four fifths of its time-to-live by default), so a tick
     /// does not matter to it.
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
