@@ -260,15 +260,15 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// runtime (else the cache's); the current entry keeps serving meanwhile.
     ///
     /// The build starts one timer tick ([`REFRESH_START_DELAY`]) after the lookup
-    /// that asked for it, not at once. Spawned at once, it runs beside the command
-    /// of the very caller that triggered it: on a multi-thread runtime the spawn
-    /// wakes a parked worker and the two tasks' wake-ups interleave. Measured on
-    /// the 2-core machine of docs/benchmarks.md (`--bench refresh`), that cost the
-    /// triggering command about 200 µs, though building and closing a Redis
-    /// pool take about 35 µs of CPU together; one tick later, that command is
-    /// done or in flight without a new task beside it. A refresh starts well before the
-    /// entry expires (at four fifths of its time-to-live by default), so a tick
-    /// does not matter to it.
+    /// that asked for it, not at once. Spawned at once, it ran beside the command
+    /// of the very caller that triggered it, and on a 2-core machine (the one of
+    /// docs/benchmarks.md, each command of the refresh bench timed in parts) that
+    /// command took about 200 µs longer, though building and closing a Redis pool
+    /// take about 35 µs of CPU together. Spawning the build from another thread
+    /// (so it ran on the other worker) did not help; waiting one tick did. Why
+    /// exactly was not pinned down. A refresh starts well before the entry
+    /// expires (at four fifths of its time-to-live by default), so a tick does
+    /// not matter to it.
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
         let (Some(refresher), Some(runtime)) = (&self.refresher, self.runtime_for_reaper()) else {
             self.shard(hash)
