@@ -327,6 +327,10 @@ async fn http_run<C: RouterCache>(settings: &Settings, cache: C) -> Result<HttpR
     Ok(run)
 }
 
+/// How long one request may take before it counts as failed (a request through
+/// a client the incident's cache closed can hang instead of failing).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
 async fn drive<C: RouterCache>(
     settings: &Settings,
     cache: C,
@@ -377,7 +381,13 @@ async fn drive<C: RouterCache>(
                         }
                         let streaming = request == 3 && round % 8 == 0;
                         let uri = if streaming { &stream } else { &plain };
-                        let failure = match client.fetch(uri).await {
+                        // Bounded: a request through a closed client normally fails
+                        // at once, but one was seen to hang (its connection dropped
+                        // undriven mid-handshake); a hang counts as a failure.
+                        let fetched = tokio::time::timeout(REQUEST_TIMEOUT, client.fetch(uri))
+                            .await
+                            .unwrap_or_else(|_| Err(format!("no response within {REQUEST_TIMEOUT:?}")));
+                        let failure = match fetched {
                             Ok(body) if streaming && body != expected_stream => {
                                 Some("a streamed body arrived corrupted".to_owned())
                             }
