@@ -215,7 +215,22 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         runtime_scope::current().map(Scope::of).ok_or_else(Error::no_runtime)
     }
 
+    #[inline]
     fn lookup(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
+        self.lookup_counting(key, tag, false)
+    }
+
+    /// A second look by a caller whose first lookup already counted its miss:
+    /// it leaves the counters as one lookup would (a hit, or one miss).
+    fn lookup_again(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
+        self.lookup_counting(key, tag, true)
+    }
+
+    /// One lookup; with `again`, the miss the caller's first lookup counted is
+    /// taken back under the same lock (`false` on the hit path, where the branch
+    /// folds away).
+    #[inline]
+    fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, again: bool) -> Option<E::Handle> {
         let hash = self.hash(key);
         let mut time = Reading::new(
             &self.clock,
@@ -223,7 +238,11 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             self.settings.slack,
         );
         let mut shard = self.shard(hash).lock();
-        let found = match shard.get(hash, key, tag, &mut time, self.settings.expiry) {
+        let lookup = shard.get(hash, key, tag, &mut time, self.settings.expiry);
+        if again {
+            shard.counters.misses = shard.counters.misses.saturating_sub(1);
+        }
+        let found = match lookup {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
             Lookup::Miss => None,
             Lookup::Stale(index, cause) => {
@@ -244,15 +263,6 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         if time.read_clock() || found.is_none() {
             self.restart_stalled_reaper();
         }
-        found
-    }
-
-    /// A second look by a caller whose first lookup already counted its miss:
-    /// it leaves the counters as one lookup would (a hit, or one miss).
-    fn lookup_again(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
-        let found = self.lookup(key, tag);
-        let mut shard = self.shard(self.hash(key)).lock();
-        shard.counters.misses = shard.counters.misses.saturating_sub(1);
         found
     }
 
