@@ -20,6 +20,25 @@ fn start_tls_server() -> RedisServer {
 
 /// The server's `rediss://` config with short timeouts, trusting the test CA if
 /// `trust_ca`.
+/// A fresh cache gets a pool for `config`, runs SET and GET through it, shuts
+/// down, and the server's connections go back to where they were.
+#[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
+async fn round_trip_then_shut_down(server: &RedisServer, config: &RedisConfig, key: &str) {
+    let baseline = server.client_count().unwrap();
+    let clients = RedisClients::new().unwrap();
+    let pool = tokio::time::timeout(HANG_GUARD, clients.get(config))
+        .await
+        .expect("get hung")
+        .unwrap();
+    tokio::time::timeout(HANG_GUARD, set_get(&pool, key))
+        .await
+        .expect("SET/GET hung")
+        .unwrap();
+    drop(pool);
+    common::shutdown(&clients).await;
+    assert_settles(server, baseline, "after shutdown").await;
+}
+
 fn tls_config(server: &RedisServer, trust_ca: bool) -> RedisConfig {
     let url = server.tls_url().expect("a TLS server has a TLS URL");
     let mut builder = RedisConfig::builder(&url)
@@ -194,20 +213,7 @@ async fn a_restarted_tls_server_keeps_its_ports_and_certificate() {
     assert_eq!(server.port(), port);
     assert_eq!(server.tls_url(), tls_url);
     assert_eq!(server.ca_cert_pem().map(str::to_owned), ca);
-    let baseline = server.client_count().unwrap();
-    let clients = RedisClients::new().unwrap();
-    let config = tls_config(&server, true);
-    let pool = tokio::time::timeout(HANG_GUARD, clients.get(&config))
-        .await
-        .expect("get hung")
-        .unwrap();
-    tokio::time::timeout(HANG_GUARD, set_get(&pool, "after-restart"))
-        .await
-        .expect("SET/GET hung")
-        .unwrap();
-    drop(pool);
-    common::shutdown(&clients).await;
-    assert_settles(&server, baseline, "after shutdown").await;
+    round_trip_then_shut_down(&server, &tls_config(&server, true), "after-restart").await;
 }
 
 /// Issue 12: the same root API as tenure-http: the test CA added as DER works as
@@ -235,19 +241,7 @@ async fn a_root_added_as_der_is_trusted_like_its_pem() {
         "PEM or DER, the same root is the same key"
     );
 
-    let baseline = server.client_count().unwrap();
-    let clients = RedisClients::new().unwrap();
-    let pool = tokio::time::timeout(HANG_GUARD, clients.get(&from_der))
-        .await
-        .expect("get hung")
-        .unwrap();
-    tokio::time::timeout(HANG_GUARD, set_get(&pool, "tls-der-key"))
-        .await
-        .expect("SET/GET hung")
-        .unwrap();
-    drop(pool);
-    common::shutdown(&clients).await;
-    assert_settles(&server, baseline, "after shutdown").await;
+    round_trip_then_shut_down(&server, &from_der, "tls-der-key").await;
 
     let err = RedisConfig::builder(&url)
         .add_root_certificate_der(&der)
