@@ -428,11 +428,13 @@ struct Scaling {
     wall: f64,
     cpu: f64,
     disjoint: f64,
+    hot: f64,
 }
 
 /// Medians over rounds of: 1-thread and 2-thread Mops/s on shared keys, their
-/// wall and on-CPU scaling, and the wall scaling when the two threads read
-/// disjoint halves of the keys.
+/// wall and on-CPU scaling, the wall scaling when the two threads read
+/// disjoint halves of the keys, and the wall scaling when both read one hot key
+/// (the LLM-proxy pattern: every worker looks up the same client).
 fn scaling_of(name: &str, get: &(dyn Fn(&Key) -> bool + Sync), keys: &[Key]) -> Scaling {
     let shared: Vec<Vec<Key>> = (0..2)
         .map(|t| tenure_bench::lookup_sequence(keys, 1 << 14, 100 + t))
@@ -442,7 +444,9 @@ fn scaling_of(name: &str, get: &(dyn Fn(&Key) -> bool + Sync), keys: &[Key]) -> 
         tenure_bench::lookup_sequence(low, 1 << 14, 100),
         tenure_bench::lookup_sequence(high, 1 << 14, 101),
     ];
-    let (mut one, mut two, mut wall, mut cpu, mut apart) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let hot_key = vec![vec![keys[0]; 1 << 14]; 2];
+    let (mut one, mut two, mut wall, mut cpu, mut apart, mut hot) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let ops = SCALING_OPS as f64;
     for _ in 0..SCALING_ROUNDS {
         let (w1, c1) = read_round(get, &shared, 1);
@@ -454,6 +458,9 @@ fn scaling_of(name: &str, get: &(dyn Fn(&Key) -> bool + Sync), keys: &[Key]) -> 
         let (d1, _) = read_round(get, &disjoint, 1);
         let (d2, _) = read_round(get, &disjoint, 2);
         apart.push((2.0 * ops / d2) / (ops / d1));
+        let (h1, _) = read_round(get, &hot_key, 1);
+        let (h2, _) = read_round(get, &hot_key, 2);
+        hot.push((2.0 * ops / h2) / (ops / h1));
     }
     let med = |v: &mut Vec<f64>| tenure_bench::median_min_max(v).0;
     Scaling {
@@ -463,6 +470,7 @@ fn scaling_of(name: &str, get: &(dyn Fn(&Key) -> bool + Sync), keys: &[Key]) -> 
         wall: med(&mut wall),
         cpu: med(&mut cpu),
         disjoint: med(&mut apart),
+        hot: med(&mut hot),
     }
 }
 
@@ -482,16 +490,17 @@ fn scaling_table(rt: &tokio::runtime::Runtime) {
     println!(
         "1,000 present keys, uniform lookups, {SCALING_OPS} per thread, median of {SCALING_ROUNDS} rounds. \
          Scaling = 2-thread throughput / 1-thread throughput. *shared keys*: both threads look up all \
-         1,000 keys; *disjoint keys*: each thread looks up its own 500. On-CPU scaling uses each thread's \
+         1,000 keys; *disjoint keys*: each thread looks up its own 500; *one hot key*: both threads look up \
+         the same key, every time. On-CPU scaling uses each thread's \
          time on a CPU (`/proc/thread-self/schedstat`) instead of wall time, leaving out time the threads \
          spent preempted by other processes (not hypervisor steal). The last two rows are no cache at all: \
          a read-only `HashMap<u64, Arc<Client>>` shared without a lock, returning a reference or an `Arc` clone."
     );
     println!();
     println!(
-        "| cache | 1 thread Mops/s | 2 threads Mops/s | scaling, shared keys | on-CPU scaling, shared keys | scaling, disjoint keys |"
+        "| cache | 1 thread Mops/s | 2 threads Mops/s | scaling, shared keys | on-CPU scaling, shared keys | scaling, disjoint keys | scaling, one hot key |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let map: std::collections::HashMap<Key, Arc<Client>> = keys.iter().map(|&k| (k, Client::new(k))).collect();
     for row in [
         scaling::<TenureShared>(&keys),
@@ -511,8 +520,8 @@ fn scaling_table(rt: &tokio::runtime::Runtime) {
         ),
     ] {
         println!(
-            "| {} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.2}x |",
-            row.name, row.one, row.two, row.wall, row.cpu, row.disjoint
+            "| {} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.2}x | {:.2}x |",
+            row.name, row.one, row.two, row.wall, row.cpu, row.disjoint, row.hot
         );
     }
     println!();

@@ -24,7 +24,7 @@ use crate::{
     runtime_scope::{self, Scope},
     shard::{EntryId, Lookup, Removed, Shard},
     single_flight::{self, Flights, Outcome, Role},
-    sync::Mutex,
+    sync::ReadMostly,
 };
 
 /// The bounds a cache key needs. `Debug` is how a key appears in tracing events,
@@ -101,12 +101,13 @@ pub struct ClientCache<K: CacheKey, E: Entry> {
     pub(crate) inner: Arc<Inner<K, E>>,
 }
 
-/// Keeps shard locks on separate cache lines, so threads on different shards do
-/// not invalidate each other's lock word.
+/// Keeps shards on separate cache lines, so a write to one does not invalidate
+/// the lines of its neighbours.
 #[repr(align(128))]
 pub(crate) struct Padded<T>(pub(crate) T);
 
-type ShardLock<K, E> = Mutex<Shard<K, Held<K, E>>>;
+/// Lookups take it to read, on any number of threads at once (see `sync.rs`).
+type ShardLock<K, E> = ReadMostly<Shard<K, Held<K, E>>>;
 
 /// An entry as the cache holds it.
 pub(crate) struct Held<K, E: Entry> {
@@ -177,7 +178,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         Self {
             shards: shard_capacities
                 .iter()
-                .map(|&capacity| Padded(Mutex::new(Shard::new(capacity))))
+                .map(|&capacity| Padded(ReadMostly::new(Shard::new(capacity))))
                 .collect(),
             shard_mask: shard_capacities.len() as u64 - 1,
             hasher: foldhash::fast::RandomState::default(),
@@ -226,9 +227,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         self.lookup_counting(key, tag, true)
     }
 
-    /// One lookup; with `again`, the miss the caller's first lookup counted is
-    /// taken back under the same lock (`false` on the hit path, where the branch
-    /// folds away).
+    /// One lookup, under the shard's read lock; with `again`, the miss the
+    /// caller's first lookup counted is taken back under the same lock (`false`
+    /// on the hit path, where the branch folds away).
     #[inline]
     fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, again: bool) -> Option<E::Handle> {
         let hash = self.hash(key);
@@ -237,18 +238,21 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             self.reaper_ticking.load(Ordering::Relaxed),
             self.settings.slack,
         );
-        let mut shard = self.shard(hash).lock();
+        let shard = self.shard(hash).read();
         let lookup = shard.get(hash, key, tag, &mut time, self.settings.expiry);
         if again {
-            shard.counters.misses = shard.counters.misses.saturating_sub(1);
+            shard.uncount_miss();
         }
         let found = match lookup {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
             Lookup::Miss => None,
-            Lookup::Stale(index, cause) => {
-                let removed = shard.take(index, cause);
+            Lookup::Stale(id, cause) => {
                 drop(shard);
-                self.retire(removed);
+                // Unless another caller took or replaced it in between.
+                let removed = self.shard(hash).write().take_stale(id, cause);
+                if let Some(removed) = removed {
+                    self.retire(removed);
+                }
                 None
             }
             Lookup::Refresh(id) => {
@@ -282,7 +286,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
         let (Some(refresher), Some(runtime)) = (&self.refresher, self.runtime_for_reaper()) else {
             self.shard(hash)
-                .lock()
+                .write()
                 .refresh_failed(id, self.clock.now(), self.settings.expiry);
             return;
         };
@@ -313,13 +317,13 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             Err(error) => {
                 self.refresh_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(key = ?LogKey(&key), %error, "refresh failed; the current entry serves on until it expires");
-                self.shard(hash).lock().refresh_failed(id, self.clock.now(), expiry);
+                self.shard(hash).write().refresh_failed(id, self.clock.now(), expiry);
                 return;
             }
         };
         let held = self.hold(&key, entry);
         let now = self.clock.now();
-        let mut shard = self.shard(hash).lock();
+        let mut shard = self.shard(hash).write();
         let swapped = if self.shut_down.load(Ordering::SeqCst) {
             Err(held)
         } else {
@@ -382,7 +386,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let hash = self.hash(&key);
         let now = self.clock.now();
         let mut removed = Vec::new();
-        let mut shard = self.shard(hash).lock();
+        let mut shard = self.shard(hash).write();
         // Checked under the shard lock: `shutdown` sets the flag before it clears
         // the shards, so an entry is either refused here or cleared there.
         if self.shut_down.load(Ordering::SeqCst) {
@@ -441,7 +445,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     fn remove_all(&self) {
         let mut removed = Vec::new();
         for shard in self.shards.iter() {
-            shard.0.lock().clear(&mut removed);
+            shard.0.write().clear(&mut removed);
             for entry in removed.drain(..) {
                 self.retire(entry);
             }
@@ -456,7 +460,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     pub(crate) fn stats(&self) -> CacheStats {
         let mut stats = CacheStats::default();
         for shard in self.shards.iter() {
-            stats.add_shard(&shard.0.lock().counters);
+            stats.add_shard(&shard.0.read().counters());
         }
         self.drains.add_to(&mut stats);
         stats.refresh_failures = self.refresh_failures.load(Ordering::Relaxed);
@@ -465,7 +469,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 
     fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.0.lock().len()).sum()
+        self.shards.iter().map(|shard| shard.0.read().len()).sum()
     }
 
     #[cfg(feature = "metrics")]
@@ -484,7 +488,7 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
         let now = self.clock.now();
         let mut removed = Vec::new();
         for shard in self.shards.iter() {
-            shard.0.lock().remove_expired(now, self.settings.expiry, &mut removed);
+            shard.0.write().remove_expired(now, self.settings.expiry, &mut removed);
             for entry in removed.drain(..) {
                 self.retire(entry);
             }
@@ -668,7 +672,10 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     pub fn invalidate(&self, key: &K) {
         let hash = self.inner.hash(key);
         let mut removed = Vec::new();
-        self.inner.shard(hash).lock().remove_all_scopes(hash, key, &mut removed);
+        self.inner
+            .shard(hash)
+            .write()
+            .remove_all_scopes(hash, key, &mut removed);
         for entry in removed {
             self.inner.retire(entry);
         }

@@ -1,5 +1,8 @@
-//! loom models of drain-then-close: the real shard, slot and closer code, with
-//! loom's mutex and reference counts, under every interleaving loom explores.
+//! loom models of drain-then-close and of the read path: the real shard, slot
+//! and closer code, with loom's locks, atomics and reference counts, under every
+//! interleaving loom explores. Lookups run under the shard's read lock, as in
+//! the cache (loom's `RwLock` stands in for the striped lock: one reader-writer
+//! lock, the same exclusion).
 //!
 //! Run: `RUSTFLAGS="--cfg tenure_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p tenure-pool --release --lib loom`
 
@@ -25,7 +28,7 @@ use crate::{
     closer::{Drains, EntryCloser, StallWatch},
     expiry::Expiry,
     shard::{Lookup, Shard},
-    sync::Mutex,
+    sync::ReadMostly,
 };
 
 #[derive(Default)]
@@ -55,19 +58,21 @@ impl Closer for CheckingCloser {
 
 type Stored = <Owned<Resource> as Entry>::Stored;
 
-fn cache_with_one_entry(state: &Arc<State>) -> Arc<Mutex<Shard<u32, Stored>>> {
+type ShardLock = ReadMostly<Shard<u32, Stored>>;
+
+fn cache_with_one_entry(state: &Arc<State>) -> Arc<ShardLock> {
     let closer_state = Arc::clone(state);
     let stored = Owned::new(Resource(Arc::clone(state))).__store(move || StdArc::new(CheckingCloser(closer_state)));
     let mut shard = Shard::new(4);
     shard.insert(0, 1, Scope::NONE, stored, 0, Expiry::default(), &mut Vec::new());
-    Arc::new(Mutex::new(shard))
+    Arc::new(ReadMostly::new(shard))
 }
 
-/// What a lookup does: a lease taken under the shard lock.
-fn lease(shard: &Mutex<Shard<u32, Stored>>, state: &State) -> Option<<Owned<Resource> as Entry>::Handle> {
+/// What a lookup does: a lease taken under the shard's read lock.
+fn lease(shard: &ShardLock, state: &State) -> Option<<Owned<Resource> as Entry>::Handle> {
     let clock = Clock::new();
     let mut time = Reading::new(&clock, false, 0);
-    let mut shard = shard.lock();
+    let shard = shard.read();
     match shard.get(0, &1, 0, &mut time, Expiry::default()) {
         Lookup::Hit(index) => {
             state.leases.fetch_add(1, Ordering::SeqCst);
@@ -84,10 +89,10 @@ fn give_back(state: &State, held: <Owned<Resource> as Entry>::Handle) {
     drop(held);
 }
 
-/// What retiring does: out of the map under the lock, the reference dropped after it.
-fn retire(shard: &Mutex<Shard<u32, Stored>>) {
+/// What retiring does: out of the map under the write lock, the reference dropped after it.
+fn retire(shard: &ShardLock) {
     let mut removed = Vec::new();
-    shard.lock().remove_all_scopes(0, &1, &mut removed);
+    shard.write().remove_all_scopes(0, &1, &mut removed);
     drop(removed);
 }
 
@@ -202,5 +207,87 @@ fn loom_a_queued_close_is_taken_exactly_once() {
         assert_eq!(ran, stats.closes);
         assert_eq!(stats.closes + stats.closes_abandoned, 1, "closed or abandoned, once");
         assert_eq!(stats.draining, 0, "the registry is empty once the close ended");
+    });
+}
+
+/// Two lookups race, under the read lock, on an entry that is due for a
+/// refresh: exactly one of them is told to build the replacement, and both get
+/// the entry.
+#[test]
+fn loom_two_lookups_of_an_entry_due_for_refresh_start_one_refresh() {
+    loom::model(|| {
+        let refresh = Expiry {
+            refresh: Some(1),
+            ..Expiry::default()
+        };
+        let mut shard = Shard::<u32, u32>::new(4);
+        shard.insert(0, 1, Scope::NONE, 7, 0, refresh, &mut Vec::new());
+        let shard = Arc::new(ReadMostly::new(shard));
+        // At least 20 µs old once built: the refresh time (1 ns) has passed.
+        let clock = Arc::new(Clock::new());
+        let lookups: Vec<_> = (0..2)
+            .map(|_| {
+                let (shard, clock) = (Arc::clone(&shard), Arc::clone(&clock));
+                thread::spawn(move || {
+                    let mut time = Reading::new(&clock, false, 0);
+                    shard.read().get(0, &1, 0, &mut time, refresh)
+                })
+            })
+            .collect();
+        let outcomes: Vec<Lookup> = lookups.into_iter().map(|t| t.join().unwrap()).collect();
+        let refreshes = outcomes.iter().filter(|l| matches!(l, Lookup::Refresh(_))).count();
+        let hits = outcomes.iter().filter(|l| matches!(l, Lookup::Hit(_))).count();
+        assert_eq!((refreshes, hits), (1, 1), "one refresh, one plain hit: {outcomes:?}");
+        assert_eq!(shard.read().counters().hits, 2);
+    });
+}
+
+/// A lookup that found the entry stale races an insert that replaces it: the
+/// stale entry is taken only if it is still the one the lookup saw, so the new
+/// value is never retired in its place.
+#[test]
+fn loom_a_stale_entry_replaced_before_it_is_taken_is_left_alone() {
+    loom::model(|| {
+        let ttl = Expiry {
+            ttl: Some(1),
+            ..Expiry::default()
+        };
+        let mut shard = Shard::<u32, &str>::new(4);
+        shard.insert(0, 1, Scope::NONE, "old", 0, ttl, &mut Vec::new());
+        let shard = Arc::new(ReadMostly::new(shard));
+        // At least 20 µs old once built: "old" expired at 1 ns.
+        let clock = Arc::new(Clock::new());
+        let lookup = {
+            let (shard, clock) = (Arc::clone(&shard), Arc::clone(&clock));
+            thread::spawn(move || {
+                let mut time = Reading::new(&clock, false, 0);
+                let found = shard.read().get(0, &1, 0, &mut time, ttl);
+                match found {
+                    Lookup::Stale(id, cause) => shard.write().take_stale(id, cause).map(|r| r.stored),
+                    // The insert came first: the lookup found the new value.
+                    Lookup::Hit(_) => None,
+                    other => panic!("expected the old value stale or the new one live: {other:?}"),
+                }
+            })
+        };
+        let replaced = {
+            let mut removed = Vec::new();
+            // Inserted at the clock's far future: live for the lookup's clock.
+            shard
+                .write()
+                .insert(0, 1, Scope::NONE, "new", u64::MAX / 2, ttl, &mut removed);
+            removed.into_iter().map(|r| r.stored).collect::<Vec<_>>()
+        };
+        let taken = lookup.join().unwrap();
+        // Either the lookup took "old" (then the insert found nothing to replace)
+        // or the insert replaced "old" (then the lookup took nothing).
+        match taken {
+            Some(value) => {
+                assert_eq!(value, "old");
+                assert!(replaced.is_empty());
+            }
+            None => assert_eq!(replaced, ["old"]),
+        }
+        assert_eq!(shard.read().len(), 1, "the new value stays");
     });
 }

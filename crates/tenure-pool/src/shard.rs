@@ -9,11 +9,17 @@
 //! Each part is its own module with its own tests; this one keeps them in step
 //! (every entry is in the index, in one policy queue, and in the TTL queue when
 //! there is a time-to-live) and holds the per-entry data they share.
+//!
+//! A lookup ([`Shard::get`]) takes `&self`: it runs under the shard's read lock,
+//! beside other lookups. What it writes is atomic and local to the entry (its
+//! frequency, last use and refresh flag) or to the thread ([`read_counters`]).
+//! Everything else (inserts, removals, eviction, refresh results) takes `&mut self`.
 
 mod ghost;
 mod index;
 mod list;
 mod policy;
+mod read_counters;
 mod sketch;
 mod slab;
 mod ttl_queue;
@@ -21,6 +27,7 @@ mod ttl_queue;
 use index::Index;
 use list::Links;
 use policy::{PolicyState, Residents, S3Fifo};
+use read_counters::ReadCounters;
 pub(crate) use slab::EntryId;
 use slab::Slab;
 use ttl_queue::{Deadlines, TtlQueue};
@@ -30,7 +37,13 @@ use crate::{
     clock::Reading,
     expiry::Expiry,
     stats::{RemovalCause, ShardCounters},
+    sync::{AtomicBool, AtomicU64},
 };
+
+/// Relaxed throughout: an entry's atomics are heuristics read under the shard
+/// lock (frequency, last use) or a flag that one swap decides (refreshing); the
+/// lock orders everything else.
+const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
 
 /// An entry that left a shard; the cache retires it once the shard lock is released.
 #[derive(Debug)]
@@ -47,9 +60,9 @@ pub(crate) enum Lookup {
     Hit(u32),
     /// Nothing under this key.
     Miss,
-    /// An entry at this slab index that has expired, and why: take it with
-    /// [`Shard::take`] and retire it.
-    Stale(u32, RemovalCause),
+    /// An entry that has expired, and why: take it with [`Shard::take_stale`]
+    /// (under the write lock) and retire it.
+    Stale(EntryId, RemovalCause),
     /// A live entry that is due for a refresh, now marked as refreshing: serve it,
     /// and build its replacement for [`Shard::swap_refreshed`] (or give up with
     /// [`Shard::refresh_failed`]).
@@ -63,17 +76,32 @@ struct Node<K, S> {
     tag: u64,
     scope: Scope,
     hash: u64,
-    /// When the entry expires, given its insertion and last use (`u64::MAX`: never).
-    expires_at: u64,
+    /// When the entry expires, given its insertion and last use (`u64::MAX`:
+    /// never). Lookups move it forward (time-to-idle), never back.
+    expires_at: AtomicU64,
     stored: S,
     policy: PolicyState,
     inserted_at: u64,
-    last_access: u64,
+    /// The latest use; lookups move it forward, never back.
+    last_access: AtomicU64,
     /// When a lookup should start building a replacement (`u64::MAX`: never).
     refresh_at: u64,
-    /// A replacement is being built; no other lookup starts one.
-    refreshing: bool,
+    /// A replacement is being built; no other lookup starts one (the lookup
+    /// that swaps it to `true` does).
+    refreshing: AtomicBool,
     ttl_links: Links,
+}
+
+impl<K, S> Node<K, S> {
+    /// Its times restart at `now` (a new value under the same key).
+    fn restart(&mut self, now: u64, expiry: Expiry) {
+        self.inserted_at = now;
+        self.last_access.store(now, RELAXED);
+        self.expires_at
+            .store(expiry.deadline(now, now).unwrap_or(u64::MAX), RELAXED);
+        self.refresh_at = expiry.refresh_at(now);
+        self.refreshing.store(false, RELAXED);
+    }
 }
 
 /// The shard's entries as the policy and the TTL queue see them.
@@ -95,7 +123,7 @@ impl<K, S> Residents for View<'_, K, S> {
     fn doomed(&self, index: u32) -> bool {
         let node = self.slab.get(index);
         self.expiry
-            .check(node.inserted_at, node.last_access, self.now)
+            .check(node.inserted_at, node.last_access.load(RELAXED), self.now)
             .is_some()
     }
 }
@@ -122,7 +150,10 @@ pub(crate) struct Shard<K, S> {
     policy: S3Fifo,
     ttl_queue: TtlQueue,
     capacity: usize,
-    pub(crate) counters: ShardCounters,
+    /// Inserts and evictions (counted under the write lock).
+    counters: ShardCounters,
+    /// Hits and misses (counted under the read lock).
+    reads: ReadCounters,
 }
 
 impl<K: Eq, S> Shard<K, S> {
@@ -134,7 +165,22 @@ impl<K: Eq, S> Shard<K, S> {
             ttl_queue: TtlQueue::new(),
             capacity,
             counters: ShardCounters::default(),
+            reads: ReadCounters::default(),
         }
+    }
+
+    /// The shard's counters as they stand.
+    pub(crate) fn counters(&self) -> ShardCounters {
+        ShardCounters {
+            hits: self.reads.hits(),
+            misses: self.reads.misses(),
+            ..self.counters.clone()
+        }
+    }
+
+    /// Takes back the miss of this thread's previous lookup (see `lookup_again`).
+    pub(crate) fn uncount_miss(&self) {
+        self.reads.unmiss();
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -154,37 +200,48 @@ impl<K: Eq, S> Shard<K, S> {
         &self.slab.get(index).stored
     }
 
-    /// Looks a key up, counting a hit or a miss and removing it if it expired.
-    pub(crate) fn get(&mut self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup {
+    /// Looks a key up (under the read lock), counting a hit or a miss.
+    pub(crate) fn get(&self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup {
         let Some(index) = self.find(hash, key, tag) else {
-            self.counters.misses += 1;
+            self.reads.miss();
             return Lookup::Miss;
         };
-        let node = self.slab.get_mut(index);
-        if let Some(cause) = time.check(expiry, node.expires_at, node.inserted_at, node.last_access) {
-            self.counters.misses += 1;
-            return Lookup::Stale(index, cause);
+        let node = self.slab.get(index);
+        let last_access = node.last_access.load(RELAXED);
+        if let Some(cause) = time.check(expiry, node.expires_at.load(RELAXED), node.inserted_at, last_access) {
+            self.reads.miss();
+            return Lookup::Stale(self.slab.id(index), cause);
         }
         // Write only what changes: a hot entry's node line then stays shared
         // between cores instead of bouncing on every hit.
         node.policy.touch();
         if expiry.tti.is_some() {
             let stamp = time.stamp();
-            if stamp > node.last_access {
-                node.last_access = stamp;
-                node.expires_at = expiry.deadline(node.inserted_at, stamp).unwrap_or(u64::MAX);
+            if stamp > last_access {
+                // Both move forward only: of two lookups racing here, the later
+                // stamp wins (the deadline grows with the last use).
+                node.last_access.fetch_max(stamp, RELAXED);
+                let deadline = expiry.deadline(node.inserted_at, stamp).unwrap_or(u64::MAX);
+                node.expires_at.fetch_max(deadline, RELAXED);
             }
         }
+        self.reads.hit();
         // Off (`u64::MAX`) unless `refresh_after` is set: then one comparison.
-        let refresh = node.refresh_at != u64::MAX && !node.refreshing && time.reached(node.refresh_at);
-        if refresh {
-            node.refreshing = true;
-        }
-        self.counters.hits += 1;
-        if refresh {
+        if node.refresh_at != u64::MAX
+            && !node.refreshing.load(RELAXED)
+            && time.reached(node.refresh_at)
+            && !node.refreshing.swap(true, RELAXED)
+        {
             return Lookup::Refresh(self.slab.id(index));
         }
         Lookup::Hit(index)
+    }
+
+    /// Removes the entry a lookup found stale, if it is still the same entry
+    /// (not replaced or removed since the lookup released its read lock).
+    pub(crate) fn take_stale(&mut self, id: EntryId, cause: RemovalCause) -> Option<Removed<K, S>> {
+        self.slab.get_id_mut(id)?;
+        Some(self.take(id.index, cause))
     }
 
     /// Puts a refreshed value in place of the entry `id`, which keeps its key,
@@ -204,11 +261,7 @@ impl<K: Eq, S> Shard<K, S> {
             return Err(stored);
         };
         let old = std::mem::replace(&mut node.stored, stored);
-        node.inserted_at = now;
-        node.last_access = now;
-        node.expires_at = expiry.deadline(now, now).unwrap_or(u64::MAX);
-        node.refresh_at = expiry.refresh_at(now);
-        node.refreshing = false;
+        node.restart(now, expiry);
         let key = node.key.clone();
         if expiry.ttl.is_some() {
             // Its time-to-live restarted: behind every other entry's.
@@ -227,7 +280,7 @@ impl<K: Eq, S> Shard<K, S> {
     /// A refresh of `id` failed: it serves on and is due again one period after `now`.
     pub(crate) fn refresh_failed(&mut self, id: EntryId, now: u64, expiry: Expiry) {
         if let Some(node) = self.slab.get_id_mut(id) {
-            node.refreshing = false;
+            node.refreshing.store(false, RELAXED);
             node.refresh_at = expiry.refresh_at(now);
         }
     }
@@ -261,13 +314,13 @@ impl<K: Eq, S> Shard<K, S> {
             tag: scope.tag(),
             scope,
             hash,
-            expires_at: expiry.deadline(now, now).unwrap_or(u64::MAX),
+            expires_at: AtomicU64::new(expiry.deadline(now, now).unwrap_or(u64::MAX)),
             stored,
             policy: PolicyState::new(),
             inserted_at: now,
-            last_access: now,
+            last_access: AtomicU64::new(now),
             refresh_at: expiry.refresh_at(now),
-            refreshing: false,
+            refreshing: AtomicBool::new(false),
             ttl_links: Links::UNLINKED,
         });
         let slab = &self.slab;
@@ -301,11 +354,7 @@ impl<K: Eq, S> Shard<K, S> {
         let old_key = std::mem::replace(&mut node.key, key);
         let old = std::mem::replace(&mut node.stored, stored);
         node.scope = scope;
-        node.inserted_at = now;
-        node.last_access = now;
-        node.expires_at = expiry.deadline(now, now).unwrap_or(u64::MAX);
-        node.refresh_at = expiry.refresh_at(now);
-        node.refreshing = false;
+        node.restart(now, expiry);
         let mut view = view(&mut self.slab, now, expiry);
         self.policy.replaced(&mut view, index, hash);
         if expiry.ttl.is_some() {
@@ -342,7 +391,7 @@ impl<K: Eq, S> Shard<K, S> {
             let Some(node) = self.slab.try_get(index) else {
                 continue;
             };
-            if let Some(cause) = why(&node.scope, node.inserted_at, node.last_access) {
+            if let Some(cause) = why(&node.scope, node.inserted_at, node.last_access.load(RELAXED)) {
                 removed.push(self.take(index, cause));
             }
         }
@@ -390,7 +439,7 @@ impl<K: Eq, S> Shard<K, S> {
         let index = self.policy.victim(&mut view)?;
         let node = self.slab.get(index);
         let cause = expiry
-            .check(node.inserted_at, node.last_access, now)
+            .check(node.inserted_at, node.last_access.load(RELAXED), now)
             .unwrap_or(RemovalCause::Capacity);
         Some(self.take(index, cause))
     }

@@ -131,7 +131,7 @@ pub struct CacheStats {
 }
 
 /// Counters kept inside one shard's lock, so a hit touches no shared cache line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct ShardCounters {
     pub(crate) hits: u64,
     pub(crate) misses: u64,

@@ -1,14 +1,70 @@
-//! The lock the shards use: parking_lot's, or loom's under `--cfg tenure_loom`
-//! so the model checker explores every interleaving of lookups and retirement.
+//! The synchronization the shards use, and loom's under `--cfg tenure_loom` so
+//! the model checker explores every interleaving of lookups and retirement.
+//!
+//! - [`Mutex`]: parking_lot's (no poisoning).
+//! - [`ReadMostly`]: the shard lock. A lookup takes it to read; an insert, a
+//!   removal or an eviction takes it to write. Reading locks only the reading
+//!   thread's stripe of the lock (crossbeam's `ShardedLock`, one cache line per
+//!   stripe), so lookups on two cores write no cache line in common: a hit
+//!   writes its stripe, its stripe's counter and the handle's reference count.
+//!   Writing locks every stripe, which makes a write dearer than a mutex's.
+//! - The atomics a lookup writes under a read lock (an entry's frequency, last
+//!   use and refresh flag).
 
 #[cfg(not(tenure_loom))]
 pub(crate) use parking_lot::Mutex;
+#[cfg(not(tenure_loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 
 #[cfg(tenure_loom)]
-pub(crate) use loom_mutex::Mutex;
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
+#[cfg(tenure_loom)]
+pub(crate) use loom_sync::Mutex;
+
+/// A reader-writer lock whose readers on different threads lock different
+/// cache lines (see the module docs). A panic under the lock does not poison it:
+/// the shard's invariants are restored before any code that can panic runs.
+#[derive(Debug)]
+pub(crate) struct ReadMostly<T> {
+    #[cfg(not(tenure_loom))]
+    lock: crossbeam_utils::sync::ShardedLock<T>,
+    #[cfg(tenure_loom)]
+    lock: loom::sync::RwLock<T>,
+}
+
+#[cfg(not(tenure_loom))]
+type ReadGuard<'a, T> = crossbeam_utils::sync::ShardedLockReadGuard<'a, T>;
+#[cfg(not(tenure_loom))]
+type WriteGuard<'a, T> = crossbeam_utils::sync::ShardedLockWriteGuard<'a, T>;
+#[cfg(tenure_loom)]
+type ReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
+#[cfg(tenure_loom)]
+type WriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
+
+impl<T> ReadMostly<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            #[cfg(not(tenure_loom))]
+            lock: crossbeam_utils::sync::ShardedLock::new(value),
+            #[cfg(tenure_loom)]
+            lock: loom::sync::RwLock::new(value),
+        }
+    }
+
+    /// Locks this thread's stripe for reading.
+    #[inline]
+    pub(crate) fn read(&self) -> ReadGuard<'_, T> {
+        self.lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Locks every stripe, for writing.
+    pub(crate) fn write(&self) -> WriteGuard<'_, T> {
+        self.lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 #[cfg(tenure_loom)]
-mod loom_mutex {
+mod loom_sync {
     /// loom's mutex with parking_lot's signature (no poisoning).
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);

@@ -18,11 +18,14 @@
 //! over and over. The sketch is written on inserts and when main's clock hand
 //! spends an entry's reads, never on a hit.
 
+use std::sync::atomic::Ordering;
+
 use super::{
     ghost::Ghost,
     list::{Linked, Links, List},
     sketch::Sketch,
 };
+use crate::sync::AtomicU8;
 
 /// Reads counted per entry; each buys one second chance in main.
 pub(super) const MAX_FREQ: u8 = 3;
@@ -40,16 +43,18 @@ const GHOST_PERCENT: usize = 90;
 /// What the policy keeps in each entry.
 #[derive(Debug)]
 pub(super) struct PolicyState {
-    freq: u8,
+    /// Reads since the entry last spent one, capped at `MAX_FREQ`. Lookups raise
+    /// it under the shard's read lock; two racing lookups may count one read.
+    freq: AtomicU8,
     in_main: bool,
     links: Links,
 }
 
 impl PolicyState {
     /// The state of an entry not yet admitted.
-    pub(super) const fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
-            freq: 0,
+            freq: AtomicU8::new(0),
             in_main: false,
             links: Links::UNLINKED,
         }
@@ -58,10 +63,19 @@ impl PolicyState {
     /// Counts a read. Writes only while the count is below its cap, so a hot
     /// entry's line stays shared between cores.
     #[inline]
-    pub(super) fn touch(&mut self) {
-        if self.freq < MAX_FREQ {
-            self.freq += 1;
+    pub(super) fn touch(&self) {
+        let freq = self.freq();
+        if freq < MAX_FREQ {
+            self.freq.store(freq + 1, Ordering::Relaxed);
         }
+    }
+
+    fn freq(&self) -> u8 {
+        self.freq.load(Ordering::Relaxed)
+    }
+
+    fn set_freq(&mut self, freq: u8) {
+        self.freq.store(freq, Ordering::Relaxed);
     }
 }
 
@@ -151,10 +165,11 @@ impl S3Fifo {
                 return Some(index);
             }
             let state = residents.policy(index);
-            if state.freq == 0 {
+            let freq = state.freq();
+            if freq == 0 {
                 return Some(index);
             }
-            state.freq -= 1;
+            state.set_freq(freq - 1);
             let hash = residents.hash(index);
             self.sketch.record(hash);
             self.main.pop_front(&mut Queues(residents));
@@ -190,7 +205,7 @@ impl S3Fifo {
             if residents.doomed(index) {
                 return Some(index);
             }
-            let freq = residents.policy(index).freq;
+            let freq = residents.policy(index).freq();
             let hash = residents.hash(index);
             let promote = freq > 0 && self.main_admits(residents, hash, freq);
             if !promote {
@@ -202,7 +217,7 @@ impl S3Fifo {
             }
             self.small.pop_front(&mut Queues(residents));
             let state = residents.policy(index);
-            state.freq = 0;
+            state.set_freq(0);
             state.in_main = true;
             self.main.push_back(&mut Queues(residents), index);
         }
@@ -287,10 +302,10 @@ mod tests {
         for _ in 0..(MAX_FREQ + 2) {
             entries.policy(1).touch();
         }
-        assert_eq!(entries.states[1].freq, MAX_FREQ, "the count stops at its cap");
+        assert_eq!(entries.states[1].freq(), MAX_FREQ, "the count stops at its cap");
         // 0 spends its one chance, 1 one of its three; then 0 goes.
         assert_eq!(evict(&mut policy, &mut entries), 0);
-        assert_eq!(entries.states[1].freq, MAX_FREQ - 1);
+        assert_eq!(entries.states[1].freq(), MAX_FREQ - 1);
         assert_eq!(evict(&mut policy, &mut entries), 1);
         assert_eq!(policy.victim(&mut entries), None);
     }
