@@ -16,6 +16,7 @@ use tracing::Instrument;
 use crate::{
     CacheStats, Error, GetError, RemovalCause,
     clock::{Clock, Reading},
+    close_batch,
     closer::{Drains, EntryCloser},
     expiry::Expiry,
     heartbeat,
@@ -442,14 +443,17 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         drop(held);
     }
 
+    /// Retires every entry; their closes start as one batch (`close_batch.rs`).
     fn remove_all(&self) {
-        let mut removed = Vec::new();
-        for shard in self.shards.iter() {
-            shard.0.write().clear(&mut removed);
-            for entry in removed.drain(..) {
-                self.retire(entry);
+        close_batch::batch(|| {
+            let mut removed = Vec::new();
+            for shard in self.shards.iter() {
+                shard.0.write().clear(&mut removed);
+                for entry in removed.drain(..) {
+                    self.retire(entry);
+                }
             }
-        }
+        });
     }
 
     pub(crate) fn begin_shutdown(&self) {
@@ -486,13 +490,15 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
     fn reap(&self) {
         self.reaper_beat.fetch_max(heartbeat::beat(), Ordering::AcqRel);
         let now = self.clock.now();
-        let mut removed = Vec::new();
-        for shard in self.shards.iter() {
-            shard.0.write().remove_expired(now, self.settings.expiry, &mut removed);
-            for entry in removed.drain(..) {
-                self.retire(entry);
+        close_batch::batch(|| {
+            let mut removed = Vec::new();
+            for shard in self.shards.iter() {
+                shard.0.write().remove_expired(now, self.settings.expiry, &mut removed);
+                for entry in removed.drain(..) {
+                    self.retire(entry);
+                }
             }
-        }
+        });
         self.drains.reap(Duration::from_nanos(self.settings.drain_warning));
         #[cfg(feature = "metrics")]
         self.publish_metrics();

@@ -15,7 +15,7 @@
 //! own runtime. The slot hands the close to exactly one taker.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     fmt,
     sync::{
         Arc, Weak,
@@ -30,6 +30,7 @@ use tracing::Instrument;
 
 use crate::{
     catch_unwind::CatchUnwind,
+    close_batch,
     close_slot::{CloseSlot, Waiting},
     log_key::LogKey,
     stats::CacheStats,
@@ -44,9 +45,11 @@ pub(crate) const TAKEOVER_AFTER: Duration = Duration::from_secs(1);
 pub(crate) struct Drains<K> {
     /// The cache's name, for the close span.
     name: Arc<str>,
-    /// By entry id (ids are handed out as entries are stored), so reports list
-    /// the oldest entries first.
-    entries: Mutex<BTreeMap<u64, Arc<EntryCloser<K>>>>,
+    /// By entry id (ids are handed out as entries are stored); snapshots sort
+    /// by id, so reports list the oldest entries first. A hash map: a large
+    /// retirement registers and unregisters every entry, and a B-tree's
+    /// rebalancing was a tenth of that work.
+    entries: Mutex<HashMap<u64, Arc<EntryCloser<K>>, foldhash::fast::RandomState>>,
     next_id: AtomicU64,
     closes: AtomicU64,
     close_panics: AtomicU64,
@@ -67,7 +70,7 @@ impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
         let passes = TAKEOVER_AFTER.as_nanos().div_ceil(interval.as_nanos()).max(1);
         Self {
             name,
-            entries: Mutex::new(BTreeMap::new()),
+            entries: Mutex::new(HashMap::default()),
             next_id: AtomicU64::new(0),
             closes: AtomicU64::new(0),
             close_panics: AtomicU64::new(0),
@@ -79,9 +82,10 @@ impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
         }
     }
 
-    /// Time since the registry was made, on tokio's clock.
+    /// Time since the registry was made, on tokio's clock (read once per batch
+    /// of closes, see `close_batch::now`).
     pub(crate) fn now(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.base)
+        close_batch::now().saturating_duration_since(self.base)
     }
 
     /// How many entries are draining.
@@ -189,8 +193,11 @@ impl<K: fmt::Debug + Send + Sync + 'static> Drains<K> {
         }
     }
 
+    /// Every draining entry, oldest first.
     fn snapshot(&self) -> Vec<Arc<EntryCloser<K>>> {
-        self.entries.lock().values().cloned().collect()
+        let mut entries: Vec<_> = self.entries.lock().values().cloned().collect();
+        entries.sort_unstable_by_key(|closer| closer.id);
+        entries
     }
 
     fn register(&self, closer: Arc<EntryCloser<K>>) {
@@ -352,15 +359,20 @@ impl<K: fmt::Debug + Send + Sync + 'static> Closer for EntryCloser<K> {
                 // Spawned, never run here: this may be inside `get`, `insert`, a
                 // listener or the drop of a lease. On a runtime that has shut down
                 // the task is dropped at once, and `Unstarted` abandons the close.
+                // Inside a batch (`shutdown`, `invalidate_all`, the reaper) the
+                // task joins others in one spawn (see `close_batch.rs`).
                 let unstarted = Unstarted(Some(me));
-                drop(runtime.spawn(async move {
-                    let mut unstarted = unstarted;
-                    if let Some(closer) = unstarted.0.take()
-                        && let Some(close) = closer.take()
-                    {
-                        closer.run(close).await;
-                    }
-                }));
+                close_batch::submit(
+                    runtime,
+                    Box::pin(async move {
+                        let mut unstarted = unstarted;
+                        if let Some(closer) = unstarted.0.take()
+                            && let Some(close) = closer.take()
+                        {
+                            closer.run(close).await;
+                        }
+                    }),
+                );
             }
             None => self.abandon("there is no tokio runtime to run it on"),
         }

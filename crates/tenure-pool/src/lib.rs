@@ -63,6 +63,7 @@ mod cache;
 mod cache_policy;
 mod catch_unwind;
 mod clock;
+mod close_batch;
 mod close_slot;
 mod closer;
 #[cfg(feature = "serde")]
