@@ -13,6 +13,11 @@ pub(crate) struct Expiry {
 }
 
 impl Expiry {
+    /// No time-to-live, time-to-idle or refresh: entry times are never read.
+    pub(crate) fn is_timeless(&self) -> bool {
+        self.ttl.is_none() && self.tti.is_none() && self.refresh.is_none()
+    }
+
     /// When an entry inserted (or refreshed) at `inserted_at` is due for a refresh
     /// (`u64::MAX`: never).
     pub(crate) fn refresh_at(&self, inserted_at: u64) -> u64 {

@@ -64,7 +64,7 @@ fn cache_with_one_entry(state: &Arc<State>) -> Arc<ShardLock> {
     let closer_state = Arc::clone(state);
     let stored = Owned::new(Resource(Arc::clone(state))).__store(move || StdArc::new(CheckingCloser(closer_state)));
     let mut shard = Shard::new(4);
-    shard.insert(0, 1, Scope::NONE, stored, 0, Expiry::default(), &mut Vec::new());
+    shard.insert(0, 1, Scope::NONE, stored, 0, Expiry::default());
     Arc::new(ReadMostly::new(shard))
 }
 
@@ -221,7 +221,7 @@ fn loom_two_lookups_of_an_entry_due_for_refresh_start_one_refresh() {
             ..Expiry::default()
         };
         let mut shard = Shard::<u32, u32>::new(4);
-        shard.insert(0, 1, Scope::NONE, 7, 0, refresh, &mut Vec::new());
+        shard.insert(0, 1, Scope::NONE, 7, 0, refresh);
         let shard = Arc::new(ReadMostly::new(shard));
         // At least 20 µs old once built: the refresh time (1 ns) has passed.
         let clock = Arc::new(Clock::new());
@@ -253,7 +253,7 @@ fn loom_a_stale_entry_replaced_before_it_is_taken_is_left_alone() {
             ..Expiry::default()
         };
         let mut shard = Shard::<u32, &str>::new(4);
-        shard.insert(0, 1, Scope::NONE, "old", 0, ttl, &mut Vec::new());
+        shard.insert(0, 1, Scope::NONE, "old", 0, ttl);
         let shard = Arc::new(ReadMostly::new(shard));
         // At least 20 µs old once built: "old" expired at 1 ns.
         let clock = Arc::new(Clock::new());
@@ -271,12 +271,9 @@ fn loom_a_stale_entry_replaced_before_it_is_taken_is_left_alone() {
             })
         };
         let replaced = {
-            let mut removed = Vec::new();
             // Inserted at the clock's far future: live for the lookup's clock.
-            shard
-                .write()
-                .insert(0, 1, Scope::NONE, "new", u64::MAX / 2, ttl, &mut removed);
-            removed.into_iter().map(|r| r.stored).collect::<Vec<_>>()
+            let (_, old) = shard.write().insert(0, 1, Scope::NONE, "new", u64::MAX / 2, ttl);
+            old.into_iter().map(|r| r.stored).collect::<Vec<_>>()
         };
         let taken = lookup.join().unwrap();
         // Either the lookup took "old" (then the insert found nothing to replace)

@@ -285,8 +285,9 @@ impl<K: Eq, S> Shard<K, S> {
         }
     }
 
-    /// Inserts an entry, pushing what it displaced (an old value, a victim) to `removed`.
-    /// Returns the new entry's slab index.
+    /// Inserts an entry. Returns the new entry's slab index and what it
+    /// displaced, if anything: the old value under its key, or a victim (never
+    /// both: a replacement takes the old value's place).
     // The key's parts and the clock reading arrive separately from the caller's
     // one hash computation; bundling them would only add a struct to unpack.
     #[allow(clippy::too_many_arguments)]
@@ -298,17 +299,15 @@ impl<K: Eq, S> Shard<K, S> {
         stored: S,
         now: u64,
         expiry: Expiry,
-        removed: &mut Vec<Removed<K, S>>,
-    ) -> u32 {
+    ) -> (u32, Option<Removed<K, S>>) {
         if let Some(index) = self.find(hash, &key, scope.tag()) {
-            removed.push(self.replace(index, hash, key, scope, stored, now, expiry));
-            return index;
+            return (index, Some(self.replace(index, hash, key, scope, stored, now, expiry)));
         }
-        if self.slab.len() >= self.capacity
-            && let Some(victim) = self.evict_one(now, expiry)
-        {
-            removed.push(victim);
-        }
+        let victim = if self.slab.len() >= self.capacity {
+            self.evict_one(now, expiry)
+        } else {
+            None
+        };
         let index = self.slab.insert(Node {
             key,
             tag: scope.tag(),
@@ -331,7 +330,7 @@ impl<K: Eq, S> Shard<K, S> {
             self.ttl_queue.push(&mut view, index);
         }
         self.counters.inserts += 1;
-        index
+        (index, victim)
     }
 
     /// Puts a new value in place of the entry at `index` (same key and scope): it
@@ -472,7 +471,7 @@ mod tests {
         let mut shard = Shard::<u64, u64>::new(78);
         let mut removed = Vec::new();
         for key in 0..500 {
-            shard.insert(hash(key), key, Scope::NONE, key, key, ttl(), &mut removed);
+            removed.extend(shard.insert(hash(key), key, Scope::NONE, key, key, ttl()).1);
             assert_eq!(shard.len(), (key as usize + 1).min(78));
         }
         assert_eq!(removed.len(), 500 - 78);
@@ -484,9 +483,11 @@ mod tests {
     fn a_replacement_keeps_its_slot_and_voids_a_refresh_of_the_old_value() {
         let mut shard = Shard::<u64, &str>::new(4);
         let mut removed = Vec::new();
-        let index = shard.insert(hash(1), 1, Scope::NONE, "old", 0, ttl(), &mut removed);
+        let (index, none) = shard.insert(hash(1), 1, Scope::NONE, "old", 0, ttl());
+        assert!(none.is_none());
         let in_flight = shard.slab.id(index);
-        let again = shard.insert(hash(1), 1, Scope::NONE, "new", 5, ttl(), &mut removed);
+        let (again, old) = shard.insert(hash(1), 1, Scope::NONE, "new", 5, ttl());
+        removed.extend(old);
         assert_eq!(again, index);
         assert_eq!(shard.len(), 1);
         assert_eq!(removed.len(), 1);
