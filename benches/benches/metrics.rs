@@ -378,7 +378,7 @@ fn memory_table(rt: &tokio::runtime::Runtime) {
 
 /// Lookups per thread per round of the scaling table.
 const SCALING_OPS: usize = 2_000_000;
-const SCALING_ROUNDS: usize = 5;
+const SCALING_ROUNDS: usize = 7;
 
 /// This thread's time on a CPU so far, in nanoseconds (Linux `schedstat`), if known.
 fn on_cpu_ns() -> Option<u64> {
@@ -421,109 +421,157 @@ fn read_round(get: &(dyn Fn(&Key) -> bool + Sync), sequences: &[Vec<Key>], threa
     })
 }
 
-struct Scaling {
-    name: String,
-    one: f64,
-    two: f64,
-    wall: f64,
-    cpu: f64,
-    disjoint: f64,
-    hot: f64,
+/// One round of every scaling measurement for one cache: 1-thread and
+/// 2-thread Mops/s on shared keys, their wall and on-CPU scaling, the wall
+/// scaling when the two threads read disjoint halves of the keys, and the wall
+/// scaling when both read one hot key (the LLM-proxy pattern: every worker
+/// looks up the same client).
+#[derive(Default)]
+struct Rounds {
+    one: Vec<f64>,
+    two: Vec<f64>,
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+    disjoint: Vec<f64>,
+    hot: Vec<f64>,
 }
 
-/// Medians over rounds of: 1-thread and 2-thread Mops/s on shared keys, their
-/// wall and on-CPU scaling, the wall scaling when the two threads read
-/// disjoint halves of the keys, and the wall scaling when both read one hot key
-/// (the LLM-proxy pattern: every worker looks up the same client).
-fn scaling_of(name: &str, get: &(dyn Fn(&Key) -> bool + Sync), keys: &[Key]) -> Scaling {
-    let shared: Vec<Vec<Key>> = (0..2)
-        .map(|t| tenure_bench::lookup_sequence(keys, 1 << 14, 100 + t))
-        .collect();
-    let (low, high) = keys.split_at(keys.len() / 2);
-    let disjoint = vec![
-        tenure_bench::lookup_sequence(low, 1 << 14, 100),
-        tenure_bench::lookup_sequence(high, 1 << 14, 101),
-    ];
-    let hot_key = vec![vec![keys[0]; 1 << 14]; 2];
-    let (mut one, mut two, mut wall, mut cpu, mut apart, mut hot) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let ops = SCALING_OPS as f64;
-    for _ in 0..SCALING_ROUNDS {
-        let (w1, c1) = read_round(get, &shared, 1);
-        let (w2, c2) = read_round(get, &shared, 2);
-        one.push(ops / w1 / 1e6);
-        two.push(2.0 * ops / w2 / 1e6);
-        wall.push((2.0 * ops / w2) / (ops / w1));
-        cpu.push((2.0 * ops / c2) / (ops / c1));
-        let (d1, _) = read_round(get, &disjoint, 1);
-        let (d2, _) = read_round(get, &disjoint, 2);
-        apart.push((2.0 * ops / d2) / (ops / d1));
-        let (h1, _) = read_round(get, &hot_key, 1);
-        let (h2, _) = read_round(get, &hot_key, 2);
-        hot.push((2.0 * ops / h2) / (ops / h1));
-    }
-    let med = |v: &mut Vec<f64>| tenure_bench::median_min_max(v).0;
-    Scaling {
-        name: name.to_owned(),
-        one: med(&mut one),
-        two: med(&mut two),
-        wall: med(&mut wall),
-        cpu: med(&mut cpu),
-        disjoint: med(&mut apart),
-        hot: med(&mut hot),
+/// One lookup through a cache (or a map): whether the key was found.
+type Lookup<'a> = dyn Fn(&Key) -> bool + Sync + 'a;
+
+/// The lookup sequences of every scaling measurement: shared, disjoint, hot.
+struct Sequences {
+    shared: Vec<Vec<Key>>,
+    disjoint: Vec<Vec<Key>>,
+    hot: Vec<Vec<Key>>,
+}
+
+impl Sequences {
+    fn of(keys: &[Key]) -> Self {
+        let (low, high) = keys.split_at(keys.len() / 2);
+        Self {
+            shared: (0..2)
+                .map(|t| tenure_bench::lookup_sequence(keys, 1 << 14, 100 + t))
+                .collect(),
+            disjoint: vec![
+                tenure_bench::lookup_sequence(low, 1 << 14, 100),
+                tenure_bench::lookup_sequence(high, 1 << 14, 101),
+            ],
+            hot: vec![vec![keys[0]; 1 << 14]; 2],
+        }
     }
 }
 
-fn scaling<C: BenchCache>(keys: &[Key]) -> Scaling {
+impl Rounds {
+    fn measure(&mut self, get: &(dyn Fn(&Key) -> bool + Sync), sequences: &Sequences) {
+        let ops = SCALING_OPS as f64;
+        let (w1, c1) = read_round(get, &sequences.shared, 1);
+        let (w2, c2) = read_round(get, &sequences.shared, 2);
+        self.one.push(ops / w1 / 1e6);
+        self.two.push(2.0 * ops / w2 / 1e6);
+        self.wall.push((2.0 * ops / w2) / (ops / w1));
+        self.cpu.push((2.0 * ops / c2) / (ops / c1));
+        let (d1, _) = read_round(get, &sequences.disjoint, 1);
+        let (d2, _) = read_round(get, &sequences.disjoint, 2);
+        self.disjoint.push((2.0 * ops / d2) / (ops / d1));
+        let (h1, _) = read_round(get, &sequences.hot, 1);
+        let (h2, _) = read_round(get, &sequences.hot, 2);
+        self.hot.push((2.0 * ops / h2) / (ops / h1));
+    }
+}
+
+fn filled<C: BenchCache>(keys: &[Key]) -> C {
     let cache = C::with_capacity(4_096);
     for &key in keys {
         cache.insert(key, &Client::new(key));
     }
-    scaling_of(C::NAME, &|key| cache.get(key), keys)
+    cache
+}
+
+fn med(values: &[f64]) -> f64 {
+    tenure_bench::median_min_max(&mut values.to_vec()).0
+}
+
+/// "median (min–max)" of `a[i] / b[i]` over the rounds.
+fn paired(a: &[f64], b: &[f64]) -> String {
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
+    let (median, min, max) = tenure_bench::median_min_max(&mut ratios);
+    format!("**{median:.2}** ({min:.2} – {max:.2})")
 }
 
 fn scaling_table(rt: &tokio::runtime::Runtime) {
     let _guard = rt.enter();
     let keys = tenure_bench::present_keys(1_000);
+    let sequences = Sequences::of(&keys);
     println!("### Read-heavy scaling, 1 vs 2 threads");
     println!();
     println!(
-        "1,000 present keys, uniform lookups, {SCALING_OPS} per thread, median of {SCALING_ROUNDS} rounds. \
-         Scaling = 2-thread throughput / 1-thread throughput. *shared keys*: both threads look up all \
-         1,000 keys; *disjoint keys*: each thread looks up its own 500; *one hot key*: both threads look up \
-         the same key, every time. On-CPU scaling uses each thread's \
-         time on a CPU (`/proc/thread-self/schedstat`) instead of wall time, leaving out time the threads \
-         spent preempted by other processes (not hypervisor steal). The last two rows are no cache at all: \
-         a read-only `HashMap<u64, Arc<Client>>` shared without a lock, returning a reference or an `Arc` clone."
+        "1,000 present keys, uniform lookups, {SCALING_OPS} per thread; {SCALING_ROUNDS} rounds, each \
+         measuring every row in turn (so a disturbance of the machine falls on every row of its round), \
+         medians over the rounds. Scaling = 2-thread throughput / 1-thread throughput. *shared keys*: both \
+         threads look up all 1,000 keys; *disjoint keys*: each thread looks up its own 500; *one hot key*: \
+         both threads look up the same key, every time. On-CPU scaling uses each thread's time on a CPU \
+         (`/proc/thread-self/schedstat`) instead of wall time, leaving out time the threads spent preempted \
+         by other processes (not hypervisor steal). The last two rows are no cache at all: a read-only \
+         `HashMap<u64, Arc<Client>>` shared without a lock, returning a reference or an `Arc` clone."
     );
     println!();
+    let tenure: TenureShared = filled(&keys);
+    let quick: QuickCache = filled(&keys);
+    let moka_sync: MokaSync = filled(&keys);
+    let moka_future: MokaFuture = filled(&keys);
+    let lru: MutexLru = filled(&keys);
+    let map: std::collections::HashMap<Key, Arc<Client>> = keys.iter().map(|&k| (k, Client::new(k))).collect();
+    let rows: [(&str, &Lookup<'_>); 7] = [
+        (TenureShared::NAME, &|key| tenure.get(key)),
+        (QuickCache::NAME, &|key| quick.get(key)),
+        (MokaSync::NAME, &|key| moka_sync.get(key)),
+        (MokaFuture::NAME, &|key| moka_future.get(key)),
+        (MutexLru::NAME, &|key| lru.get(key)),
+        ("(ceiling) lock-free `HashMap`, `Arc` clone per lookup", &|key| {
+            std::hint::black_box(map.get(key).cloned()).is_some()
+        }),
+        ("(ceiling) lock-free `HashMap`, no clone", &|key| {
+            std::hint::black_box(map.get(key).map(|c| c.id)).is_some()
+        }),
+    ];
+    let mut rounds: Vec<Rounds> = rows.iter().map(|_| Rounds::default()).collect();
+    for _ in 0..SCALING_ROUNDS {
+        for ((_, get), rounds) in rows.iter().zip(&mut rounds) {
+            rounds.measure(*get, &sequences);
+        }
+    }
     println!(
         "| cache | 1 thread Mops/s | 2 threads Mops/s | scaling, shared keys | on-CPU scaling, shared keys | scaling, disjoint keys | scaling, one hot key |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    let map: std::collections::HashMap<Key, Arc<Client>> = keys.iter().map(|&k| (k, Client::new(k))).collect();
-    for row in [
-        scaling::<TenureShared>(&keys),
-        scaling::<QuickCache>(&keys),
-        scaling::<MokaSync>(&keys),
-        scaling::<MokaFuture>(&keys),
-        scaling::<MutexLru>(&keys),
-        scaling_of(
-            "(ceiling) lock-free `HashMap`, `Arc` clone per lookup",
-            &|key| std::hint::black_box(map.get(key).cloned()).is_some(),
-            &keys,
-        ),
-        scaling_of(
-            "(ceiling) lock-free `HashMap`, no clone",
-            &|key| std::hint::black_box(map.get(key).map(|c| c.id)).is_some(),
-            &keys,
-        ),
-    ] {
+    for ((name, _), r) in rows.iter().zip(&rounds) {
         println!(
-            "| {} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.2}x | {:.2}x |",
-            row.name, row.one, row.two, row.wall, row.cpu, row.disjoint, row.hot
+            "| {name} | {:.2} | {:.2} | {:.2}x | {:.2}x | {:.2}x | {:.2}x |",
+            med(&r.one),
+            med(&r.two),
+            med(&r.wall),
+            med(&r.cpu),
+            med(&r.disjoint),
+            med(&r.hot)
         );
     }
+    println!();
+    // tenure's scaling over the `Arc`-cloning ceiling's, paired within each round.
+    let (t, c) = (&rounds[0], &rounds[5]);
+    println!(
+        "tenure's scaling / the `Arc`-cloning ceiling's, paired within each round, median (min – max) \
+         over the {SCALING_ROUNDS} rounds:"
+    );
+    println!();
+    println!("| | shared keys | disjoint keys | one hot key |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| tenure / ceiling | {} | {} | {} |",
+        paired(&t.wall, &c.wall),
+        paired(&t.disjoint, &c.disjoint),
+        paired(&t.hot, &c.hot)
+    );
     println!();
 }
 
