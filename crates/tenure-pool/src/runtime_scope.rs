@@ -29,6 +29,7 @@ pub(crate) struct RuntimeLife {
 
 impl RuntimeLife {
     /// Never 0 (0 means "not scoped") and never reused.
+    #[inline]
     pub(crate) fn tag(&self) -> u64 {
         self.tag
     }
@@ -152,6 +153,7 @@ impl Scope {
     }
 
     /// 0 for unscoped entries.
+    #[inline]
     pub(crate) fn tag(&self) -> u64 {
         self.0.as_ref().map_or(0, |life| life.tag())
     }

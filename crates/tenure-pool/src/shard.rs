@@ -187,6 +187,7 @@ impl<K: Eq, S> Shard<K, S> {
         self.slab.len()
     }
 
+    #[inline]
     fn find(&self, hash: u64, key: &K, tag: u64) -> Option<u32> {
         let slab = &self.slab;
         self.index.find(hash, |index| {
@@ -196,11 +197,13 @@ impl<K: Eq, S> Shard<K, S> {
     }
 
     /// The stored entry at a slab index from [`Lookup::Hit`].
+    #[inline]
     pub(crate) fn stored(&self, index: u32) -> &S {
         &self.slab.get(index).stored
     }
 
     /// Looks a key up (under the read lock), counting a hit or a miss.
+    #[inline]
     pub(crate) fn get(&self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup {
         let Some(index) = self.find(hash, key, tag) else {
             self.reads.miss();

@@ -20,6 +20,7 @@ impl Index {
     }
 
     /// The first index under `hash` for which `is_match` holds.
+    #[inline]
     pub(super) fn find(&self, hash: u64, mut is_match: impl FnMut(u32) -> bool) -> Option<u32> {
         self.table.find(hash, |&index| is_match(index)).copied()
     }

@@ -70,6 +70,7 @@ impl PolicyState {
         }
     }
 
+    #[inline]
     fn freq(&self) -> u8 {
         self.freq.load(Ordering::Relaxed)
     }

@@ -81,6 +81,7 @@ impl<T> Slab<T> {
     /// # Panics
     ///
     /// If the slot is empty: the shard's index and queues only reach full slots.
+    #[inline]
     pub(super) fn get(&self, index: u32) -> &T {
         self.slots[index as usize]
             .value
