@@ -21,6 +21,7 @@ use crate::{
     expiry::Expiry,
     heartbeat,
     log_key::LogKey,
+    read_counters::ReadCounters,
     reaper::{self, Reap},
     runtime_scope::{self, Scope},
     shard::{EntryId, Lookup, Removed, Shard},
@@ -145,6 +146,8 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     /// warnings and the shutdown report.
     pub(crate) drains: Arc<Drains<K>>,
     flights: Flights<K, E::Handle>,
+    /// Hits and misses, per thread (see `read_counters.rs`).
+    reads: ReadCounters,
     listener: Option<Listener<K, E>>,
     refresher: Option<Refresher<K, E>>,
     refresh_failures: AtomicU64,
@@ -187,6 +190,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             clock: Clock::new(),
             drains,
             flights: parking_lot::Mutex::default(),
+            reads: ReadCounters::default(),
             listener,
             refresher,
             refresh_failures: AtomicU64::new(0),
@@ -241,8 +245,13 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         );
         let shard = self.shard(hash).read();
         let lookup = shard.get(hash, key, tag, &mut time, self.settings.expiry);
+        if matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)) {
+            self.reads.hit();
+        } else {
+            self.reads.miss();
+        }
         if again {
-            shard.uncount_miss();
+            self.reads.unmiss();
         }
         let found = match lookup {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
@@ -469,8 +478,10 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     pub(crate) fn stats(&self) -> CacheStats {
         let mut stats = CacheStats::default();
         for shard in self.shards.iter() {
-            stats.add_shard(&shard.0.read().counters());
+            stats.add_shard(shard.0.read().counters());
         }
+        stats.hits = self.reads.hits();
+        stats.misses = self.reads.misses();
         self.drains.add_to(&mut stats);
         stats.refresh_failures = self.refresh_failures.load(Ordering::Relaxed);
         stats.refreshes_discarded = self.refreshes_discarded.load(Ordering::Relaxed);

@@ -79,6 +79,7 @@ mod loom_tests;
 mod metrics;
 mod owned_pool;
 mod pool_guard;
+mod read_counters;
 mod reaper;
 mod runtime_scope;
 mod shard;

@@ -238,7 +238,6 @@ fn loom_two_lookups_of_an_entry_due_for_refresh_start_one_refresh() {
         let refreshes = outcomes.iter().filter(|l| matches!(l, Lookup::Refresh(_))).count();
         let hits = outcomes.iter().filter(|l| matches!(l, Lookup::Hit(_))).count();
         assert_eq!((refreshes, hits), (1, 1), "one refresh, one plain hit: {outcomes:?}");
-        assert_eq!(shard.read().counters().hits, 2);
     });
 }
 

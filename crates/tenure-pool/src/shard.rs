@@ -11,15 +11,15 @@
 //! there is a time-to-live) and holds the per-entry data they share.
 //!
 //! A lookup ([`Shard::get`]) takes `&self`: it runs under the shard's read lock,
-//! beside other lookups. What it writes is atomic and local to the entry (its
-//! frequency, last use and refresh flag) or to the thread ([`read_counters`]).
+//! beside other lookups. What it writes is atomic and local to the entry: its
+//! frequency, last use and refresh flag. (The cache counts hits and misses in
+//! per-thread counters, `read_counters.rs`.)
 //! Everything else (inserts, removals, eviction, refresh results) takes `&mut self`.
 
 mod ghost;
 mod index;
 mod list;
 mod policy;
-mod read_counters;
 mod sketch;
 mod slab;
 mod ttl_queue;
@@ -27,7 +27,6 @@ mod ttl_queue;
 use index::Index;
 use list::Links;
 use policy::{PolicyState, Residents, S3Fifo};
-use read_counters::ReadCounters;
 pub(crate) use slab::EntryId;
 use slab::Slab;
 use ttl_queue::{Deadlines, TtlQueue};
@@ -150,10 +149,9 @@ pub(crate) struct Shard<K, S> {
     policy: S3Fifo,
     ttl_queue: TtlQueue,
     capacity: usize,
-    /// Inserts and evictions (counted under the write lock).
+    /// Inserts and evictions (counted under the write lock; hits and misses
+    /// are counted by the cache, see `read_counters.rs`).
     counters: ShardCounters,
-    /// Hits and misses (counted under the read lock).
-    reads: ReadCounters,
 }
 
 impl<K: Eq, S> Shard<K, S> {
@@ -165,22 +163,12 @@ impl<K: Eq, S> Shard<K, S> {
             ttl_queue: TtlQueue::new(),
             capacity,
             counters: ShardCounters::default(),
-            reads: ReadCounters::default(),
         }
     }
 
-    /// The shard's counters as they stand.
-    pub(crate) fn counters(&self) -> ShardCounters {
-        ShardCounters {
-            hits: self.reads.hits(),
-            misses: self.reads.misses(),
-            ..self.counters.clone()
-        }
-    }
-
-    /// Takes back the miss of this thread's previous lookup (see `lookup_again`).
-    pub(crate) fn uncount_miss(&self) {
-        self.reads.unmiss();
+    /// The shard's insert and eviction counts.
+    pub(crate) fn counters(&self) -> &ShardCounters {
+        &self.counters
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -202,17 +190,16 @@ impl<K: Eq, S> Shard<K, S> {
         &self.slab.get(index).stored
     }
 
-    /// Looks a key up (under the read lock), counting a hit or a miss.
+    /// Looks a key up (under the read lock). A `Miss` or `Stale` is a miss for
+    /// the cache's counters, a `Hit` or `Refresh` a hit.
     #[inline]
     pub(crate) fn get(&self, hash: u64, key: &K, tag: u64, time: &mut Reading<'_>, expiry: Expiry) -> Lookup {
         let Some(index) = self.find(hash, key, tag) else {
-            self.reads.miss();
             return Lookup::Miss;
         };
         let node = self.slab.get(index);
         let last_access = node.last_access.load(RELAXED);
         if let Some(cause) = time.check(expiry, node.expires_at.load(RELAXED), node.inserted_at, last_access) {
-            self.reads.miss();
             return Lookup::Stale(self.slab.id(index), cause);
         }
         // Write only what changes: a hot entry's node line then stays shared
@@ -228,7 +215,6 @@ impl<K: Eq, S> Shard<K, S> {
                 node.expires_at.fetch_max(deadline, RELAXED);
             }
         }
-        self.reads.hit();
         // Off (`u64::MAX`) unless `refresh_after` is set: then one comparison.
         if node.refresh_at != u64::MAX
             && !node.refreshing.load(RELAXED)

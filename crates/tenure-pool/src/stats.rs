@@ -131,18 +131,14 @@ pub struct CacheStats {
 }
 
 /// Counters kept inside one shard's lock, so a hit touches no shared cache line.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct ShardCounters {
-    pub(crate) hits: u64,
-    pub(crate) misses: u64,
     pub(crate) inserts: u64,
     pub(crate) evictions: Evictions,
 }
 
 impl CacheStats {
     pub(crate) fn add_shard(&mut self, shard: &ShardCounters) {
-        self.hits += shard.hits;
-        self.misses += shard.misses;
         self.inserts += shard.inserts;
         self.evictions.add(&shard.evictions);
     }
