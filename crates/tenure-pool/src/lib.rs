@@ -41,7 +41,7 @@
 //! up to three second chances, and a ghost list readmits recently evicted keys
 //! to main; once main is full, a key gets there only if a frequency sketch has
 //! seen it more often lately than main's next victim. Compared with LRU, a hit only bumps a counter (no list
-//! surgery under the lock), and scans of one-off keys cannot flush the hot
+//! surgery, and no write lock: lookups share their shard), and scans of one-off keys cannot flush the hot
 //! clients: the benchmark in `docs/benchmarks.md` compares hit ratios with LRU,
 //! moka and quick_cache.
 //!
@@ -51,8 +51,8 @@
 //! |-----------|---------|-----------------|
 //! | `metrics` | off     | Every cache publishes its [`CacheStats`] through the [`metrics`](https://docs.rs/metrics) facade, labelled `cache = <name>` ([`ClientCacheBuilder::name`]): counters `tenure_cache_hits_total`, `tenure_cache_misses_total`, `tenure_cache_inserts_total`, `tenure_cache_retirements_total` (label `cause`), `tenure_cache_closes_total`, `tenure_cache_closes_abandoned_total`, `tenure_cache_close_panics_total`, `tenure_cache_closes_taken_over_total`, `tenure_cache_refresh_failures_total`, `tenure_cache_refreshes_discarded_total`; gauges `tenure_cache_draining`, `tenure_cache_entries`. The reaper publishes at every pass (at least once a second); nothing is recorded on the hit path. |
 //!
-//! Building with `RUSTFLAGS="--cfg tenure_loom"` swaps its locks for
-//! [loom](https://docs.rs/loom)'s, for model checking.
+//! Building with `RUSTFLAGS="--cfg tenure_loom"` swaps its locks and the
+//! entries' atomics for [loom](https://docs.rs/loom)'s, for model checking.
 //!
 //! # Supported Rust versions
 //!

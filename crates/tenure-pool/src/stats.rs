@@ -130,7 +130,8 @@ pub struct CacheStats {
     pub refreshes_discarded: u64,
 }
 
-/// Counters kept inside one shard's lock, so a hit touches no shared cache line.
+/// A shard's insert and eviction counts, kept under its write lock (hits and
+/// misses are counted per thread, see `read_counters.rs`).
 #[derive(Debug, Default)]
 pub(crate) struct ShardCounters {
     pub(crate) inserts: u64,
