@@ -12,7 +12,7 @@
 //!
 //! A lookup ([`Shard::get`]) takes `&self`: it runs under the shard's read lock,
 //! beside other lookups. What it writes is atomic and local to the entry: its
-//! frequency, last use and refresh flag. (The cache counts hits and misses in
+//! frequency, last use and refresh time. (The cache counts hits and misses in
 //! per-thread counters, `read_counters.rs`.)
 //! Everything else (inserts, removals, eviction, refresh results) takes `&mut self`.
 
@@ -36,11 +36,11 @@ use crate::{
     clock::Reading,
     expiry::Expiry,
     stats::{RemovalCause, ShardCounters},
-    sync::{AtomicBool, AtomicU64},
+    sync::AtomicU64,
 };
 
 /// Relaxed throughout: an entry's atomics are heuristics read under the shard
-/// lock (frequency, last use) or a flag that one swap decides (refreshing); the
+/// lock (frequency, last use) or a refresh time that one compare-exchange takes; the
 /// lock orders everything else.
 const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
 
@@ -83,11 +83,10 @@ struct Node<K, S> {
     inserted_at: u64,
     /// The latest use; lookups move it forward, never back.
     last_access: AtomicU64,
-    /// When a lookup should start building a replacement (`u64::MAX`: never).
-    refresh_at: u64,
-    /// A replacement is being built; no other lookup starts one (the lookup
-    /// that swaps it to `true` does).
-    refreshing: AtomicBool,
+    /// When a lookup should start building a replacement (`u64::MAX`: never,
+    /// or a replacement is being built). The lookup that moves it to
+    /// `u64::MAX` (one compare-exchange) starts the refresh; no other does.
+    refresh_at: AtomicU64,
     ttl_links: Links,
 }
 
@@ -98,8 +97,7 @@ impl<K, S> Node<K, S> {
         self.last_access.store(now, RELAXED);
         self.expires_at
             .store(expiry.deadline(now, now).unwrap_or(u64::MAX), RELAXED);
-        self.refresh_at = expiry.refresh_at(now);
-        self.refreshing.store(false, RELAXED);
+        self.refresh_at.store(expiry.refresh_at(now), RELAXED);
     }
 }
 
@@ -216,10 +214,13 @@ impl<K: Eq, S> Shard<K, S> {
             }
         }
         // Off (`u64::MAX`) unless `refresh_after` is set: then one comparison.
-        if node.refresh_at != u64::MAX
-            && !node.refreshing.load(RELAXED)
-            && time.reached(node.refresh_at)
-            && !node.refreshing.swap(true, RELAXED)
+        let refresh_at = node.refresh_at.load(RELAXED);
+        if refresh_at != u64::MAX
+            && time.reached(refresh_at)
+            && node
+                .refresh_at
+                .compare_exchange(refresh_at, u64::MAX, RELAXED, RELAXED)
+                .is_ok()
         {
             return Lookup::Refresh(self.slab.id(index));
         }
@@ -269,8 +270,7 @@ impl<K: Eq, S> Shard<K, S> {
     /// A refresh of `id` failed: it serves on and is due again one period after `now`.
     pub(crate) fn refresh_failed(&mut self, id: EntryId, now: u64, expiry: Expiry) {
         if let Some(node) = self.slab.get_id_mut(id) {
-            node.refreshing.store(false, RELAXED);
-            node.refresh_at = expiry.refresh_at(now);
+            node.refresh_at.store(expiry.refresh_at(now), RELAXED);
         }
     }
 
@@ -307,8 +307,7 @@ impl<K: Eq, S> Shard<K, S> {
             policy: PolicyState::new(),
             inserted_at: now,
             last_access: AtomicU64::new(now),
-            refresh_at: expiry.refresh_at(now),
-            refreshing: AtomicBool::new(false),
+            refresh_at: AtomicU64::new(expiry.refresh_at(now)),
             ttl_links: Links::UNLINKED,
         });
         let slab = &self.slab;

@@ -6,18 +6,18 @@
 //!   removal or an eviction takes it to write. Reading locks only the reading
 //!   thread's stripe of the lock (crossbeam's `ShardedLock`, one cache line per
 //!   stripe), so lookups on two cores write no cache line in common: a hit
-//!   writes its stripe, its stripe's counter and the handle's reference count.
+//!   writes its stripe, its thread's hit counter and the handle's reference count.
 //!   Writing locks every stripe, which makes a write dearer than a mutex's.
 //! - The atomics a lookup writes under a read lock (an entry's frequency, last
-//!   use and refresh flag).
+//!   use and refresh time).
 
 #[cfg(not(tenure_loom))]
 pub(crate) use parking_lot::Mutex;
 #[cfg(not(tenure_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicU64};
 
 #[cfg(tenure_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64};
 #[cfg(tenure_loom)]
 pub(crate) use loom_sync::Mutex;
 
