@@ -233,8 +233,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 
     /// One lookup, under the shard's read lock; with `again`, the miss the
-    /// caller's first lookup counted is taken back under the same lock (`false`
-    /// on the hit path, where the branch folds away).
+    /// caller's first lookup counted is taken back, so the counts end as one
+    /// lookup would leave them (`false` on the hit path, where the branch folds
+    /// away).
     #[inline]
     fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, again: bool) -> Option<E::Handle> {
         let hash = self.hash(key);

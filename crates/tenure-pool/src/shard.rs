@@ -228,7 +228,8 @@ impl<K: Eq, S> Shard<K, S> {
     }
 
     /// Removes the entry a lookup found stale, if it is still the same entry
-    /// (not replaced or removed since the lookup released its read lock).
+    /// (not replaced, refreshed or removed since the lookup released its read
+    /// lock: each of those gives the slot a new generation).
     pub(crate) fn take_stale(&mut self, id: EntryId, cause: RemovalCause) -> Option<Removed<K, S>> {
         self.slab.get_id_mut(id)?;
         Some(self.take(id.index, cause))
@@ -253,6 +254,8 @@ impl<K: Eq, S> Shard<K, S> {
         let old = std::mem::replace(&mut node.stored, stored);
         node.restart(now, expiry);
         let key = node.key.clone();
+        // A lookup that found the old value stale must not take the new one.
+        self.slab.renew(id.index);
         if expiry.ttl.is_some() {
             // Its time-to-live restarted: behind every other entry's.
             self.ttl_queue.requeue(&mut view(&mut self.slab, now, expiry), id.index);
@@ -493,5 +496,27 @@ mod tests {
         assert!(removed.is_empty());
         shard.remove_expired(1_005, ttl(), &mut removed);
         assert_eq!(removed.len(), 1);
+    }
+
+    #[test]
+    fn a_stale_entry_refreshed_or_replaced_before_it_is_taken_is_left_alone() {
+        let mut shard = Shard::<u64, &str>::new(4);
+        let (index, _) = shard.insert(hash(1), 1, Scope::NONE, "old", 0, ttl());
+        // What a lookup that found "old" expired holds while it waits for the write lock.
+        let seen_stale = shard.slab.id(index);
+        let refreshing = shard.slab.id(index);
+        assert!(shard.swap_refreshed(refreshing, "refreshed", 1, ttl()).is_ok());
+        assert!(shard.take_stale(seen_stale, RemovalCause::Expired).is_none());
+        let seen_stale = shard.slab.id(index);
+        let (_, replaced) = shard.insert(hash(1), 1, Scope::NONE, "new", 2, ttl());
+        assert!(replaced.is_some());
+        assert!(shard.take_stale(seen_stale, RemovalCause::Expired).is_none());
+        assert_eq!(*shard.stored(index), "new");
+        let current = shard.slab.id(index);
+        let taken = shard
+            .take_stale(current, RemovalCause::Expired)
+            .expect("still the same entry");
+        assert_eq!(taken.stored, "new");
+        assert_eq!(shard.len(), 0);
     }
 }
