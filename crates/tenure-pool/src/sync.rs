@@ -4,10 +4,15 @@
 //! - [`Mutex`]: parking_lot's (no poisoning).
 //! - [`ReadMostly`]: the shard lock. A lookup takes it to read; an insert, a
 //!   removal or an eviction takes it to write. Reading locks only the reading
-//!   thread's stripe of the lock (crossbeam's `ShardedLock`, one cache line per
-//!   stripe), so lookups on two cores write no cache line in common: a hit
-//!   writes its stripe, its thread's hit counter and the handle's reference count.
-//!   Writing locks every stripe, which makes a write dearer than a mutex's.
+//!   thread's stripe of the lock (crossbeam's `ShardedLock`: 8 stripes, one
+//!   cache line each, picked by a per-thread index modulo 8). A hit writes its
+//!   stripe, its thread's hit counter and the handle's reference count; beyond
+//!   those, only an entry's frequency while it is below its cap, and its last
+//!   use when time-to-idle is set. So two threads on different stripes hitting
+//!   different entries write no cache line in common once the entries' counts
+//!   are capped (more than 8 threads share stripes, and threads beyond the
+//!   counter stripes share one). Writing locks every stripe, which makes a write
+//!   dearer than a mutex's.
 //! - The atomics a lookup writes under a read lock (an entry's frequency, last
 //!   use and refresh time).
 
