@@ -18,8 +18,6 @@ fn start_tls_server() -> RedisServer {
     RedisServer::start_tls().unwrap_or_else(|e| panic!("cannot start redis-server with TLS: {e}"))
 }
 
-/// The server's `rediss://` config with short timeouts, trusting the test CA if
-/// `trust_ca`.
 /// A fresh cache gets a pool for `config`, runs SET and GET through it, shuts
 /// down, and the server's connections go back to where they were.
 #[allow(clippy::unwrap_used)] // a test helper: a failed unwrap is a failed test
@@ -39,6 +37,8 @@ async fn round_trip_then_shut_down(server: &RedisServer, config: &RedisConfig, k
     assert_settles(server, baseline, "after shutdown").await;
 }
 
+/// The server's `rediss://` config with short timeouts, trusting the test CA if
+/// `trust_ca`.
 fn tls_config(server: &RedisServer, trust_ca: bool) -> RedisConfig {
     let url = server.tls_url().expect("a TLS server has a TLS URL");
     let mut builder = RedisConfig::builder(&url)
