@@ -21,7 +21,7 @@ use std::{
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tenure_bench::{
     BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureOwned, TenureShared,
-    churn_step, churn_trace, lookup_sequence, present_keys, runtime, single_flight,
+    churn_step, churn_trace, filled, lookup_sequence, present_keys, runtime, single_flight,
 };
 use tenure_pool::{ClientCache, Owned, Shared};
 
@@ -41,20 +41,8 @@ fn config() -> Criterion {
         .configure_from_args()
 }
 
-fn filled<C: BenchCache>(keys: &[Key]) -> C {
-    let cache = C::with_capacity(ROOMY);
-    for &key in keys {
-        cache.insert(key, &Client::new(key));
-    }
-    assert_eq!(cache.len(), keys.len(), "{}: every key present", C::NAME);
-    for key in keys {
-        assert!(cache.get(key), "{}: present", C::NAME);
-    }
-    cache
-}
-
 fn hit_one<C: BenchCache>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, keys: &[Key]) {
-    let cache: C = filled(keys);
+    let cache: C = filled(keys, ROOMY);
     let sequence = lookup_sequence(keys, SEQ, 1);
     let mut i = 0usize;
     c.bench_function(C::NAME, |b| {
@@ -106,7 +94,7 @@ fn read_heavy_one<C: BenchCache>(
     keys: &[Key],
     threads: usize,
 ) {
-    let cache: C = filled(keys);
+    let cache: C = filled(keys, ROOMY);
     let sequences: Vec<Vec<Key>> = (0..threads)
         .map(|t| lookup_sequence(keys, SEQ, 100 + t as u64))
         .collect();

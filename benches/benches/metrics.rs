@@ -23,7 +23,7 @@ use std::{
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tenure_bench::{
     BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureShared, churn,
-    churn_hit_ratio, churn_trace, single_flight, workloads,
+    churn_hit_ratio, churn_trace, filled, single_flight, workloads,
 };
 use tenure_pool::{ClientCache, Owned, Shared};
 
@@ -480,14 +480,6 @@ impl Rounds {
     }
 }
 
-fn filled<C: BenchCache>(keys: &[Key]) -> C {
-    let cache = C::with_capacity(4_096);
-    for &key in keys {
-        cache.insert(key, &Client::new(key));
-    }
-    cache
-}
-
 fn med(values: &[f64]) -> f64 {
     tenure_bench::median_min_max(&mut values.to_vec()).0
 }
@@ -516,11 +508,11 @@ fn scaling_table(rt: &tokio::runtime::Runtime) {
          `HashMap<u64, Arc<Client>>` shared without a lock, returning a reference or an `Arc` clone."
     );
     println!();
-    let tenure: TenureShared = filled(&keys);
-    let quick: QuickCache = filled(&keys);
-    let moka_sync: MokaSync = filled(&keys);
-    let moka_future: MokaFuture = filled(&keys);
-    let lru: MutexLru = filled(&keys);
+    let tenure: TenureShared = filled(&keys, 4_096);
+    let quick: QuickCache = filled(&keys, 4_096);
+    let moka_sync: MokaSync = filled(&keys, 4_096);
+    let moka_future: MokaFuture = filled(&keys, 4_096);
+    let lru: MutexLru = filled(&keys, 4_096);
     let map: std::collections::HashMap<Key, Arc<Client>> = keys.iter().map(|&k| (k, Client::new(k))).collect();
     let rows: [(&str, &Lookup<'_>); 7] = [
         (TenureShared::NAME, &|key| tenure.get(key)),

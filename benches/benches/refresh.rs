@@ -114,12 +114,11 @@ fn main() {
     }
     for (mode, rounds) in MODES.iter().zip(&rows) {
         let median = |f: &dyn Fn(&Round) -> f64| {
-            let mut v: Vec<f64> = rounds.iter().map(f).collect();
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
+            let mut values: Vec<f64> = rounds.iter().map(f).collect();
+            tenure_bench::median_min_max(&mut values).0
         };
         let mut ratios: Vec<f64> = rounds.iter().map(|r| r.3 / r.2).collect();
-        ratios.sort_by(f64::total_cmp);
+        let (ratio, lowest, highest) = tenure_bench::median_min_max(&mut ratios);
         println!(
             "| {mode} | {:.0} | {:.0} | {:.1} µs | {:.1} µs | {:.1} µs | {:.2} ({:.2} to {:.2}) |",
             median(&|r| r.0 as f64),
@@ -127,9 +126,9 @@ fn main() {
             median(&|r| r.2),
             median(&|r| r.3),
             median(&|r| r.4),
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1],
+            ratio,
+            lowest,
+            highest,
         );
     }
 }

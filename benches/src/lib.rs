@@ -433,6 +433,21 @@ pub fn churn_hit_ratio<C: BenchCache>(cache: &C, trace: &[Op], warmup: usize) ->
     (hits, gets)
 }
 
+/// A cache of `capacity` holding every key of `keys` (each with its own
+/// `Client`), checked to find each one: the hit-path and read-heavy benchmarks
+/// measure hits only.
+pub fn filled<C: BenchCache>(keys: &[Key], capacity: u64) -> C {
+    let cache = C::with_capacity(capacity);
+    for &key in keys {
+        cache.insert(key, &Client::new(key));
+    }
+    assert_eq!(cache.len(), keys.len(), "{}: every key present", C::NAME);
+    for key in keys {
+        assert!(cache.get(key), "{}: present", C::NAME);
+    }
+    cache
+}
+
 /// `n` keys for the hit-path and read-heavy benchmarks (scattered, not 0..n).
 pub fn present_keys(n: usize) -> Vec<Key> {
     (0..n as u64).map(|i| i.wrapping_mul(0x9E37_79B9) ^ 0x5555).collect()
