@@ -106,51 +106,39 @@ impl Drop for Flush {
         };
         // Consecutive closes for one runtime share chunks (retirement order is
         // kept; a cache on one runtime makes one run).
-        let mut chunk: Vec<Option<CloseTask>> = Vec::new();
+        let mut chunk: Vec<CloseTask> = Vec::new();
         let mut target: Option<Handle> = None;
         for (runtime, task) in closes {
             let same = target.as_ref().is_some_and(|t| t.id() == runtime.id());
             if !same || chunk.len() == CHUNK {
-                spawn_chunk(target.take(), &mut chunk);
+                if let Some(target) = target.take() {
+                    drop(target.spawn(Chunk(std::mem::take(&mut chunk))));
+                }
                 target = Some(runtime);
             }
-            chunk.push(Some(task));
+            chunk.push(task);
         }
-        spawn_chunk(target, &mut chunk);
+        if let Some(target) = target {
+            drop(target.spawn(Chunk(chunk)));
+        }
     }
 }
 
-fn spawn_chunk(runtime: Option<Handle>, chunk: &mut Vec<Option<CloseTask>>) {
-    let Some(runtime) = runtime else { return };
-    if chunk.len() == 1 {
-        if let Some(task) = chunk.pop().flatten() {
-            drop(runtime.spawn(task));
-        }
-    } else if !chunk.is_empty() {
-        drop(runtime.spawn(Chunk(std::mem::take(chunk))));
-    }
-}
-
-/// Polls each of its closes until all have finished; each close is polled
-/// only while it is pending (a finished one is dropped at once).
-struct Chunk(Vec<Option<CloseTask>>);
+/// Polls its pending closes until all have finished (a finished one is
+/// dropped at once).
+struct Chunk(Vec<CloseTask>);
 
 impl Future for Chunk {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let _time = TimeSet::now();
-        let mut pending = false;
-        for slot in &mut self.0 {
-            if let Some(task) = slot {
-                if task.as_mut().poll(cx).is_ready() {
-                    *slot = None;
-                } else {
-                    pending = true;
-                }
-            }
+        self.0.retain_mut(|task| task.as_mut().poll(cx).is_pending());
+        if self.0.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
     }
 }
 
