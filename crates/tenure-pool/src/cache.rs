@@ -232,9 +232,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         self.lookup_counting(key, tag, true)
     }
 
-    /// One lookup, under the shard's read lock; with `again`, the miss the
-    /// caller's first lookup counted is taken back, so the counts end as one
-    /// lookup would leave them (`false` on the hit path, where the branch folds
+    /// One lookup, under the shard's read lock. With `again` (a second look
+    /// after a counted miss) the two looks count as one: a hit, or the first
+    /// look's miss (`again` is `false` on the hit path, where the branch folds
     /// away).
     #[inline]
     fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, again: bool) -> Option<E::Handle> {
@@ -246,13 +246,15 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         );
         let shard = self.shard(hash).read();
         let lookup = shard.get(hash, key, tag, &mut time, self.settings.expiry);
-        if matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)) {
-            self.reads.hit();
-        } else {
-            self.reads.miss();
-        }
-        if again {
-            self.reads.unmiss();
+        // A second look turns the first look's miss into this hit, or leaves it.
+        match (matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)), again) {
+            (true, false) => self.reads.hit(),
+            (true, true) => {
+                self.reads.hit();
+                self.reads.unmiss();
+            }
+            (false, false) => self.reads.miss(),
+            (false, true) => {}
         }
         let found = match lookup {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
@@ -458,17 +460,26 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         drop(held);
     }
 
-    /// Retires every entry; their closes start as one batch (`close_batch.rs`).
-    fn remove_all(&self) {
+    /// Retires what `take` removes from each shard in turn (under its write
+    /// lock, retired after it); the closes start as one batch (`close_batch.rs`).
+    fn retire_from_every_shard(
+        &self,
+        mut take: impl FnMut(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>),
+    ) {
         close_batch::batch(|| {
             let mut removed = Vec::new();
             for shard in self.shards.iter() {
-                shard.0.write().clear(&mut removed);
+                take(&mut shard.0.write(), &mut removed);
                 for entry in removed.drain(..) {
                     self.retire(entry);
                 }
             }
         });
+    }
+
+    /// Retires every entry.
+    fn remove_all(&self) {
+        self.retire_from_every_shard(Shard::clear);
     }
 
     pub(crate) fn begin_shutdown(&self) {
@@ -507,15 +518,8 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
     fn reap(&self) {
         self.reaper_beat.fetch_max(heartbeat::beat(), Ordering::AcqRel);
         let now = self.clock.now();
-        close_batch::batch(|| {
-            let mut removed = Vec::new();
-            for shard in self.shards.iter() {
-                shard.0.write().remove_expired(now, self.settings.expiry, &mut removed);
-                for entry in removed.drain(..) {
-                    self.retire(entry);
-                }
-            }
-        });
+        let expiry = self.settings.expiry;
+        self.retire_from_every_shard(|shard, removed| shard.remove_expired(now, expiry, removed));
         self.drains.reap(Duration::from_nanos(self.settings.drain_warning));
         #[cfg(feature = "metrics")]
         self.publish_metrics();
