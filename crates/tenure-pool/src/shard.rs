@@ -90,17 +90,6 @@ struct Node<K, S> {
     ttl_links: Links,
 }
 
-impl<K, S> Node<K, S> {
-    /// Its times restart at `now` (a new value under the same key).
-    fn restart(&mut self, now: u64, expiry: Expiry) {
-        self.inserted_at = now;
-        self.last_access.store(now, RELAXED);
-        self.expires_at
-            .store(expiry.deadline(now, now).unwrap_or(u64::MAX), RELAXED);
-        self.refresh_at.store(expiry.refresh_at(now), RELAXED);
-    }
-}
-
 /// The shard's entries as the policy and the TTL queue see them.
 struct View<'a, K, S> {
     slab: &'a mut Slab<Node<K, S>>,
@@ -248,26 +237,37 @@ impl<K: Eq, S> Shard<K, S> {
     where
         K: Clone,
     {
-        let Some(node) = self.slab.get_id_mut(id) else {
+        if self.slab.get_id_mut(id).is_none() {
             return Err(stored);
-        };
-        let old = std::mem::replace(&mut node.stored, stored);
-        node.restart(now, expiry);
-        let key = node.key.clone();
-        // A lookup that found the old value stale must not take the new one.
-        self.slab.renew(id.index);
-        if expiry.ttl.is_some() {
-            // Its time-to-live restarted: behind every other entry's.
-            self.ttl_queue.requeue(&mut view(&mut self.slab, now, expiry), id.index);
         }
-        self.counters.evictions.count(RemovalCause::Refreshed);
-        // The refreshed value is a new entry in the cache.
-        self.counters.inserts += 1;
+        let old = self.put_value(id.index, stored, now, expiry, RemovalCause::Refreshed);
         Ok(Removed {
-            key,
+            key: self.slab.get(id.index).key.clone(),
             stored: old,
             cause: RemovalCause::Refreshed,
         })
+    }
+
+    /// The entry at `index` takes a new value, which counts as an insert (and
+    /// the old one as a removal for `cause`): its times restart at `now`, its
+    /// time-to-live queues behind every other entry's, and its slot gets a new
+    /// generation, so ids taken for the old value (a refresh in flight, a lookup
+    /// that found it stale) no longer name the entry. Returns the old value.
+    fn put_value(&mut self, index: u32, stored: S, now: u64, expiry: Expiry, cause: RemovalCause) -> S {
+        self.slab.renew(index);
+        let node = self.slab.get_mut(index);
+        let old = std::mem::replace(&mut node.stored, stored);
+        node.inserted_at = now;
+        node.last_access.store(now, RELAXED);
+        node.expires_at
+            .store(expiry.deadline(now, now).unwrap_or(u64::MAX), RELAXED);
+        node.refresh_at.store(expiry.refresh_at(now), RELAXED);
+        if expiry.ttl.is_some() {
+            self.ttl_queue.requeue(&mut view(&mut self.slab, now, expiry), index);
+        }
+        self.counters.inserts += 1;
+        self.counters.evictions.count(cause);
+        old
     }
 
     /// A refresh of `id` failed: it serves on and is due again one period after `now`.
@@ -338,20 +338,12 @@ impl<K: Eq, S> Shard<K, S> {
         now: u64,
         expiry: Expiry,
     ) -> Removed<K, S> {
-        // A refresh in flight for the old value must not land on the new one.
-        self.slab.renew(index);
+        let old = self.put_value(index, stored, now, expiry, RemovalCause::Replaced);
         let node = self.slab.get_mut(index);
         let old_key = std::mem::replace(&mut node.key, key);
-        let old = std::mem::replace(&mut node.stored, stored);
         node.scope = scope;
-        node.restart(now, expiry);
-        let mut view = view(&mut self.slab, now, expiry);
-        self.policy.replaced(&mut view, index, hash);
-        if expiry.ttl.is_some() {
-            self.ttl_queue.requeue(&mut view, index);
-        }
-        self.counters.inserts += 1;
-        self.counters.evictions.count(RemovalCause::Replaced);
+        self.policy
+            .replaced(&mut view(&mut self.slab, now, expiry), index, hash);
         Removed {
             key: old_key,
             stored: old,
