@@ -120,14 +120,15 @@ impl<'a> Reading<'a> {
     }
 
     /// Why an entry with these times (and `deadline`, the earlier of its two
-    /// expiries) should go now, reading the clock only when `recent` cannot decide.
+    /// expiries) should go now, reading the clock only when `recent` cannot
+    /// decide; `last_access` is read only then too.
     #[inline]
     pub(crate) fn check(
         &mut self,
         expiry: Expiry,
         deadline: u64,
         inserted_at: u64,
-        last_access: u64,
+        last_access: impl FnOnce() -> u64,
     ) -> Option<RemovalCause> {
         // The common case, one comparison: far from any deadline (or none at all).
         if deadline == u64::MAX
@@ -137,7 +138,7 @@ impl<'a> Reading<'a> {
         {
             return None;
         }
-        self.check_near(expiry, inserted_at, last_access)
+        self.check_near(expiry, inserted_at, last_access())
     }
 
     #[cold]

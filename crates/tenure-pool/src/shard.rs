@@ -185,8 +185,8 @@ impl<K: Eq, S> Shard<K, S> {
             return Lookup::Miss;
         };
         let node = self.slab.get(index);
-        let last_access = node.last_access.load(RELAXED);
-        if let Some(cause) = time.check(expiry, node.expires_at.load(RELAXED), node.inserted_at, last_access) {
+        let deadline = node.expires_at.load(RELAXED);
+        if let Some(cause) = time.check(expiry, deadline, node.inserted_at, || node.last_access.load(RELAXED)) {
             return Lookup::Stale(self.slab.id(index), cause);
         }
         // Write only what changes: a hot entry's node line then stays shared
@@ -194,7 +194,7 @@ impl<K: Eq, S> Shard<K, S> {
         node.policy.touch();
         if expiry.tti.is_some() {
             let stamp = time.stamp();
-            if stamp > last_access {
+            if stamp > node.last_access.load(RELAXED) {
                 // Both move forward only: of two lookups racing here, the later
                 // stamp wins (the deadline grows with the last use).
                 node.last_access.fetch_max(stamp, RELAXED);
