@@ -60,20 +60,28 @@ type Stored = <Owned<Resource> as Entry>::Stored;
 
 type ShardLock = ReadMostly<Shard<u32, Stored>>;
 
+/// A shard holding `stored` under key 1 (hash 0, unscoped), inserted at time 0.
+fn shard_with_one_entry<S>(stored: S, expiry: Expiry) -> Arc<ReadMostly<Shard<u32, S>>> {
+    let mut shard = Shard::new(4);
+    shard.insert(0, 1, Scope::NONE, stored, 0, expiry);
+    Arc::new(ReadMostly::new(shard))
+}
+
+/// Looks key 1 up as the cache does (the clock read, not `recent`).
+fn look_up<S>(shard: &Shard<u32, S>, clock: &Clock, expiry: Expiry) -> Lookup {
+    shard.get(0, &1, 0, &mut Reading::new(clock, false, 0), expiry)
+}
+
 fn cache_with_one_entry(state: &Arc<State>) -> Arc<ShardLock> {
     let closer_state = Arc::clone(state);
     let stored = Owned::new(Resource(Arc::clone(state))).__store(move || StdArc::new(CheckingCloser(closer_state)));
-    let mut shard = Shard::new(4);
-    shard.insert(0, 1, Scope::NONE, stored, 0, Expiry::default());
-    Arc::new(ReadMostly::new(shard))
+    shard_with_one_entry(stored, Expiry::default())
 }
 
 /// What a lookup does: a lease taken under the shard's read lock.
 fn lease(shard: &ShardLock, state: &State) -> Option<<Owned<Resource> as Entry>::Handle> {
-    let clock = Clock::new();
-    let mut time = Reading::new(&clock, false, 0);
     let shard = shard.read();
-    match shard.get(0, &1, 0, &mut time, Expiry::default()) {
+    match look_up(&shard, &Clock::new(), Expiry::default()) {
         Lookup::Hit(index) => {
             state.leases.fetch_add(1, Ordering::SeqCst);
             Some(<Owned<Resource> as Entry>::__handle(shard.stored(index)))
@@ -220,18 +228,13 @@ fn loom_two_lookups_of_an_entry_due_for_refresh_start_one_refresh() {
             refresh: Some(1),
             ..Expiry::default()
         };
-        let mut shard = Shard::<u32, u32>::new(4);
-        shard.insert(0, 1, Scope::NONE, 7, 0, refresh);
-        let shard = Arc::new(ReadMostly::new(shard));
+        let shard = shard_with_one_entry(7, refresh);
         // At least 20 µs old once built: the refresh time (1 ns) has passed.
         let clock = Arc::new(Clock::new());
         let lookups: Vec<_> = (0..2)
             .map(|_| {
                 let (shard, clock) = (Arc::clone(&shard), Arc::clone(&clock));
-                thread::spawn(move || {
-                    let mut time = Reading::new(&clock, false, 0);
-                    shard.read().get(0, &1, 0, &mut time, refresh)
-                })
+                thread::spawn(move || look_up(&shard.read(), &clock, refresh))
             })
             .collect();
         let outcomes: Vec<Lookup> = lookups.into_iter().map(|t| t.join().unwrap()).collect();
@@ -251,16 +254,13 @@ fn loom_a_stale_entry_replaced_before_it_is_taken_is_left_alone() {
             ttl: Some(1),
             ..Expiry::default()
         };
-        let mut shard = Shard::<u32, &str>::new(4);
-        shard.insert(0, 1, Scope::NONE, "old", 0, ttl);
-        let shard = Arc::new(ReadMostly::new(shard));
+        let shard = shard_with_one_entry("old", ttl);
         // At least 20 µs old once built: "old" expired at 1 ns.
         let clock = Arc::new(Clock::new());
         let lookup = {
             let (shard, clock) = (Arc::clone(&shard), Arc::clone(&clock));
             thread::spawn(move || {
-                let mut time = Reading::new(&clock, false, 0);
-                let found = shard.read().get(0, &1, 0, &mut time, ttl);
+                let found = look_up(&shard.read(), &clock, ttl);
                 match found {
                     Lookup::Stale(id, cause) => shard.write().take_stale(id, cause).map(|r| r.stored),
                     // The insert came first: the lookup found the new value.
