@@ -151,6 +151,20 @@ mod tests {
 
     use super::*;
 
+    /// Runs `runtime` until `closes` reaches `total`, for at most 10,000 yields
+    /// (each close here needs two polls); returns the count reached.
+    fn run_until(runtime: &tokio::runtime::Runtime, closes: &AtomicUsize, total: usize) -> usize {
+        runtime.block_on(async {
+            for _ in 0..10_000 {
+                if closes.load(Ordering::SeqCst) >= total {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        closes.load(Ordering::SeqCst)
+    }
+
     fn counting(count: &Arc<AtomicUsize>) -> CloseTask {
         let count = Arc::clone(count);
         Box::pin(async move {
@@ -180,19 +194,12 @@ mod tests {
         // 101 closes on one runtime: a chunk of 64 and one of 37; the other's close alone.
         assert_eq!(runtime.metrics().num_alive_tasks(), 2);
         assert_eq!(other.metrics().num_alive_tasks(), 1);
-        let finish = |runtime: &tokio::runtime::Runtime, total: usize| {
-            runtime.block_on(async {
-                while closes.load(Ordering::SeqCst) < total {
-                    tokio::task::yield_now().await;
-                }
-            });
-        };
-        finish(&runtime, 101);
-        finish(&other, 102);
+        assert_eq!(run_until(&runtime, &closes, 101), 101);
+        assert_eq!(run_until(&other, &closes, 102), 102);
         // Outside a batch, a close is spawned at once, on its own.
         submit(runtime.handle().clone(), counting(&closes));
         assert_eq!(runtime.metrics().num_alive_tasks(), 1);
-        finish(&runtime, 103);
+        assert_eq!(run_until(&runtime, &closes, 103), 103);
     }
 
     #[test]
@@ -206,10 +213,6 @@ mod tests {
             })
         }));
         assert!(panicked.is_err());
-        runtime.block_on(async {
-            while closes.load(Ordering::SeqCst) < 1 {
-                tokio::task::yield_now().await;
-            }
-        });
+        assert_eq!(run_until(&runtime, &closes, 1), 1);
     }
 }

@@ -62,7 +62,7 @@ pub(crate) enum Lookup {
     /// An entry that has expired, and why: take it with [`Shard::take_stale`]
     /// (under the write lock) and retire it.
     Stale(EntryId, RemovalCause),
-    /// A live entry that is due for a refresh, now marked as refreshing: serve it,
+    /// A live entry that is due for a refresh, its refresh time now taken: serve it,
     /// and build its replacement for [`Shard::swap_refreshed`] (or give up with
     /// [`Shard::refresh_failed`]).
     Refresh(EntryId),
