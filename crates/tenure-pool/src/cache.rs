@@ -398,11 +398,13 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let held = self.hold(&key, entry);
         let hash = self.hash(&key);
         // Without time-to-live, time-to-idle or refresh, no entry time is ever
-        // read: skip the clock (two clock reads, a fifth of a churn operation).
+        // read: skip the clock. Otherwise read it about once per heartbeat, not
+        // per insert (`Clock::insertion_time`): a precise reading is two clock
+        // reads, a fifth of a churn operation.
         let now = if self.settings.expiry.is_timeless() {
             0
         } else {
-            self.clock.now()
+            self.clock.insertion_time(self.reaper_ticking.load(Ordering::Relaxed))
         };
         let mut shard = self.shard(hash).write();
         // Checked under the shard lock: `shutdown` sets the flag before it clears

@@ -102,6 +102,12 @@ impl<K, H> CachePolicy<K, H> {
     }
 
     /// How long an entry lives after insertion. Must be greater than zero.
+    ///
+    /// An entry is not served after it (see `docs/design.md`, "Expiry and
+    /// eviction", for the one exception, an OS that starves the heartbeat
+    /// thread). It may expire up to one heartbeat period (5 ms, more if the OS
+    /// runs the heartbeat thread late) early: an insert takes its time from the
+    /// cache's last clock reading when that reading is this fresh.
     pub fn time_to_live(mut self, time_to_live: Duration) -> Self {
         self.time_to_live = Some(Some(time_to_live));
         self

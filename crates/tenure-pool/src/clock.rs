@@ -84,6 +84,23 @@ impl Clock {
         now
     }
 
+    /// The time to stamp a new entry with: `recent` when a hit would trust it
+    /// (see [`Reading::new`] for `trust_recent`), else the precise time.
+    ///
+    /// `recent` is a lower bound read during the current beat, so the stamp is
+    /// at most one heartbeat period (plus however late the OS runs the heartbeat
+    /// thread) before the exact time, never after it: an entry may then expire
+    /// that much before its time-to-live, never later. One clock read per beat
+    /// instead of one per insert; under a paused clock (seen as such), every
+    /// insert reads the clock, so tests keep exact times.
+    #[inline]
+    pub(crate) fn insertion_time(&self, trust_recent: bool) -> u64 {
+        match self.fresh_recent() {
+            Some(recent) if trust_recent => recent,
+            _ => self.now(),
+        }
+    }
+
     /// `recent`, if it was read during the current beat.
     #[inline]
     fn fresh_recent(&self) -> Option<u64> {
@@ -182,4 +199,39 @@ impl<'a> Reading<'a> {
 /// A duration as whole nanoseconds, saturating (u64 nanoseconds is 584 years).
 pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(all(test, not(tenure_loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use super::Clock;
+
+    #[test]
+    fn an_insertion_time_is_never_after_now_nor_before_the_last_reading() {
+        let clock = Clock::new();
+        for _ in 0..1_000 {
+            let before = clock.now();
+            let trusted = clock.insertion_time(true);
+            let after = clock.now();
+            assert!(
+                before <= trusted && trusted <= after,
+                "{before} <= {trusted} <= {after}"
+            );
+            // Not trusted (the reaper is not polled): the clock itself.
+            let untrusted = clock.insertion_time(false);
+            assert!(untrusted >= after, "{untrusted} >= {after}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn under_a_paused_clock_an_insertion_time_is_exact() {
+        let clock = Clock::new();
+        let start = clock.now();
+        tokio::time::advance(Duration::from_secs(7)).await;
+        // `recent` is still `start` and the beat has likely not moved: only the
+        // paused clock's detection keeps the stamp exact.
+        let stamp = clock.insertion_time(true);
+        assert_eq!(stamp - start, 7_000_000_000);
+    }
 }
