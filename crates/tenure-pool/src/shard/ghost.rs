@@ -40,12 +40,14 @@ impl Ghost {
 
     /// Remembers `hash`, forgetting the oldest beyond the capacity.
     pub(super) fn remember(&mut self, hash: u64) {
-        if self.set.find(hash, |&(h, _)| h == hash).is_some() {
+        // One probe: a hash already remembered keeps its place.
+        let hashbrown::hash_table::Entry::Vacant(vacant) = self.set.entry(hash, |&(h, _)| h == hash, |&(h, _)| h)
+        else {
             return;
-        }
+        };
         self.sequence = self.sequence.wrapping_add(1);
         let record = (hash, self.sequence);
-        self.set.insert_unique(hash, record, |&(h, _)| h);
+        vacant.insert(record);
         self.fifo.push_back(record);
         while self.set.len() > self.capacity
             && let Some(old) = self.fifo.pop_front()
