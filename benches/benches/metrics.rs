@@ -378,7 +378,7 @@ fn memory_table(rt: &tokio::runtime::Runtime) {
 
 /// Lookups per thread per round of the scaling table.
 const SCALING_OPS: usize = 2_000_000;
-const SCALING_ROUNDS: usize = 7;
+const SCALING_ROUNDS: usize = 11;
 
 /// This thread's time on a CPU so far, in nanoseconds (Linux `schedstat`), if known.
 fn on_cpu_ns() -> Option<u64> {
