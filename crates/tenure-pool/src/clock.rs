@@ -1,9 +1,10 @@
 //! The cache's notion of now: tokio's clock, so tests control it with
 //! `tokio::time::pause` and `advance`, and production reads the monotonic clock.
 //!
-//! Reading the clock costs more than a whole cache hit (about 35 ns on the
-//! benchmark machine against a 30 ns hit), so hits do not read it unless they
-//! must. Every precise reading is kept as `recent`, a lower bound on the current
+//! Reading the clock costs about as much as a whole cache hit or more (one read
+//! took 20 to 35 ns on the benchmark machine, a hit about 20 ns), so hits do not
+//! read it unless they must, and inserts read it about once per heartbeat.
+//! Every precise reading is kept as `recent`, a lower bound on the current
 //! time, together with the [heartbeat](crate::heartbeat) beat seen just before
 //! it. A hit trusts `recent` only while three things hold:
 //!
