@@ -346,7 +346,11 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         match swapped {
             Ok(old) => {
                 tracing::debug!(key = ?LogKey(&key), "refreshed: the new entry serves, the old one drains");
-                self.retire(old);
+                self.retire(Removed {
+                    key,
+                    stored: old,
+                    cause: RemovalCause::Refreshed,
+                });
             }
             // The entry it would replace is gone (retired meanwhile, or shutdown):
             // the new one is retired in its turn, so it is closed, not leaked.

@@ -226,26 +226,13 @@ impl<K: Eq, S> Shard<K, S> {
 
     /// Puts a refreshed value in place of the entry `id`, which keeps its key,
     /// place in the policy and hit history; its times restart at `now`. Returns
-    /// the old value to retire, or `stored` back if that entry is gone.
-    pub(crate) fn swap_refreshed(
-        &mut self,
-        id: EntryId,
-        stored: S,
-        now: u64,
-        expiry: Expiry,
-    ) -> Result<Removed<K, S>, S>
-    where
-        K: Clone,
-    {
+    /// the old value to retire (the caller holds the key: no user code runs
+    /// under the lock), or `stored` back if that entry is gone.
+    pub(crate) fn swap_refreshed(&mut self, id: EntryId, stored: S, now: u64, expiry: Expiry) -> Result<S, S> {
         if self.slab.get_id_mut(id).is_none() {
             return Err(stored);
         }
-        let old = self.put_value(id.index, stored, now, expiry, RemovalCause::Refreshed);
-        Ok(Removed {
-            key: self.slab.get(id.index).key.clone(),
-            stored: old,
-            cause: RemovalCause::Refreshed,
-        })
+        Ok(self.put_value(id.index, stored, now, expiry, RemovalCause::Refreshed))
     }
 
     /// The entry at `index` takes a new value, which counts as an insert (and
