@@ -67,6 +67,13 @@ fn shard_with_one_entry<S>(stored: S, expiry: Expiry) -> Arc<ReadMostly<Shard<u3
     Arc::new(ReadMostly::new(shard))
 }
 
+/// [`shard_with_one_entry`], and a clock built after it: `Clock::new` waits
+/// 20 µs of real time, so the entry (inserted at 0) is at least 20 µs old by
+/// this clock, past any deadline of a few nanoseconds.
+fn aged_entry_and_clock<S>(stored: S, expiry: Expiry) -> (Arc<ReadMostly<Shard<u32, S>>>, Arc<Clock>) {
+    (shard_with_one_entry(stored, expiry), Arc::new(Clock::new()))
+}
+
 /// Looks key 1 up as the cache does (the clock read, not `recent`).
 fn look_up<S>(shard: &Shard<u32, S>, clock: &Clock, expiry: Expiry) -> Lookup {
     shard.get(0, &1, 0, &mut Reading::new(clock, false, 0), expiry)
@@ -228,9 +235,8 @@ fn loom_two_lookups_of_an_entry_due_for_refresh_start_one_refresh() {
             refresh: Some(1),
             ..Expiry::default()
         };
-        let shard = shard_with_one_entry(7, refresh);
-        // At least 20 µs old once built: the refresh time (1 ns) has passed.
-        let clock = Arc::new(Clock::new());
+        // The refresh time (1 ns) has passed.
+        let (shard, clock) = aged_entry_and_clock(7, refresh);
         let lookups: Vec<_> = (0..2)
             .map(|_| {
                 let (shard, clock) = (Arc::clone(&shard), Arc::clone(&clock));
@@ -254,9 +260,8 @@ fn loom_a_stale_entry_replaced_before_it_is_taken_is_left_alone() {
             ttl: Some(1),
             ..Expiry::default()
         };
-        let shard = shard_with_one_entry("old", ttl);
-        // At least 20 µs old once built: "old" expired at 1 ns.
-        let clock = Arc::new(Clock::new());
+        // "old" expired at 1 ns.
+        let (shard, clock) = aged_entry_and_clock("old", ttl);
         let lookup = {
             let (shard, clock) = (Arc::clone(&shard), Arc::clone(&clock));
             thread::spawn(move || {
