@@ -26,34 +26,30 @@ pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU64};
 #[cfg(tenure_loom)]
 pub(crate) use loom_sync::Mutex;
 
-/// A reader-writer lock whose readers on different threads lock different
-/// cache lines (see the module docs). A panic under the lock does not poison it:
-/// the shard's invariants are restored before any code that can panic runs.
-#[derive(Debug)]
-pub(crate) struct ReadMostly<T> {
-    #[cfg(not(tenure_loom))]
-    lock: crossbeam_utils::sync::ShardedLock<T>,
-    #[cfg(tenure_loom)]
-    lock: loom::sync::RwLock<T>,
-}
-
+#[cfg(not(tenure_loom))]
+type Lock<T> = crossbeam_utils::sync::ShardedLock<T>;
 #[cfg(not(tenure_loom))]
 type ReadGuard<'a, T> = crossbeam_utils::sync::ShardedLockReadGuard<'a, T>;
 #[cfg(not(tenure_loom))]
 type WriteGuard<'a, T> = crossbeam_utils::sync::ShardedLockWriteGuard<'a, T>;
 #[cfg(tenure_loom)]
+type Lock<T> = loom::sync::RwLock<T>;
+#[cfg(tenure_loom)]
 type ReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
 #[cfg(tenure_loom)]
 type WriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
 
+/// A reader-writer lock whose readers on different threads lock different
+/// cache lines (see the module docs). A panic under the lock does not poison it:
+/// the shard's invariants are restored before any code that can panic runs.
+#[derive(Debug)]
+pub(crate) struct ReadMostly<T> {
+    lock: Lock<T>,
+}
+
 impl<T> ReadMostly<T> {
     pub(crate) fn new(value: T) -> Self {
-        Self {
-            #[cfg(not(tenure_loom))]
-            lock: crossbeam_utils::sync::ShardedLock::new(value),
-            #[cfg(tenure_loom)]
-            lock: loom::sync::RwLock::new(value),
-        }
+        Self { lock: Lock::new(value) }
     }
 
     /// Locks this thread's stripe for reading.
