@@ -220,8 +220,7 @@ impl<K: Eq, S> Shard<K, S> {
     /// (not replaced, refreshed or removed since the lookup released its read
     /// lock: each of those gives the slot a new generation).
     pub(crate) fn take_stale(&mut self, id: EntryId, cause: RemovalCause) -> Option<Removed<K, S>> {
-        self.slab.get_id_mut(id)?;
-        Some(self.take(id.index, cause))
+        self.slab.holds(id).then(|| self.take(id.index, cause))
     }
 
     /// Puts a refreshed value in place of the entry `id`, which keeps its key,
@@ -229,7 +228,7 @@ impl<K: Eq, S> Shard<K, S> {
     /// the old value to retire (the caller holds the key: no user code runs
     /// under the lock), or `stored` back if that entry is gone.
     pub(crate) fn swap_refreshed(&mut self, id: EntryId, stored: S, now: u64, expiry: Expiry) -> Result<S, S> {
-        if self.slab.get_id_mut(id).is_none() {
+        if !self.slab.holds(id) {
             return Err(stored);
         }
         Ok(self.put_value(id.index, stored, now, expiry, RemovalCause::Refreshed))

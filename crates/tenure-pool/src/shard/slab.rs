@@ -110,6 +110,13 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Whether the value `id` names is still there.
+    pub(super) fn holds(&self, id: EntryId) -> bool {
+        self.slots
+            .get(id.index as usize)
+            .is_some_and(|slot| slot.generation == id.generation && slot.value.is_some())
+    }
+
     /// The value `id` names, if it is still there.
     pub(super) fn get_id_mut(&mut self, id: EntryId) -> Option<&mut T> {
         let slot = self.slots.get_mut(id.index as usize)?;
@@ -141,15 +148,18 @@ mod tests {
         assert_eq!(slab.len(), 1);
         assert!(slab.try_get(a).is_none());
         assert!(slab.get_id_mut(id_a).is_none());
+        assert!(!slab.holds(id_a));
         let c = slab.insert("c");
         assert_eq!(c, a, "the free slot is filled before the slab grows");
         assert_eq!(*slab.get(c), "c");
         assert!(slab.get_id_mut(id_a).is_none(), "the old id names the old value, gone");
         let id_c = slab.id(c);
+        assert!(slab.holds(id_c));
         *slab.get_id_mut(id_c).expect("live") = "c2";
         assert_eq!(*slab.get(c), "c2");
         slab.renew(c);
         assert!(slab.get_id_mut(id_c).is_none(), "a renewed slot's old id is stale");
+        assert!(!slab.holds(id_c));
         *slab.get_mut(b) = "b2";
         assert_eq!(*slab.get(b), "b2");
         assert_eq!(slab.bound(), 2);
