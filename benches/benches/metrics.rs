@@ -388,7 +388,7 @@ fn on_cpu_ns() -> Option<u64> {
 
 /// `threads` threads each do `SCALING_OPS` lookups through `get`, thread `t`
 /// following `sequences[t]`. Returns (wall seconds, the largest per-thread on-CPU seconds).
-fn read_round(get: &(dyn Fn(&Key) -> bool + Sync), sequences: &[Vec<Key>], threads: usize) -> (f64, f64) {
+fn read_round(get: &Lookup<'_>, sequences: &[Vec<Key>], threads: usize) -> (f64, f64) {
     let start = std::sync::Barrier::new(threads + 1);
     std::thread::scope(|s| {
         let handles: Vec<_> = sequences[..threads]
@@ -421,11 +421,11 @@ fn read_round(get: &(dyn Fn(&Key) -> bool + Sync), sequences: &[Vec<Key>], threa
     })
 }
 
-/// One round of every scaling measurement for one cache: 1-thread and
-/// 2-thread Mops/s on shared keys, their wall and on-CPU scaling, the wall
-/// scaling when the two threads read disjoint halves of the keys, and the wall
-/// scaling when both read one hot key (the LLM-proxy pattern: every worker
-/// looks up the same client).
+/// Every round's scaling measurements for one cache, one value per round in
+/// each: 1-thread and 2-thread Mops/s on shared keys, their wall and on-CPU
+/// scaling, the wall scaling when the two threads read disjoint halves of the
+/// keys, and the wall scaling when both read one hot key (the LLM-proxy
+/// pattern: every worker looks up the same client).
 #[derive(Default)]
 struct Rounds {
     one: Vec<f64>,
@@ -435,6 +435,9 @@ struct Rounds {
     disjoint: Vec<f64>,
     hot: Vec<f64>,
 }
+
+/// The row the two-thread targets compare tenure with.
+const CEILING: &str = "(ceiling) lock-free `HashMap`, `Arc` clone per lookup";
 
 /// One lookup through a cache (or a map): whether the key was found.
 type Lookup<'a> = dyn Fn(&Key) -> bool + Sync + 'a;
@@ -463,7 +466,7 @@ impl Sequences {
 }
 
 impl Rounds {
-    fn measure(&mut self, get: &(dyn Fn(&Key) -> bool + Sync), sequences: &Sequences) {
+    fn measure(&mut self, get: &Lookup<'_>, sequences: &Sequences) {
         let ops = SCALING_OPS as f64;
         let (w1, c1) = read_round(get, &sequences.shared, 1);
         let (w2, c2) = read_round(get, &sequences.shared, 2);
@@ -520,9 +523,7 @@ fn scaling_table(rt: &tokio::runtime::Runtime) {
         (MokaSync::NAME, &|key| moka_sync.get(key)),
         (MokaFuture::NAME, &|key| moka_future.get(key)),
         (MutexLru::NAME, &|key| lru.get(key)),
-        ("(ceiling) lock-free `HashMap`, `Arc` clone per lookup", &|key| {
-            std::hint::black_box(map.get(key).cloned()).is_some()
-        }),
+        (CEILING, &|key| std::hint::black_box(map.get(key).cloned()).is_some()),
         ("(ceiling) lock-free `HashMap`, no clone", &|key| {
             std::hint::black_box(map.get(key).map(|c| c.id)).is_some()
         }),
@@ -550,7 +551,8 @@ fn scaling_table(rt: &tokio::runtime::Runtime) {
     }
     println!();
     // tenure's scaling over the `Arc`-cloning ceiling's, paired within each round.
-    let (t, c) = (&rounds[0], &rounds[5]);
+    let row = |name: &str| &rounds[rows.iter().position(|(n, _)| *n == name).expect("a row of the table")];
+    let (t, c) = (row(TenureShared::NAME), row(CEILING));
     println!(
         "tenure's scaling / the `Arc`-cloning ceiling's, paired within each round, median (min – max) \
          over the {SCALING_ROUNDS} rounds:"
