@@ -8,10 +8,16 @@
 //! when the batch ends they are spawned in chunks, each chunk one task that
 //! polls its closes concurrently, on the runtime each close asked for.
 //!
+//! What is submitted is a close not yet started ([`StartClose`], an entry's
+//! closer), not its future: a chunk builds each close's future when it first
+//! polls it, so the allocation (and its free, when the close ends) happen on
+//! the worker that runs the close, not on the thread that retires a whole
+//! cache in a row (a shutdown spent a tenth of its own work allocating them).
+//!
 //! Nothing else changes for a close: it still runs on its entry's runtime, is
-//! counted, traced and taken over as before (see `closer.rs`), and a chunk
-//! dropped unpolled (its runtime shut down) drops each close's own guard, which
-//! abandons that close and counts it.
+//! counted, traced and taken over as before (see `closer.rs`), and a close
+//! dropped unstarted (its task or chunk dropped unpolled: the runtime shut
+//! down) is told so ([`StartClose::never_started`]), which abandons and counts it.
 //!
 //! A batch also reads the clock once: the times at which its entries were
 //! retired, queued and taken (for the stuck-entry warnings and the shutdown
@@ -22,13 +28,41 @@ use std::{
     cell::{Cell, RefCell},
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
 use tokio::{runtime::Handle, time::Instant};
 
-/// A close's own task, before it is spawned.
+/// A close's own task, as [`StartClose::start`] builds it.
 pub(crate) type CloseTask = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A close that is due and not started yet.
+pub(crate) trait StartClose: Send + Sync + 'static {
+    /// The close's task, built on the thread that is about to poll it.
+    fn start(self: Arc<Self>) -> CloseTask;
+
+    /// The close will not start here: what would have run it was dropped
+    /// unpolled (its runtime shut down).
+    fn never_started(self: Arc<Self>);
+}
+
+/// A submitted close until it starts; dropped before, it never starts.
+struct Unstarted(Option<Arc<dyn StartClose>>);
+
+impl Unstarted {
+    fn start(&mut self) -> Option<CloseTask> {
+        self.0.take().map(StartClose::start)
+    }
+}
+
+impl Drop for Unstarted {
+    fn drop(&mut self) {
+        if let Some(close) = self.0.take() {
+            close.never_started();
+        }
+    }
+}
 
 /// The most closes one task runs: enough to amortize a spawn, few enough that
 /// the closes of a large batch still spread over the runtime's workers.
@@ -36,7 +70,7 @@ const CHUNK: usize = 64;
 
 std::thread_local! {
     /// The closes submitted on this thread during an open batch.
-    static OPEN: RefCell<Option<Vec<(Handle, CloseTask)>>> = const { RefCell::new(None) };
+    static OPEN: RefCell<Option<Vec<(Handle, Unstarted)>>> = const { RefCell::new(None) };
     /// The time read when this thread's current batch or chunk poll started.
     static TIME: Cell<Option<Instant>> = const { Cell::new(None) };
 }
@@ -82,16 +116,21 @@ pub(crate) fn batch<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Spawns `task` on `runtime`, or adds it to this thread's open batch.
-pub(crate) fn submit(runtime: Handle, task: CloseTask) {
-    let mut item = Some((runtime, task));
+/// Starts `close` in a task of its own on `runtime`, or adds it to this
+/// thread's open batch.
+pub(crate) fn submit(runtime: Handle, close: Arc<dyn StartClose>) {
+    let mut item = Some((runtime, Unstarted(Some(close))));
     let _ = OPEN.try_with(|open| {
         if let Some(batch) = open.borrow_mut().as_mut() {
             batch.extend(item.take());
         }
     });
-    if let Some((runtime, task)) = item {
-        drop(runtime.spawn(task));
+    if let Some((runtime, mut unstarted)) = item {
+        drop(runtime.spawn(async move {
+            if let Some(task) = unstarted.start() {
+                task.await;
+            }
+        }));
     }
 }
 
@@ -106,9 +145,9 @@ impl Drop for Flush {
         };
         // Consecutive closes for one runtime share chunks (retirement order is
         // kept; a cache on one runtime makes one run).
-        let mut chunk: Vec<CloseTask> = Vec::new();
+        let mut chunk: Vec<Close> = Vec::new();
         let mut target: Option<Handle> = None;
-        for (runtime, task) in closes {
+        for (runtime, close) in closes {
             let same = target.as_ref().is_some_and(|t| t.id() == runtime.id());
             if !same || chunk.len() == CHUNK {
                 if let Some(target) = target.take() {
@@ -116,7 +155,7 @@ impl Drop for Flush {
                 }
                 target = Some(runtime);
             }
-            chunk.push(task);
+            chunk.push(Close::Unstarted(close));
         }
         if let Some(target) = target {
             drop(target.spawn(Chunk(chunk)));
@@ -124,16 +163,38 @@ impl Drop for Flush {
     }
 }
 
+/// One close of a chunk.
+enum Close {
+    Unstarted(Unstarted),
+    Started(CloseTask),
+}
+
+impl Close {
+    /// Polls the close, starting it first if need be; whether it is still pending.
+    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Self::Unstarted(unstarted) = self {
+            match unstarted.start() {
+                Some(task) => *self = Self::Started(task),
+                None => return false,
+            }
+        }
+        match self {
+            Self::Started(task) => task.as_mut().poll(cx).is_pending(),
+            Self::Unstarted(_) => false,
+        }
+    }
+}
+
 /// Polls its pending closes until all have finished (a finished one is
 /// dropped at once).
-struct Chunk(Vec<CloseTask>);
+struct Chunk(Vec<Close>);
 
 impl Future for Chunk {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let _time = TimeSet::now();
-        self.0.retain_mut(|task| task.as_mut().poll(cx).is_pending());
+        self.0.retain_mut(|close| close.poll(cx));
         if self.0.is_empty() {
             Poll::Ready(())
         } else {
@@ -165,11 +226,30 @@ mod tests {
         closes.load(Ordering::SeqCst)
     }
 
-    fn counting(count: &Arc<AtomicUsize>) -> CloseTask {
-        let count = Arc::clone(count);
-        Box::pin(async move {
-            tokio::task::yield_now().await;
-            count.fetch_add(1, Ordering::SeqCst);
+    /// A close that yields once, then counts itself in `closes`; told it never
+    /// started, it counts itself in `never`.
+    struct Counting {
+        closes: Arc<AtomicUsize>,
+        never: Arc<AtomicUsize>,
+    }
+
+    impl StartClose for Counting {
+        fn start(self: Arc<Self>) -> CloseTask {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.closes.fetch_add(1, Ordering::SeqCst);
+            })
+        }
+
+        fn never_started(self: Arc<Self>) {
+            self.never.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting(closes: &Arc<AtomicUsize>) -> Arc<dyn StartClose> {
+        Arc::new(Counting {
+            closes: Arc::clone(closes),
+            never: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -214,5 +294,33 @@ mod tests {
         }));
         assert!(panicked.is_err());
         assert_eq!(run_until(&runtime, &closes, 1), 1);
+    }
+
+    #[test]
+    fn a_close_dropped_unstarted_is_told_so_once_in_a_chunk_or_alone() {
+        let closes = Arc::new(AtomicUsize::new(0));
+        let never = Arc::new(AtomicUsize::new(0));
+        let close = || -> Arc<dyn StartClose> {
+            Arc::new(Counting {
+                closes: Arc::clone(&closes),
+                never: Arc::clone(&never),
+            })
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        batch(|| {
+            for _ in 0..70 {
+                submit(runtime.handle().clone(), close());
+            }
+        });
+        submit(runtime.handle().clone(), close());
+        assert_eq!(
+            runtime.metrics().num_alive_tasks(),
+            3,
+            "two chunks and one task of its own"
+        );
+        // Shut down before any task is polled: every close is dropped unstarted.
+        drop(runtime);
+        assert_eq!(never.load(Ordering::SeqCst), 71, "each close, once");
+        assert_eq!(closes.load(Ordering::SeqCst), 0);
     }
 }

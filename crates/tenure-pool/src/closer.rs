@@ -30,7 +30,7 @@ use tracing::Instrument;
 
 use crate::{
     catch_unwind::CatchUnwind,
-    close_batch,
+    close_batch::{self, CloseTask, StartClose},
     close_slot::{CloseSlot, Waiting},
     log_key::LogKey,
     stats::CacheStats,
@@ -358,21 +358,10 @@ impl<K: fmt::Debug + Send + Sync + 'static> Closer for EntryCloser<K> {
                 tracing::debug!(key = ?LogKey(self.slot.key()), "last lease returned; closing");
                 // Spawned, never run here: this may be inside `get`, `insert`, a
                 // listener or the drop of a lease. On a runtime that has shut down
-                // the task is dropped at once, and `Unstarted` abandons the close.
-                // Inside a batch (`shutdown`, `invalidate_all`, the reaper) the
-                // task joins others in one spawn (see `close_batch.rs`).
-                let unstarted = Unstarted(Some(me));
-                close_batch::submit(
-                    runtime,
-                    Box::pin(async move {
-                        let mut unstarted = unstarted;
-                        if let Some(closer) = unstarted.0.take()
-                            && let Some(close) = closer.take()
-                        {
-                            closer.run(close).await;
-                        }
-                    }),
-                );
+                // the task is dropped at once, and the close, never started, is
+                // abandoned. Inside a batch (`shutdown`, `invalidate_all`, the
+                // reaper) it joins others in one spawn (see `close_batch.rs`).
+                close_batch::submit(runtime, me);
             }
             None => self.abandon("there is no tokio runtime to run it on"),
         }
@@ -388,15 +377,18 @@ impl<K> fmt::Debug for EntryCloser<K> {
     }
 }
 
-/// The own-runtime task before its first poll: dropped unpolled, its runtime has
-/// shut down, and the close (unless another runtime took it) is abandoned.
-struct Unstarted<K: fmt::Debug + Send + Sync + 'static>(Option<Arc<EntryCloser<K>>>);
+impl<K: fmt::Debug + Send + Sync + 'static> StartClose for EntryCloser<K> {
+    fn start(self: Arc<Self>) -> CloseTask {
+        Box::pin(async move {
+            // Unless a shutdown took it over meanwhile.
+            if let Some(close) = self.take() {
+                self.run(close).await;
+            }
+        })
+    }
 
-impl<K: fmt::Debug + Send + Sync + 'static> Drop for Unstarted<K> {
-    fn drop(&mut self) {
-        if let Some(closer) = self.0.take() {
-            closer.abandon("its runtime shut down before running it");
-        }
+    fn never_started(self: Arc<Self>) {
+        self.abandon("its runtime shut down before running it");
     }
 }
 

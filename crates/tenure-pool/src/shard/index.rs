@@ -36,6 +36,11 @@ impl Index {
         self.table.insert_unique(hash, index, |&i| hash_of(i));
     }
 
+    /// Removes every index, keeping the table's allocation.
+    pub(super) fn clear(&mut self) {
+        self.table.clear();
+    }
+
     /// Removes `index` from under `hash`; whether it was there.
     pub(super) fn remove(&mut self, hash: u64, index: u32) -> bool {
         match self.table.find_entry(hash, |&i| i == index) {

@@ -69,6 +69,21 @@ impl<T> Slab<T> {
         value
     }
 
+    /// Removes every value, passing each to `each` in slot order, as
+    /// [`remove`](Self::remove) would one by one (each slot gets a new
+    /// generation and goes on the free list), in one pass.
+    pub(super) fn drain(&mut self, mut each: impl FnMut(T)) {
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if let Some(value) = slot.value.take() {
+                slot.generation = slot.generation.wrapping_add(1);
+                self.free
+                    .push(u32::try_from(index).expect("shard capacity fits in u32"));
+                each(value);
+            }
+        }
+        self.len = 0;
+    }
+
     /// Gives a full slot a new generation, so ids of the value it held no longer
     /// name what it holds now (its value was replaced in place).
     pub(super) fn renew(&mut self, index: u32) {
@@ -172,5 +187,25 @@ mod tests {
         let a = slab.insert(1);
         slab.remove(a);
         slab.remove(a);
+    }
+
+    #[test]
+    fn a_drain_empties_every_slot_as_removals_one_by_one_would() {
+        let mut slab = Slab::with_capacity(4);
+        let indices: Vec<u32> = ["a", "b", "c", "d"].into_iter().map(|v| slab.insert(v)).collect();
+        slab.remove(indices[1]);
+        let ids: Vec<EntryId> = [0, 2, 3].into_iter().map(|i| slab.id(indices[i])).collect();
+        let mut drained = Vec::new();
+        slab.drain(|value| drained.push(value));
+        assert_eq!(drained, ["a", "c", "d"], "every value, in slot order, once");
+        assert_eq!(slab.len(), 0);
+        for &id in &ids {
+            assert!(!slab.holds(id), "a drained value's id names nothing");
+        }
+        let mut refilled: Vec<u32> = (0..4).map(|i| slab.insert(["w", "x", "y", "z"][i])).collect();
+        refilled.sort_unstable();
+        assert_eq!(refilled, indices, "the drained slots are reused before the slab grows");
+        assert_eq!(slab.bound(), 4);
+        assert_eq!(slab.len(), 4);
     }
 }
