@@ -164,12 +164,13 @@ async fn see_through<K: CacheKey>(
         .map_or(TAKEOVER_AFTER, |deadline| TAKEOVER_AFTER.min(deadline / 4))
         .max(Duration::from_millis(1));
     let stop = deadline.map(|deadline| Instant::now() + deadline);
-    // Two checks a tick apart: a close is taken over after one to two ticks queued.
+    // Two checks a tick apart: a close is taken over after one to two ticks
+    // queued. The first check comes a tick in, not at once: a shutdown whose
+    // closes all run in time never walks its draining entries (10,000 of them
+    // right after a large cache retires), and nothing can be stalled before
+    // a tick has passed anyway.
     let mut watch = StallWatch::new(1);
     loop {
-        let stalled = watch.stalled(drains);
-        drains.take_over(stalled, runtime);
-        drains.warn_stuck(warn_after);
         let next = Instant::now() + tick;
         let until = stop.map_or(next, |stop| stop.min(next));
         if drains.drained_or(until).await {
@@ -178,6 +179,9 @@ async fn see_through<K: CacheKey>(
         if stop.is_some_and(|stop| Instant::now() >= stop) {
             return false;
         }
+        let stalled = watch.stalled(drains);
+        drains.take_over(stalled, runtime);
+        drains.warn_stuck(warn_after);
     }
 }
 
