@@ -428,16 +428,49 @@ criterion_group! {
     targets = hit, read_heavy, churn, single_flight, retire
 }
 
+/// Criterion's options that take a value (the value is not a filter).
+const VALUED_OPTIONS: [&str; 14] = [
+    "--save-baseline",
+    "--baseline",
+    "--baseline-lenient",
+    "--load-baseline",
+    "--sample-size",
+    "--warm-up-time",
+    "--measurement-time",
+    "--nresamples",
+    "--noise-threshold",
+    "--confidence-level",
+    "--significance-level",
+    "--profile-time",
+    "--plotting-backend",
+    "--output-format",
+];
+
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    // The paired table runs with criterion's groups, or when a filter names it.
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    if filters.is_empty()
-        || filters
-            .iter()
-            .any(|f| "retire".contains(f.as_str()) || f.contains("retire"))
+    // The paired table runs after criterion's groups, unless criterion only
+    // lists or tests them, or a filter is given that does not name it.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .iter()
+        .any(|a| a == "--list" || a == "--test" || a == "--profile-time")
     {
+        return;
+    }
+    let mut filters = Vec::new();
+    let mut skip_value = false;
+    for arg in &args {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if arg.starts_with('-') {
+            skip_value = VALUED_OPTIONS.contains(&arg.as_str());
+        } else {
+            filters.push(arg.as_str());
+        }
+    }
+    if filters.is_empty() || filters.iter().any(|f| f.contains("retire") || "retire".contains(f)) {
         retire_paired();
     }
 }

@@ -35,8 +35,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// then runs on the entry's runtime. If that runtime has not started it
     /// within a grace period (it is a current-thread runtime outside `block_on`,
     /// or stalled), the shutdown runs it on its own runtime instead. The grace
-    /// period is 1 to 2 s, or a quarter to a half of a deadline shorter than
-    /// 4 s, measured on the shutdown's runtime's clock. A close whose runtime has
+    /// period is one to two ticks (a tick and a half for a close already queued
+    /// when the shutdown starts), measured on the shutdown's runtime's clock: a
+    /// tick is 1 s, or a quarter of a deadline shorter than 4 s, but at least
+    /// 1 ms (tokio's timers round up to whole milliseconds, so with deadlines of
+    /// a few milliseconds a takeover may come after the deadline, that is,
+    /// not at all). A close whose runtime has
     /// shut down is abandoned (the value dropped unclosed, counted in
     /// `closes_abandoned`). So without leases held, a shutdown awaited on a
     /// runtime returns once every close has finished, whichever runtime each
@@ -164,14 +168,18 @@ async fn see_through<K: CacheKey>(
         .map_or(TAKEOVER_AFTER, |deadline| TAKEOVER_AFTER.min(deadline / 4))
         .max(Duration::from_millis(1));
     let stop = deadline.map(|deadline| Instant::now() + deadline);
-    // Two checks a tick apart: a close is taken over after one to two ticks
-    // queued. The first check comes a tick in, not at once: a shutdown whose
-    // closes all run in time never walks its draining entries (10,000 of them
-    // right after a large cache retires), and nothing can be stalled before
-    // a tick has passed anyway.
+    // Checks a tick apart, the first half a tick in: a close is taken over at
+    // the second check that finds it queued, so one queued when the shutdown
+    // starts after a tick and a half, one queued later after one to two ticks.
+    // Not checking at once spares a shutdown whose closes all finish within
+    // half a tick (10,000 of them right after a large cache retires) a walk
+    // over every draining entry; half a tick, not a whole one, keeps a close
+    // queued at the start inside two ticks, timer rounding included.
     let mut watch = StallWatch::new(1);
+    let mut wait = tick / 2;
     loop {
-        let next = Instant::now() + tick;
+        let next = Instant::now() + wait;
+        wait = tick;
         let until = stop.map_or(next, |stop| stop.min(next));
         if drains.drained_or(until).await {
             return true;

@@ -299,6 +299,41 @@ async fn a_lease_held_for_hours_keeps_working() {
     assert_eq!(watch.closes(), 1);
 }
 
+/// Closes started together (`invalidate_all`) are spawned in chunks on their
+/// entries' runtime; a runtime that shuts down before polling them abandons
+/// every one of them, counted, each value dropped unclosed and not leaked.
+#[test]
+fn closes_batched_on_a_runtime_that_shuts_down_unpolled_are_each_counted_as_abandoned() {
+    const ENTRIES: u32 = 150; // more than two chunks of 64
+    let log = Arc::new(Log::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+    let watches: Vec<_> = {
+        let _entered = runtime.enter(); // each entry's close goes to this runtime
+        (0..ENTRIES)
+            .map(|key| {
+                let probe = Probe::new(key, &log);
+                let watch = probe.watch();
+                drop(cache.insert(key, Owned::new(probe)).unwrap());
+                watch
+            })
+            .collect()
+    };
+    cache.invalidate_all(); // spawns the chunks; the runtime never polls them
+    assert_eq!(cache.stats().draining, u64::from(ENTRIES));
+    drop(runtime);
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.closes_abandoned, stats.closes, stats.draining),
+        (u64::from(ENTRIES), 0, 0)
+    );
+    assert!(watches.iter().all(|watch| watch.closes() == 0));
+    assert_eq!(Arc::strong_count(&log), 1, "every probe was dropped, none leaked");
+}
+
 /// A close whose runtime has shut down cannot run: it is counted and warned, and
 /// the value is dropped, not leaked silently.
 #[test]

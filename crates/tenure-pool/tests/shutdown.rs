@@ -88,6 +88,39 @@ async fn shutdown_closes_on_the_callers_runtime_when_the_entrys_runtime_is_idle(
     assert_eq!(watch.closes(), 1, "closed exactly once");
 }
 
+/// The grace period `shutdown`'s rustdoc gives: a close already queued on an
+/// idle runtime when the shutdown starts is taken over after a tick and a half,
+/// a tick being 1 s, or a quarter of a deadline shorter than 4 s.
+#[tokio::test(start_paused = true)]
+async fn a_close_queued_when_the_shutdown_starts_is_taken_over_after_a_tick_and_a_half() {
+    for (deadline, tick) in [
+        (None, Duration::from_secs(1)),
+        (Some(Duration::from_millis(400)), Duration::from_millis(100)),
+    ] {
+        let log = Arc::new(Log::default());
+        let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+        let idle = idle_runtime();
+        let probe = Probe::new(1, &log);
+        let watch = probe.watch();
+        {
+            let _entered = idle.enter();
+            drop(cache.insert(1, Owned::new(probe)).unwrap());
+        }
+        let started = tokio::time::Instant::now();
+        let report = match deadline {
+            Some(deadline) => bounded(cache.shutdown().deadline(deadline)).await,
+            None => bounded(cache.shutdown()).await,
+        };
+        let took = started.elapsed();
+        assert!(report.is_complete(), "{report:?}");
+        assert_eq!((watch.closes(), report.stats.closes_taken_over), (1, 1));
+        // Tokio's timers round up to the next millisecond, once per wait.
+        let (low, high) = (tick * 3 / 2, tick * 3 / 2 + Duration::from_millis(2));
+        assert!(low <= took && took <= high, "{deadline:?}: taken over after {took:?}");
+        drop_elsewhere(idle);
+    }
+}
+
 /// The same, with the lease dropped only after the shutdown started: the close is
 /// queued on the idle runtime mid-shutdown and still taken over.
 #[tokio::test(start_paused = true)]
