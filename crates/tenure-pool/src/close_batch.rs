@@ -145,57 +145,53 @@ impl Drop for Flush {
         };
         // Consecutive closes for one runtime share chunks (retirement order is
         // kept; a cache on one runtime makes one run).
-        let mut chunk: Vec<Close> = Vec::new();
+        let mut chunk: Vec<Unstarted> = Vec::new();
         let mut target: Option<Handle> = None;
         for (runtime, close) in closes {
             let same = target.as_ref().is_some_and(|t| t.id() == runtime.id());
             if !same || chunk.len() == CHUNK {
                 if let Some(target) = target.take() {
-                    drop(target.spawn(Chunk(std::mem::take(&mut chunk))));
+                    drop(target.spawn(Chunk::of(std::mem::take(&mut chunk))));
                 }
                 target = Some(runtime);
             }
-            chunk.push(Close::Unstarted(close));
+            chunk.push(close);
         }
         if let Some(target) = target {
-            drop(target.spawn(Chunk(chunk)));
+            drop(target.spawn(Chunk::of(chunk)));
         }
     }
 }
 
-/// One close of a chunk.
-enum Close {
-    Unstarted(Unstarted),
-    Started(CloseTask),
+/// Starts its closes at its first poll, then polls them until all have
+/// finished (a finished one is dropped at once). Dropped unpolled, its closes
+/// are dropped unstarted.
+struct Chunk {
+    unstarted: Vec<Unstarted>,
+    running: Vec<CloseTask>,
 }
 
-impl Close {
-    /// Polls the close, starting it first if need be; whether it is still pending.
-    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
-        if let Self::Unstarted(unstarted) = self {
-            match unstarted.start() {
-                Some(task) => *self = Self::Started(task),
-                None => return false,
-            }
-        }
-        match self {
-            Self::Started(task) => task.as_mut().poll(cx).is_pending(),
-            Self::Unstarted(_) => false,
+impl Chunk {
+    /// `running` is allocated at the first poll, on the worker.
+    fn of(unstarted: Vec<Unstarted>) -> Self {
+        Self {
+            unstarted,
+            running: Vec::new(),
         }
     }
 }
-
-/// Polls its pending closes until all have finished (a finished one is
-/// dropped at once).
-struct Chunk(Vec<Close>);
 
 impl Future for Chunk {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let _time = TimeSet::now();
-        self.0.retain_mut(|close| close.poll(cx));
-        if self.0.is_empty() {
+        let chunk = &mut *self;
+        chunk
+            .running
+            .extend(chunk.unstarted.drain(..).filter_map(|mut close| close.start()));
+        chunk.running.retain_mut(|task| task.as_mut().poll(cx).is_pending());
+        if chunk.running.is_empty() {
             Poll::Ready(())
         } else {
             Poll::Pending

@@ -17,9 +17,9 @@
 //! A slot keeps 32 bits of the hash (which also pick its bucket) and 32 bits
 //! of the remember count. Only hashes are kept, and only part of them: two
 //! keys whose kept bits agree are one to the ghost list, which readmits the
-//! other key to main: at most one misplaced entry, never a wrong value. A slot left untouched for
-//! 2³² remembers can look live again for a window's length, with the same
-//! effect.
+//! other key to main: at most one misplaced entry, never a wrong value. A
+//! slot left untouched for 2³² remembers can look live again for a window's
+//! length, with the same effect.
 
 /// Slots per bucket: 8 × 8 bytes, one cache line.
 const WAYS: usize = 8;
@@ -108,14 +108,10 @@ impl Ghost {
             self.grow((buckets * 2).clamp(FIRST_BUCKETS, self.max_buckets));
         }
         let tag = tag(hash);
-        let bucket = self.bucket(tag);
-        if bucket.clone().any(|index| {
-            let slot = self.slots[index];
-            slot.tag == tag && self.live(slot)
-        }) {
+        if self.find(tag).is_some() {
             return;
         }
-        let pick = self.place(bucket);
+        let pick = self.place(self.bucket(tag));
         self.remembered += 1;
         self.slots[pick] = Slot { tag, at: self.now() };
     }
@@ -139,20 +135,24 @@ impl Ghost {
         }
     }
 
+    /// The slot where `tag` is live, if any.
+    fn find(&self, tag: u32) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.bucket(tag).find(|&index| {
+            let slot = self.slots[index];
+            slot.tag == tag && self.live(slot)
+        })
+    }
+
     /// Whether `hash` is remembered; it is forgotten either way.
     pub(super) fn forget(&mut self, hash: u64) -> bool {
-        if self.slots.is_empty() {
-            return false;
+        let found = self.find(tag(hash));
+        if let Some(index) = found {
+            self.slots[index].tag = 0;
         }
-        let tag = tag(hash);
-        for index in self.bucket(tag) {
-            let slot = self.slots[index];
-            if slot.tag == tag && self.live(slot) {
-                self.slots[index].tag = 0;
-                return true;
-            }
-        }
-        false
+        found.is_some()
     }
 }
 
