@@ -4,27 +4,24 @@
 //! Groups: `hit` (one lookup of a present key, one thread), `read_heavy` (1 and 2
 //! threads), `churn` (capacity 200, 10,000 keys, Zipf 1.0, 10% inserts),
 //! `single_flight` (64 tasks miss one key at once) and `retire` (10,000 owned
-//! entries retired, none leased), then a table of the same retirements paired
-//! round by round with the hand-written loop (`retire_paired`). Hit ratios, init
+//! entries retired, none leased). The same retirements paired round by round
+//! with the hand-written loop are the `retire` bench's table. Hit ratios, init
 //! counts and bytes per entry are not timings: the `metrics` bench prints them.
 
 use std::{
     convert::Infallible,
     hint::black_box,
     num::NonZeroUsize,
-    sync::{
-        Arc, Barrier, Mutex, PoisonError,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, Barrier, Mutex, atomic::AtomicUsize},
     time::{Duration, Instant},
 };
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tenure_bench::{
-    BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, OwnedClient, QuickCache, TenureOwned, TenureShared,
-    churn_step, churn_trace, filled, lookup_sequence, present_keys, runtime, single_flight,
+    BenchCache, Client, Key, MokaFuture, MokaSync, MutexLru, QuickCache, TenureOwned, TenureShared, churn_step,
+    churn_trace, filled, lookup_sequence, present_keys, retire, runtime, single_flight,
 };
-use tenure_pool::{ClientCache, Owned, Shared};
+use tenure_pool::{ClientCache, Shared};
 
 /// Keys present in the hit-path and read-heavy caches.
 const PRESENT: usize = 1_000;
@@ -279,94 +276,13 @@ fn single_flight(c: &mut Criterion) {
     group.finish();
 }
 
-/// Owned entries retired at once.
-const RETIRED: usize = 10_000;
-
-/// A tenure cache of `RETIRED` unleased owned entries, each counting its close in `closed`.
-fn owned_cache(closed: Option<&Arc<AtomicUsize>>) -> ClientCache<Key, Owned<OwnedClient>> {
-    let cache = ClientCache::<Key, Owned<OwnedClient>>::builder()
-        .max_capacity(4 * RETIRED as u64)
-        .build()
-        .expect("cache");
-    for key in 0..RETIRED as u64 {
-        drop(
-            cache
-                .insert(key, Owned::new(OwnedClient::new(key, closed.map(Arc::clone))))
-                .expect("insert"),
-        );
-    }
-    assert_eq!(cache.len(), RETIRED);
-    cache
-}
-
-/// tenure: `shutdown().await` (retires every entry, waits for every close).
-async fn tenure_shutdown() -> Duration {
-    let closed = Arc::new(AtomicUsize::new(0));
-    let cache = owned_cache(Some(&closed));
-    let began = Instant::now();
-    cache.shutdown().await;
-    let took = began.elapsed();
-    assert_eq!(closed.load(Ordering::Relaxed), RETIRED);
-    took
-}
-
-/// tenure: `invalidate_all()`, then polling `stats()` until every close is counted.
-async fn tenure_invalidate_all() -> Duration {
-    let cache = owned_cache(None);
-    let began = Instant::now();
-    cache.invalidate_all();
-    while cache.stats().closes < RETIRED as u64 {
-        tokio::task::yield_now().await;
-    }
-    began.elapsed()
-}
-
-/// The hand-written equivalent on a `Mutex<LruCache>` of owned clients: pop
-/// every entry and spawn its close, then await them all.
-async fn spawn_loop() -> Duration {
-    let closed = Arc::new(AtomicUsize::new(0));
-    let capacity = NonZeroUsize::new(RETIRED).expect("non-zero");
-    let cache = Mutex::new(lru::LruCache::<Key, OwnedClient>::new(capacity));
-    for key in 0..RETIRED as u64 {
-        cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .put(key, OwnedClient::new(key, Some(Arc::clone(&closed))));
-    }
-    let began = Instant::now();
-    let drained: Vec<OwnedClient> = {
-        let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
-        std::iter::from_fn(|| cache.pop_lru().map(|(_, v)| v)).collect()
-    };
-    let closes: Vec<_> = drained
-        .into_iter()
-        .map(|client| tokio::spawn(client.shut_down()))
-        .collect();
-    for close in closes {
-        close.await.expect("close");
-    }
-    let took = began.elapsed();
-    assert_eq!(closed.load(Ordering::Relaxed), RETIRED);
-    took
-}
-
-/// The three ways of retiring `RETIRED` owned entries, by name.
-type RetireRun = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Duration>>>;
-const RETIRE_RUNS: [(&str, RetireRun); 3] = [
-    ("tenure (shutdown)", || Box::pin(tenure_shutdown())),
-    ("tenure (invalidate_all, poll stats)", || {
-        Box::pin(tenure_invalidate_all())
-    }),
-    ("Mutex<LruCache> (pop all, spawn closes)", || Box::pin(spawn_loop())),
-];
-
 /// 5. Retirement: 10,000 owned entries, no leases: time until every one is closed.
 fn retire(c: &mut Criterion) {
     let rt = runtime(2);
     let mut group = c.benchmark_group("retire");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(RETIRED as u64));
-    for (name, run) in RETIRE_RUNS {
+    group.throughput(Throughput::Elements(retire::RETIRED as u64));
+    for (name, run) in retire::RUNS {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
@@ -382,95 +298,9 @@ fn retire(c: &mut Criterion) {
     group.finish();
 }
 
-/// Rounds of the paired retirement table.
-const RETIRE_ROUNDS: usize = 31;
-
-/// 5b. Retirement, paired: each round runs the three ways back to back
-/// (starting with a different one each round) and divides each tenure time by
-/// the loop's of the same round, so a slower or faster stretch of the machine
-/// falls on both sides of a ratio. Printed after criterion's groups.
-fn retire_paired() {
-    let rt = runtime(2);
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); RETIRE_RUNS.len()];
-    rt.block_on(async {
-        // One round not counted: the allocator and the runtime warm up.
-        for (_, run) in RETIRE_RUNS {
-            run().await;
-        }
-        for round in 0..RETIRE_ROUNDS {
-            for offset in 0..RETIRE_RUNS.len() {
-                let which = (round + offset) % RETIRE_RUNS.len();
-                times[which].push(RETIRE_RUNS[which].1().await.as_secs_f64() * 1e3);
-            }
-        }
-    });
-    let loop_times = &times[RETIRE_RUNS.len() - 1];
-    println!();
-    println!(
-        "### retire, paired: {RETIRE_ROUNDS} rounds, each running the three back to back; \
-         median (min - max) over the rounds"
-    );
-    println!();
-    println!("| | ms | / the loop's time in the same round |");
-    println!("|---|---:|---:|");
-    for ((name, _), runs) in RETIRE_RUNS.iter().zip(&times) {
-        let (median, min, max) = tenure_bench::median_min_max(&mut runs.clone());
-        let mut ratios: Vec<f64> = runs.iter().zip(loop_times).map(|(t, l)| t / l).collect();
-        let (r_median, r_min, r_max) = tenure_bench::median_min_max(&mut ratios);
-        println!("| {name} | {median:.2} ({min:.2} - {max:.2}) | **{r_median:.2}** ({r_min:.2} - {r_max:.2}) |");
-    }
-    println!();
-}
-
 criterion_group! {
     name = benches;
     config = config();
     targets = hit, read_heavy, churn, single_flight, retire
 }
-
-/// Criterion's options that take a value (the value is not a filter).
-const VALUED_OPTIONS: [&str; 14] = [
-    "--save-baseline",
-    "--baseline",
-    "--baseline-lenient",
-    "--load-baseline",
-    "--sample-size",
-    "--warm-up-time",
-    "--measurement-time",
-    "--nresamples",
-    "--noise-threshold",
-    "--confidence-level",
-    "--significance-level",
-    "--profile-time",
-    "--plotting-backend",
-    "--output-format",
-];
-
-fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    // The paired table runs after criterion's groups, unless criterion only
-    // lists or tests them, or a filter is given that does not name it.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args
-        .iter()
-        .any(|a| a == "--list" || a == "--test" || a == "--profile-time")
-    {
-        return;
-    }
-    let mut filters = Vec::new();
-    let mut skip_value = false;
-    for arg in &args {
-        if std::mem::take(&mut skip_value) {
-            continue;
-        }
-        if arg.starts_with('-') {
-            skip_value = VALUED_OPTIONS.contains(&arg.as_str());
-        } else {
-            filters.push(arg.as_str());
-        }
-    }
-    if filters.is_empty() || filters.iter().any(|f| f.contains("retire") || "retire".contains(f)) {
-        retire_paired();
-    }
-}
+criterion_main!(benches);

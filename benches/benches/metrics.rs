@@ -487,13 +487,6 @@ fn med(values: &[f64]) -> f64 {
     tenure_bench::median_min_max(&mut values.to_vec()).0
 }
 
-/// "median (min–max)" of `a[i] / b[i]` over the rounds.
-fn paired(a: &[f64], b: &[f64]) -> String {
-    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
-    let (median, min, max) = tenure_bench::median_min_max(&mut ratios);
-    format!("**{median:.2}** ({min:.2} – {max:.2})")
-}
-
 fn scaling_table(rt: &tokio::runtime::Runtime) {
     let _guard = rt.enter();
     let keys = tenure_bench::present_keys(1_000);
@@ -562,9 +555,9 @@ fn scaling_table(rt: &tokio::runtime::Runtime) {
     println!("|---|---:|---:|---:|");
     println!(
         "| tenure / ceiling | {} | {} | {} |",
-        paired(&t.wall, &c.wall),
-        paired(&t.disjoint, &c.disjoint),
-        paired(&t.hot, &c.hot)
+        tenure_bench::paired(&t.wall, &c.wall),
+        tenure_bench::paired(&t.disjoint, &c.disjoint),
+        tenure_bench::paired(&t.hot, &c.hot)
     );
     println!();
 }

@@ -19,6 +19,7 @@ use std::{
 
 use tenure_pool::{ClientCache, Close, Closing, Owned, Shared};
 
+pub mod retire;
 pub mod single_flight;
 pub mod workloads;
 
@@ -481,6 +482,13 @@ pub fn median_min_max(values: &mut [f64]) -> (f64, f64, f64) {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
     };
     (median, values[0], values[n - 1])
+}
+
+/// "**median** (min – max)" of `a[i] / b[i]`: ratios paired round by round.
+pub fn paired(a: &[f64], b: &[f64]) -> String {
+    let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| a / b).collect();
+    let (median, min, max) = median_min_max(&mut ratios);
+    format!("**{median:.2}** ({min:.2} – {max:.2})")
 }
 
 #[cfg(test)]
