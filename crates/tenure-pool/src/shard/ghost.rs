@@ -136,6 +136,7 @@ impl Ghost {
     }
 
     /// The slot where `tag` is live, if any.
+    #[inline]
     fn find(&self, tag: u32) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
