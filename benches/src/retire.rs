@@ -38,7 +38,7 @@ fn owned_cache(closed: Option<&Arc<AtomicUsize>>) -> ClientCache<Key, Owned<Owne
 }
 
 /// tenure: `shutdown().await` (retires every entry, waits for every close).
-pub async fn tenure_shutdown() -> Duration {
+async fn tenure_shutdown() -> Duration {
     let closed = Arc::new(AtomicUsize::new(0));
     let cache = owned_cache(Some(&closed));
     let began = Instant::now();
@@ -49,7 +49,7 @@ pub async fn tenure_shutdown() -> Duration {
 }
 
 /// tenure: `invalidate_all()`, then polling `stats()` until every close is counted.
-pub async fn tenure_invalidate_all() -> Duration {
+async fn tenure_invalidate_all() -> Duration {
     let cache = owned_cache(None);
     let began = Instant::now();
     cache.invalidate_all();
@@ -61,7 +61,7 @@ pub async fn tenure_invalidate_all() -> Duration {
 
 /// The hand-written equivalent on a `Mutex<LruCache>` of owned clients: pop
 /// every entry and spawn its close, then await them all.
-pub async fn spawn_loop() -> Duration {
+async fn spawn_loop() -> Duration {
     let closed = Arc::new(AtomicUsize::new(0));
     let capacity = NonZeroUsize::new(RETIRED).expect("non-zero");
     let cache = Mutex::new(lru::LruCache::<Key, OwnedClient>::new(capacity));
