@@ -187,11 +187,11 @@ macro_rules! same_error_everywhere {
 fn a_bad_setting_gets_the_same_message_from_every_cache() {
     assert_eq!(
         same_error_everywhere!(.max_capacity(0)),
-        "invalid `max_capacity` = 0: must be between 1 and 4294967295"
+        "invalid `max_capacity` = 0: must be between 1 and 1048576"
     );
     assert_eq!(
-        same_error_everywhere!(.max_capacity(1 << 32)),
-        "invalid `max_capacity` = 4294967296: must be between 1 and 4294967295"
+        same_error_everywhere!(.max_capacity((1 << 20) + 1)),
+        "invalid `max_capacity` = 1048577: must be between 1 and 1048576"
     );
     assert_eq!(
         same_error_everywhere!(.time_to_live(Duration::ZERO)),

@@ -38,7 +38,7 @@ const MIN_SLACK: Duration = Duration::from_millis(100);
 /// # Zero and out-of-range settings
 ///
 /// `max_capacity` must be at least 1 (a cache that holds nothing would retire every
-/// entry as it is inserted) and at most 2³²−1. `time_to_live`, `time_to_idle`
+/// entry as it is inserted) and at most 2²⁰ (1,048,576). `time_to_live`, `time_to_idle`
 /// and `drain_warning_after` must be greater than zero (an entry that expires as
 /// it is inserted is never served). [`build`](Self::build) reports the first
 /// setting that breaks a rule, by name and value (see [`CachePolicy`]'s rules).

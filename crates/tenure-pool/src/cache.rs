@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use crate::{
     CacheStats, Error, GetError, RemovalCause,
+    catch_unwind::CatchUnwind,
     clock::{Clock, Reading},
     close_batch,
     closer::{Drains, EntryCloser},
@@ -118,6 +119,19 @@ pub(crate) struct Held<K, E: Entry> {
     closer: Option<Arc<EntryCloser<K>>>,
 }
 
+impl<K: CacheKey, E: Entry> Held<K, E> {
+    /// Registers an owned entry as draining. Called under the write lock of the
+    /// shard it leaves (or would have entered), before the lock is released: a
+    /// `shutdown` that clears that shard afterwards then finds the entry in the
+    /// drain registry even though another thread is still retiring it (telling
+    /// the listener, say). Idempotent.
+    fn start_drain(&self) {
+        if let Some(closer) = &self.closer {
+            closer.retire();
+        }
+    }
+}
+
 /// Resolved builder settings.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -152,6 +166,10 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     refresher: Option<Refresher<K, E>>,
     refresh_failures: AtomicU64,
     refreshes_discarded: AtomicU64,
+    /// Inserts refused because the cache was shut down (their entries retired).
+    inserts_refused: AtomicU64,
+    /// Eviction listener calls that panicked (caught, see `retire`).
+    listener_panics: AtomicU64,
     shut_down: AtomicBool,
     /// The runtime the cache was built on, for closes and the reaper when the
     /// caller is not on one.
@@ -195,6 +213,8 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             refresher,
             refresh_failures: AtomicU64::new(0),
             refreshes_discarded: AtomicU64::new(0),
+            inserts_refused: AtomicU64::new(0),
+            listener_panics: AtomicU64::new(0),
             shut_down: AtomicBool::new(false),
             runtime,
             reaper_running: AtomicBool::new(false),
@@ -262,7 +282,12 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             Lookup::Stale(id, cause) => {
                 drop(shard);
                 // Unless another caller took or replaced it in between.
-                let removed = self.shard(hash).write().take_stale(id, cause);
+                let mut shard = self.shard(hash).write();
+                let removed = shard.take_stale(id, cause);
+                if let Some(removed) = &removed {
+                    removed.stored.start_drain();
+                }
+                drop(shard);
                 if let Some(removed) = removed {
                     self.retire(removed);
                 }
@@ -296,17 +321,24 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// exactly was not pinned down. A refresh starts well before the entry
     /// expires (at four fifths of its time-to-live by default), so a tick does
     /// not matter to it.
+    ///
+    /// However the attempt ends, the entry's next refresh is set: by
+    /// `finish_refresh` (swapped in, or failed: one period later), or, if the
+    /// refresher or its future panics, or the task is dropped unfinished (its
+    /// runtime shut down), by [`RefreshAttempt`], counted in `refresh_failures`.
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
-        let (Some(refresher), Some(runtime)) = (&self.refresher, self.runtime_for_reaper()) else {
-            self.shard(hash)
-                .write()
-                .refresh_failed(id, self.clock.now(), self.settings.expiry);
+        let attempt = RefreshAttempt {
+            inner: Arc::clone(self),
+            key: Some(key),
+            hash,
+            id,
+        };
+        let Some(runtime) = self.runtime_for_reaper() else {
+            attempt.fail("there is no tokio runtime to build it on");
             return;
         };
-        tracing::debug!(key = ?LogKey(&key), "refresh started");
-        let span = tracing::debug_span!("tenure.refresh", cache = %self.settings.name, key = ?LogKey(&key));
-        let building = refresher(&key);
-        let inner = Arc::clone(self);
+        let span = tracing::debug_span!("tenure.refresh", cache = %self.settings.name, key = ?LogKey(attempt.key()));
+        tracing::debug!(key = ?LogKey(attempt.key()), "refresh started");
         drop(
             runtime.spawn(
                 async move {
@@ -315,8 +347,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
                     if let Ok(tick) = std::panic::catch_unwind(|| tokio::time::sleep(REFRESH_START_DELAY)) {
                         tick.await;
                     }
-                    let outcome = building.await;
-                    inner.finish_refresh(key, hash, id, outcome);
+                    attempt.run().await;
                 }
                 .instrument(span),
             ),
@@ -342,6 +373,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         } else {
             shard.swap_refreshed(id, held, now, expiry)
         };
+        match &swapped {
+            Ok(old) | Err(old) => old.start_drain(),
+        }
         drop(shard);
         match swapped {
             Ok(old) => {
@@ -365,11 +399,24 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         }
     }
 
-    /// Starts a new reaper where this lookup runs if the current one has not
-    /// passed for a while (its runtime is alive but idle).
+    /// Starts a new reaper where this lookup runs if there is none (the last
+    /// one's runtime shut down, and no insert has started one since) or the
+    /// current one has not passed for a while (its runtime is alive but idle).
     #[cold]
     fn restart_stalled_reaper(self: &Arc<Self>) {
         if !self.reaper_running.load(Ordering::Acquire) {
+            // Only where this lookup runs: the cache's own runtime may be the
+            // one that shut down. Nothing to reap in an empty cache.
+            if let Ok(runtime) = Handle::try_current()
+                && self.len() > 0
+                && self
+                    .reaper_running
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                tracing::debug!("the reaper's runtime shut down; starting a new reaper here");
+                self.start_reaper(&runtime);
+            }
             return;
         }
         let beat = heartbeat::beat();
@@ -414,7 +461,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         // Checked under the shard lock: `shutdown` sets the flag before it clears
         // the shards, so an entry is either refused here or cleared there.
         if self.shut_down.load(Ordering::SeqCst) {
+            held.start_drain();
             drop(shard);
+            self.inserts_refused.fetch_add(1, Ordering::Relaxed);
             self.retire(Removed {
                 key,
                 stored: held,
@@ -425,6 +474,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         tracing::debug!(key = ?LogKey(&key), "entry inserted");
         let (index, displaced) = shard.insert(hash, key, scope, held, now, self.settings.expiry);
         let handle = E::__handle(&shard.stored(index).stored);
+        if let Some(entry) = &displaced {
+            entry.stored.start_drain();
+        }
         drop(shard);
         if let Some(entry) = displaced {
             self.retire(entry);
@@ -443,8 +495,13 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         Held { stored, closer }
     }
 
-    /// Takes an entry out of service: tells the listener, starts the drain of an
-    /// owned entry, and drops the cache's reference. Never called under a shard lock.
+    /// Takes an entry out of service: starts the drain of an owned entry (if the
+    /// caller has not, under the shard lock), tells the listener, and drops the
+    /// cache's reference. Never called under a shard lock.
+    ///
+    /// A panic in the listener is caught, logged and counted
+    /// (`listener_panics`): the entry is retired all the same, and so are the
+    /// others of a batch (`invalidate_all`, `shutdown`, a reaper pass).
     pub(crate) fn retire(&self, removed: Removed<K, Held<K, E>>) {
         let Removed {
             key,
@@ -452,11 +509,16 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             cause,
         } = removed;
         tracing::debug!(key = ?LogKey(&key), ?cause, "entry retired");
+        held.start_drain();
         if let Some(listener) = &self.listener {
-            listener(&key, &E::__handle(&held.stored), cause);
+            let handle = E::__handle(&held.stored);
+            let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(&key, &handle, cause)));
+            if told.is_err() {
+                self.listener_panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(key = ?LogKey(&key), ?cause, "the eviction listener panicked; the entry is retired all the same");
+            }
         }
-        if let Some(closer) = &held.closer {
-            closer.retire();
+        if held.closer.is_some() {
             let leases = E::__leases(&held.stored);
             if leases > 0 {
                 tracing::debug!(key = ?LogKey(&key), leases, "retired entry draining: it closes after its last lease");
@@ -475,7 +537,12 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         close_batch::batch(|| {
             let mut removed = Vec::new();
             for shard in self.shards.iter() {
-                take(&mut shard.0.write(), &mut removed);
+                let mut shard = shard.0.write();
+                take(&mut shard, &mut removed);
+                for entry in &removed {
+                    entry.stored.start_drain();
+                }
+                drop(shard);
                 for entry in removed.drain(..) {
                     self.retire(entry);
                 }
@@ -503,6 +570,8 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         self.drains.add_to(&mut stats);
         stats.refresh_failures = self.refresh_failures.load(Ordering::Relaxed);
         stats.refreshes_discarded = self.refreshes_discarded.load(Ordering::Relaxed);
+        stats.inserts_refused = self.inserts_refused.load(Ordering::Relaxed);
+        stats.listener_panics = self.listener_panics.load(Ordering::Relaxed);
         stats
     }
 
@@ -517,6 +586,70 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
 
     fn runtime_for_reaper(&self) -> Option<Handle> {
         Handle::try_current().ok().or_else(|| self.runtime.get().cloned())
+    }
+}
+
+/// One refresh of an entry, from its lookup to `finish_refresh`. Dropped
+/// without finishing (the refresher panicked, or the task running it was
+/// dropped because its runtime shut down), it counts a failed refresh and sets
+/// the entry's next one, so the entry is refreshed again a period later instead
+/// of never.
+struct RefreshAttempt<K: CacheKey, E: Entry> {
+    inner: Arc<Inner<K, E>>,
+    /// `None` once the attempt has ended.
+    key: Option<K>,
+    hash: u64,
+    id: EntryId,
+}
+
+impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
+    fn key(&self) -> &K {
+        self.key
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("read before the attempt ends"))
+    }
+
+    /// Builds the new entry (the refresher runs here, on the runtime, not on the
+    /// lookup that triggered it) and swaps it in, or records the failure.
+    async fn run(mut self) {
+        let Some(refresher) = self.inner.refresher.clone() else {
+            return self.fail("the cache has no refresher");
+        };
+        let building = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refresher(self.key())));
+        let outcome = match building {
+            Ok(building) => CatchUnwind::new(building).await,
+            Err(_) => Err(()),
+        };
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let outcome = outcome.unwrap_or_else(|()| Err("the refresh panicked (caught)".to_owned()));
+        self.inner.finish_refresh(key, self.hash, self.id, outcome);
+    }
+
+    /// Ends the attempt as failed: counted, logged, and the next one set a
+    /// period from now.
+    fn fail(mut self, why: &str) {
+        self.failed(why);
+    }
+
+    fn failed(&mut self, why: &str) {
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let inner = &self.inner;
+        inner.refresh_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(key = ?LogKey(&key), why, "refresh did not finish; the current entry serves on until it expires");
+        inner
+            .shard(self.hash)
+            .write()
+            .refresh_failed(self.id, inner.clock.now(), inner.settings.expiry);
+    }
+}
+
+impl<K: CacheKey, E: Entry> Drop for RefreshAttempt<K, E> {
+    fn drop(&mut self) {
+        self.failed("its task was dropped before it finished (its runtime shut down)");
     }
 }
 
@@ -612,11 +745,20 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         Err: Send + Sync + 'static,
     {
         let scope = self.inner.scope().map_err(GetError::Cache)?;
+        // Every look after the first (below, and after a leader was cancelled or
+        // failed with another error type) counts with the first as one lookup.
+        let mut looked = false;
         let leader = loop {
             if self.inner.shut_down.load(Ordering::SeqCst) {
                 return Err(GetError::Cache(Error::shut_down()));
             }
-            if let Some(handle) = self.inner.lookup(&key, scope.tag()) {
+            let found = if looked {
+                self.inner.lookup_again(&key, scope.tag())
+            } else {
+                self.inner.lookup(&key, scope.tag())
+            };
+            looked = true;
+            if let Some(handle) = found {
                 return Ok(handle);
             }
             match single_flight::join(&self.inner.flights, &key, scope.tag()) {
@@ -705,10 +847,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     pub fn invalidate(&self, key: &K) {
         let hash = self.inner.hash(key);
         let mut removed = Vec::new();
-        self.inner
-            .shard(hash)
-            .write()
-            .remove_all_scopes(hash, key, &mut removed);
+        let mut shard = self.inner.shard(hash).write();
+        shard.remove_all_scopes(hash, key, &mut removed);
+        for entry in &removed {
+            entry.stored.start_drain();
+        }
+        drop(shard);
         for entry in removed {
             self.inner.retire(entry);
         }

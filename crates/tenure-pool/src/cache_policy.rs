@@ -6,7 +6,14 @@ use std::{fmt, marker::PhantomData, sync::Arc, time::Duration};
 
 use crate::{Error, RemovalCause, expiry::Expiry};
 
-const MAX_CAPACITY: u64 = u32::MAX as u64;
+/// The most entries a cache may hold: 2²⁰. A client cache holds clients, each a
+/// pool of connections or similar, so even this is far beyond real use; the
+/// bound keeps a mistyped capacity (`u64::MAX`, say) a typed error instead of
+/// an allocation that aborts the process. Each shard's frequency sketch is
+/// sized by its capacity when the cache is built (a byte per entry, rounded up
+/// to a power of two), and its slab and hash index are allocated for at most
+/// 4,096 entries at build, growing on demand beyond (`shard.rs`).
+const MAX_CAPACITY: u64 = 1 << 20;
 
 /// A cache's settings: capacity, expiry, refresh ahead, runtime scoping, drain
 /// warning, name and eviction listener.
@@ -29,7 +36,7 @@ const MAX_CAPACITY: u64 = u32::MAX as u64;
 ///
 /// # Rules
 ///
-/// `max_capacity` must be at least 1 and at most 2³²−1. `time_to_live`,
+/// `max_capacity` must be at least 1 and at most 2²⁰ (1,048,576). `time_to_live`,
 /// `time_to_idle`, `drain_warning_after` and `refresh_after` must be greater
 /// than zero; `refresh_after` must be shorter than the time-to-live, and
 /// `refresh_after_ttl_percent` between 1 and 99. Only a cache of owned entries
@@ -55,7 +62,7 @@ const MAX_CAPACITY: u64 = u32::MAX as u64;
 ///     .build()
 ///     .unwrap_err();
 /// assert_eq!(err.kind(), ErrorKind::InvalidSetting);
-/// assert_eq!(err.to_string(), "invalid `max_capacity` = 0: must be between 1 and 4294967295");
+/// assert_eq!(err.to_string(), "invalid `max_capacity` = 0: must be between 1 and 1048576");
 /// # Ok::<(), tenure::Error>(())
 /// ```
 #[must_use = "a policy does nothing until it is given to a cache builder"]
@@ -95,7 +102,7 @@ impl<K, H> CachePolicy<K, H> {
         }
     }
 
-    /// The most entries the cache holds. Must be between 1 and 2³²−1.
+    /// The most entries the cache holds. Must be between 1 and 2²⁰ (1,048,576).
     pub fn max_capacity(mut self, max_capacity: u64) -> Self {
         self.max_capacity = Some(max_capacity);
         self
@@ -283,7 +290,7 @@ impl<K, H> CachePolicy<K, H> {
             return Err(Error::invalid_setting(
                 "max_capacity",
                 max_capacity,
-                "must be between 1 and 4294967295",
+                "must be between 1 and 1048576",
             ));
         }
         let time_to_live = policy.time_to_live.unwrap_or(Some(DEFAULT_TTL));
@@ -332,7 +339,11 @@ impl<K, H> CachePolicy<K, H> {
                     ));
                 }
                 time_to_live
-                    .map(|ttl| ttl * u32::from(percent) / 100)
+                    // `ttl * percent` overflows for a time-to-live near `Duration::MAX`.
+                    .map(|ttl| {
+                        ttl.checked_mul(u32::from(percent))
+                            .map_or_else(|| ttl / 100 * u32::from(percent), |scaled| scaled / 100)
+                    })
                     .filter(|after| !after.is_zero())
                     .map(|after| ("refresh_after_ttl_percent", after))
             }

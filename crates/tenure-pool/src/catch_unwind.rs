@@ -1,5 +1,6 @@
 //! A future wrapper that turns a panic inside `poll` into a value, so a panicking
-//! `Close::close` is counted instead of tearing down the task that ran it.
+//! `Close::close` (or refresh build) is counted instead of tearing down the task
+//! that ran it.
 
 use std::{
     future::Future,
@@ -8,26 +9,24 @@ use std::{
     task::{Context, Poll},
 };
 
-use tenure_core::PendingClose;
-
-/// Resolves to `Err(())` if the inner future panicked.
-pub(crate) struct CatchUnwind {
-    inner: PendingClose,
+/// Resolves to `Err(())` if the inner future panicked, else to `Ok` of its output.
+pub(crate) struct CatchUnwind<F> {
+    inner: F,
 }
 
-impl CatchUnwind {
-    pub(crate) fn new(inner: PendingClose) -> Self {
+impl<F: Future + Unpin> CatchUnwind<F> {
+    pub(crate) fn new(inner: F) -> Self {
         Self { inner }
     }
 }
 
-impl Future for CatchUnwind {
-    type Output = Result<(), ()>;
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // The cache never looks at a panicked close's state again: it only counts it.
-        match catch_unwind(AssertUnwindSafe(|| self.inner.as_mut().poll(cx))) {
-            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+        // The cache never looks at a panicked future's state again: it only counts it.
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.inner).poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => Poll::Ready(Err(())),
         }

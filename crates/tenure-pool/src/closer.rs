@@ -313,9 +313,18 @@ impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
     }
 
     /// Takes the close if still queued and drops it unrun: counted and warned.
+    /// Dropping it drops the value, whose own `Drop` may panic: the panic is
+    /// caught (and logged), so the entry still leaves the drain registry and the
+    /// code that dropped the last lease (`invalidate`, a lease's drop...) does
+    /// not unwind.
     pub(crate) fn abandon(&self, why: &'static str) {
         if let Some(close) = self.take() {
-            drop(close);
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(close))).is_err() {
+                tracing::error!(
+                    key = ?LogKey(self.slot.key()),
+                    "dropping the value of an abandoned close panicked (caught)"
+                );
+            }
             self.abandoned(why);
         }
     }

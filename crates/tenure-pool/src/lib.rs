@@ -49,7 +49,7 @@
 //!
 //! | Feature   | Default | What it enables |
 //! |-----------|---------|-----------------|
-//! | `metrics` | off     | Every cache publishes its [`CacheStats`] through the [`metrics`](https://docs.rs/metrics) facade, labelled `cache = <name>` ([`ClientCacheBuilder::name`]): counters `tenure_cache_hits_total`, `tenure_cache_misses_total`, `tenure_cache_inserts_total`, `tenure_cache_retirements_total` (label `cause`), `tenure_cache_closes_total`, `tenure_cache_closes_abandoned_total`, `tenure_cache_close_panics_total`, `tenure_cache_closes_taken_over_total`, `tenure_cache_refresh_failures_total`, `tenure_cache_refreshes_discarded_total`; gauges `tenure_cache_draining`, `tenure_cache_entries`. The reaper publishes at every pass (at least once a second); nothing is recorded on the hit path. |
+//! | `metrics` | off     | Every cache publishes its [`CacheStats`] through the [`metrics`](https://docs.rs/metrics) facade, labelled `cache = <name>` ([`ClientCacheBuilder::name`]): counters `tenure_cache_hits_total`, `tenure_cache_misses_total`, `tenure_cache_inserts_total`, `tenure_cache_retirements_total` (label `cause`), `tenure_cache_closes_total`, `tenure_cache_closes_abandoned_total`, `tenure_cache_close_panics_total`, `tenure_cache_closes_taken_over_total`, `tenure_cache_refresh_failures_total`, `tenure_cache_refreshes_discarded_total`, `tenure_cache_inserts_refused_total`, `tenure_cache_listener_panics_total`; gauges `tenure_cache_draining`, `tenure_cache_entries`. The reaper publishes at every pass (at least once a second); nothing is recorded on the hit path. |
 //!
 //! Building with `RUSTFLAGS="--cfg tenure_loom"` swaps its locks and the
 //! entries' atomics for [loom](https://docs.rs/loom)'s, for model checking.

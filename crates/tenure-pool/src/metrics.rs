@@ -34,6 +34,8 @@ pub(crate) fn publish(name: &str, stats: &CacheStats, entries: usize) {
     counter!("tenure_cache_closes_taken_over_total", "cache" => cache.clone()).absolute(stats.closes_taken_over);
     counter!("tenure_cache_refresh_failures_total", "cache" => cache.clone()).absolute(stats.refresh_failures);
     counter!("tenure_cache_refreshes_discarded_total", "cache" => cache.clone()).absolute(stats.refreshes_discarded);
+    counter!("tenure_cache_inserts_refused_total", "cache" => cache.clone()).absolute(stats.inserts_refused);
+    counter!("tenure_cache_listener_panics_total", "cache" => cache.clone()).absolute(stats.listener_panics);
     gauge!("tenure_cache_draining", "cache" => cache.clone()).set(stats.draining as f64);
     gauge!("tenure_cache_entries", "cache" => cache).set(entries as f64);
 }

@@ -32,13 +32,28 @@ pub(crate) trait Reap: Send + Sync + 'static {
 pub(crate) fn spawn<R: Reap>(target: &Arc<R>, generation: u64, interval: Duration, runtime: &Handle) {
     let running = RunningFlag(Arc::downgrade(target), generation);
     drop(runtime.spawn(async move {
-        let running = running;
+        let mut running = running;
+        // A runtime built without timers cannot make a `Sleep` (tokio panics):
+        // no reaper can run on it. This one stays marked as running (its flag is
+        // disarmed), so inserts on that runtime do not spawn one after another;
+        // as its beat never moves, a lookup starts a new one after the stall
+        // threshold, on a runtime that may have timers.
+        let Ok(mut next) = std::panic::catch_unwind(|| tokio::time::sleep(interval)) else {
+            tracing::warn!(
+                "the cache's reaper cannot run on a tokio runtime built without timers \
+                 (`enable_time`); expired entries are retired by lookups until a reaper \
+                 starts on a runtime with timers"
+            );
+            running.0 = Weak::new();
+            return;
+        };
         // Only a reaper that is being polled keeps `recent` fresh for lookups.
         if let Some(target) = running.0.upgrade() {
             target.set_reaper_ticking(generation, true);
         }
         loop {
-            tokio::time::sleep(interval).await;
+            next.await;
+            next = tokio::time::sleep(interval);
             let Some(target) = running.0.upgrade() else {
                 tracing::trace!("cache dropped; reaper stops");
                 return;

@@ -44,6 +44,11 @@ use crate::{
 /// lock orders everything else.
 const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
 
+/// The most entries a shard's slab and hash index are allocated for when the
+/// shard is made; a larger shard grows them as it fills (a cache built with a
+/// large capacity and used for a few entries does not hold memory for all).
+const PREALLOCATED: usize = 4096;
+
 /// An entry that left a shard; the cache retires it once the shard lock is released.
 #[derive(Debug)]
 pub(crate) struct Removed<K, S> {
@@ -144,8 +149,8 @@ pub(crate) struct Shard<K, S> {
 impl<K: Eq, S> Shard<K, S> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            index: Index::with_capacity(capacity),
-            slab: Slab::with_capacity(capacity),
+            index: Index::with_capacity(capacity.min(PREALLOCATED)),
+            slab: Slab::with_capacity(capacity.min(PREALLOCATED)),
             policy: S3Fifo::new(capacity),
             ttl_queue: TtlQueue::new(),
             capacity,

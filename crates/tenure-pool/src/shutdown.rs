@@ -50,8 +50,9 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// # Panics
     ///
     /// On a tokio runtime built without timers (`enable_time`), as the reaper
-    /// does. Polled outside any tokio runtime, it cannot take closes over and
-    /// only waits (a deadline needs a runtime).
+    /// does. (Polled outside any tokio runtime it does not panic, but it cannot
+    /// take closes over: it only waits, up to the deadline if one is set, timed
+    /// by a helper thread.)
     pub fn shutdown(&self) -> Shutdown<'_, K, E> {
         Shutdown::new(self)
     }
@@ -113,7 +114,7 @@ impl<'a, K: CacheKey, E: Entry> IntoFuture for Shutdown<'a, K, E> {
             let complete = match Handle::try_current() {
                 Ok(runtime) => see_through(drains, self.deadline, warn_after, &runtime).await,
                 Err(_) => match self.deadline {
-                    Some(deadline) => tokio::time::timeout(deadline, drains.drained()).await.is_ok(),
+                    Some(deadline) => drained_within_off_runtime(drains, deadline).await,
                     None => {
                         drains.drained().await;
                         true
@@ -167,7 +168,8 @@ async fn see_through<K: CacheKey>(
     let tick = deadline
         .map_or(TAKEOVER_AFTER, |deadline| TAKEOVER_AFTER.min(deadline / 4))
         .max(Duration::from_millis(1));
-    let stop = deadline.map(|deadline| Instant::now() + deadline);
+    // A deadline too far to represent (`Duration::MAX`) is no deadline.
+    let stop = deadline.and_then(|deadline| Instant::now().checked_add(deadline));
     // Checks a tick apart, the first half a tick in: a close is taken over at
     // the second check that finds it queued, so one queued when the shutdown
     // starts after a tick and a half, one queued later after one to two ticks.
@@ -191,6 +193,43 @@ async fn see_through<K: CacheKey>(
         drains.take_over(stalled, runtime);
         drains.warn_stuck(warn_after);
     }
+}
+
+/// Waits for every draining entry to close, or `deadline`, off any tokio
+/// runtime (where tokio's timers cannot be used): a helper thread wakes the
+/// wait at the deadline, and exits as soon as the wait ends. Returns whether
+/// none is left.
+async fn drained_within_off_runtime<K: CacheKey>(drains: &Drains<K>, deadline: Duration) -> bool {
+    let (timed_out, timeout) = tokio::sync::oneshot::channel::<()>();
+    let (done, done_rx) = std::sync::mpsc::channel::<()>();
+    let timer = std::thread::Builder::new()
+        .name("tenure-shutdown-deadline".to_owned())
+        .spawn(move || {
+            // Returns at the deadline, or at once when `done` is dropped.
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(deadline) {
+                let _ = timed_out.send(());
+            }
+        });
+    if timer.is_err() {
+        // No thread to time it: wait without a deadline rather than not at all.
+        drains.drained().await;
+        return true;
+    }
+    let drained = std::pin::pin!(drains.drained());
+    let finished = std::future::poll_fn({
+        let mut drained = drained;
+        let mut timeout = timeout;
+        move |cx| {
+            if drained.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+            // A dropped sender (the thread exited early) also ends the wait.
+            std::pin::Pin::new(&mut timeout).poll(cx).map(|_| ())
+        }
+    });
+    finished.await;
+    drop(done);
+    drains.len() == 0
 }
 
 /// What [`ClientCache::shutdown`] left behind.

@@ -92,7 +92,10 @@ impl Evictions {
 pub struct CacheStats {
     /// Lookups that found a live entry.
     pub hits: u64,
-    /// Lookups that found nothing, or only an expired entry.
+    /// Lookups that found nothing, or only an expired entry. A
+    /// `get_or_try_insert_with` call counts as one lookup however many times it
+    /// looks: a hit if any look finds the entry, else one miss (whether it ran
+    /// `init` or got a waited-for leader's entry).
     pub misses: u64,
     /// Entries inserted (by `insert` or a successful `get_or_try_insert_with`).
     pub inserts: u64,
@@ -124,10 +127,19 @@ pub struct CacheStats {
     pub refresh_failures: u64,
     /// Refreshed entries built after the entry they were to replace had left
     /// (evicted, invalidated, or the cache shut down): retired, so closed, at
-    /// once. Every owned entry built is either inserted or discarded, so once
-    /// everything is closed, `closes + closes_abandoned + close_panics` equals
-    /// `inserts + refreshes_discarded`.
+    /// once.
     pub refreshes_discarded: u64,
+    /// Inserts refused because the cache had been shut down (`insert`, or a
+    /// `get_or_try_insert_with` whose `init` finished after `shutdown`): the
+    /// entry was retired at once, so an owned one is closed. Every owned entry
+    /// handed to the cache is inserted, discarded after a refresh, or refused,
+    /// so once nothing drains, `closes + closes_abandoned + close_panics`
+    /// equals `inserts + refreshes_discarded + inserts_refused` (for a cache of
+    /// owned entries).
+    pub inserts_refused: u64,
+    /// Calls of the eviction listener that panicked. The panic was caught and
+    /// logged; the entry was retired all the same.
+    pub listener_panics: u64,
 }
 
 /// A shard's insert and eviction counts, kept under its write lock (hits and

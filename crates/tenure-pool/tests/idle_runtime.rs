@@ -120,3 +120,34 @@ async fn a_paused_clock_moved_by_hand_never_gets_an_expired_entry_served() {
     assert!(cache.get(&1).is_none(), "at its time-to-live, it is gone");
     assert_eq!(cache.stats().evictions.expired, 1);
 }
+
+#[test]
+fn expired_entries_are_retired_after_the_reapers_runtime_shut_down() {
+    // As above, but r1 is dropped: its reaper is gone, not stalled. Lookups on
+    // r2 (key 1 only) start a new one there, which retires key 2.
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .time_to_live(TTL)
+        .build()
+        .unwrap();
+    let r1 = current_thread();
+    insert_on_idle_runtime(&r1, &cache, &log, &[1, 2]);
+    drop(r1);
+
+    let r2 = current_thread();
+    r2.block_on(async {
+        for _ in 0..200 {
+            let _ = cache.get(&1);
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            if cache.stats().evictions.expired == 2 {
+                break;
+            }
+        }
+    });
+    assert_eq!(
+        cache.stats().evictions.expired,
+        2,
+        "the entry nobody looked up was retired too"
+    );
+    assert_eq!(cache.len(), 0);
+}

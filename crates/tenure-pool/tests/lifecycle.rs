@@ -6,6 +6,7 @@
 mod support;
 
 use std::{
+    future::{Future, IntoFuture},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -357,4 +358,91 @@ fn a_close_whose_runtime_is_gone_is_counted_as_abandoned() {
     assert_eq!((stats.closes_abandoned, stats.closes, stats.draining), (1, 0, 0));
     assert_eq!(watch.closes(), 0);
     assert_eq!(Arc::strong_count(&log), 1, "the probe was dropped, not leaked");
+}
+
+/// Every owned entry handed to the cache is inserted, discarded after a
+/// refresh, or refused: once nothing drains, the closes balance them.
+#[tokio::test]
+async fn closes_balance_inserts_and_refused_inserts() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .max_capacity(2)
+        .build()
+        .unwrap();
+    for key in 0..5 {
+        drop(cache.insert(key, Owned::new(Probe::new(key, &log))).unwrap());
+    }
+    cache.shutdown().await;
+    let error = cache.insert(9, Owned::new(Probe::new(9, &log))).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::ShutDown);
+    settle().await;
+    let stats = cache.stats();
+    assert_eq!((stats.inserts, stats.inserts_refused, stats.draining), (5, 1, 0));
+    assert_eq!(
+        stats.closes + stats.closes_abandoned + stats.close_panics,
+        stats.inserts + stats.refreshes_discarded + stats.inserts_refused
+    );
+    assert_eq!(log.closes.load(Ordering::SeqCst), 6);
+}
+
+/// Polls a future to completion on this thread, with no tokio runtime.
+fn block_on_without_runtime<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// `shutdown` with a deadline polled outside any tokio runtime returns at the
+/// deadline with a report (no tokio timer is needed), and a deadline too far
+/// to represent is no deadline.
+#[test]
+fn shutdown_deadlines_off_runtime_and_unrepresentable_ones_do_not_panic() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
+    let lease = cache.insert("held", Owned::new(Probe::new(1, &log))).unwrap();
+    let report = block_on_without_runtime(cache.shutdown().deadline(Duration::from_millis(20)).into_future());
+    assert!(!report.is_complete());
+    assert_eq!(report.pending.len(), 1);
+    drop(lease); // no runtime: abandoned, counted
+    let report = block_on_without_runtime(cache.shutdown().deadline(Duration::from_millis(20)).into_future());
+    assert!(report.is_complete());
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
+        drop(cache.insert("a", Owned::new(Probe::new(2, &log))).unwrap());
+        let report = cache.shutdown().deadline(Duration::MAX).await;
+        assert!(report.is_complete());
+    });
+    assert_eq!(log.closes.load(Ordering::SeqCst), 1);
+}
+
+/// A time-to-live near `Duration::MAX` with refresh ahead as a percentage of
+/// it (as `RedisClients` sets by default) builds; no overflow.
+#[test]
+fn a_huge_time_to_live_with_a_refresh_percentage_builds() {
+    let built = ClientCache::<&str, Owned<Probe>>::builder()
+        .policy(
+            tenure_pool::CachePolicy::new()
+                .time_to_live(Duration::MAX)
+                .refresh_after_ttl_percent(99),
+        )
+        .refresh_with(|_key: &&str| async { Err::<Owned<Probe>, _>("unused") })
+        .build();
+    assert!(built.is_ok());
 }

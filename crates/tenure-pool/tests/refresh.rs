@@ -226,3 +226,88 @@ async fn a_refresh_starts_building_one_tick_after_the_lookup_that_triggers_it() 
     assert_eq!(builds.calls.load(Ordering::SeqCst), 1);
     assert_eq!(cache.get(&"db").unwrap().id, 100);
 }
+
+/// A cache whose refresher panics on its first call: in the future it returns
+/// (`in_future`), or before returning one.
+fn panicking_once(
+    log: &Arc<Log>,
+    calls: &Arc<AtomicUsize>,
+    in_future: bool,
+) -> ClientCache<&'static str, Owned<Probe>> {
+    let (log, calls) = (Arc::clone(log), Arc::clone(calls));
+    ClientCache::builder()
+        .time_to_live(Duration::from_secs(100))
+        .refresh_after(Duration::from_secs(10), move |_key: &&'static str| {
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            assert!(in_future || call > 0, "the refresher panicked");
+            let log = Arc::clone(&log);
+            async move {
+                assert!(!in_future || call > 0, "the refresh panicked");
+                Ok::<_, &str>(Owned::new(Probe::new(100, &log)))
+            }
+        })
+        .build()
+        .unwrap()
+}
+
+/// A refresh that panics (in the refresher, or in the future it returns) is a
+/// failed refresh: the lookup that triggered it is not affected, the failure is
+/// counted, and the refresh is tried again one period later.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_refresh_is_counted_and_tried_again_a_period_later() {
+    for in_future in [true, false] {
+        let log = Arc::new(Log::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cache = panicking_once(&log, &calls, in_future);
+        drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(cache.get(&"db").unwrap().id, 1, "the lookup that triggers it is served");
+        settle_refresh().await;
+        assert_eq!((calls.load(Ordering::SeqCst), cache.stats().refresh_failures), (1, 1));
+        assert_eq!(cache.get(&"db").unwrap().id, 1, "the entry serves on");
+        settle_refresh().await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "not retried before a period has passed"
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(cache.get(&"db").unwrap().id, 1);
+        settle_refresh().await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "tried again");
+        assert_eq!(cache.get(&"db").unwrap().id, 100, "refreshed");
+        cache.shutdown().await;
+        assert_eq!(log.closes.load(Ordering::SeqCst), 2);
+    }
+}
+
+/// A refresh whose task is dropped unfinished (its runtime shut down while it
+/// was building) counts as failed, so the entry is refreshed again later.
+#[test]
+fn a_refresh_dropped_with_its_runtime_counts_as_failed() {
+    let log = Arc::new(Log::default());
+    let gate = Arc::new(Semaphore::new(0)); // never opened: the build never ends
+    let builds = Builds {
+        gate: Some(Arc::clone(&gate)),
+        ..Builds::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let cache = runtime.block_on(async {
+        let cache = cache(&log, &builds);
+        drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+        tokio::time::advance(REFRESH).await;
+        assert!(cache.get(&"db").is_some());
+        settle_refresh().await;
+        cache
+    });
+    assert_eq!(
+        (builds.calls.load(Ordering::SeqCst), cache.stats().refresh_failures),
+        (1, 0)
+    );
+    drop(runtime); // drops the refresh task mid-build
+    assert_eq!(cache.stats().refresh_failures, 1);
+}

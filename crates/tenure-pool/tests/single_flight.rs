@@ -135,6 +135,12 @@ async fn a_cancelled_leader_hands_over_to_a_waiter() {
         .unwrap()
         .unwrap();
     assert_eq!(*value, 2, "the waiter took over");
+    let stats = cache.stats();
+    assert_eq!(
+        (stats.misses, stats.hits),
+        (2, 0),
+        "two calls, one miss each: the waiter's second look counts with its first"
+    );
     assert_eq!(*cache.get(&"k").unwrap(), 2);
 }
 

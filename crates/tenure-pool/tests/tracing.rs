@@ -112,3 +112,29 @@ async fn a_capture_holds_only_its_own_threads_events() {
         "another thread's event captured:\n{output}"
     );
 }
+
+/// On a runtime built without timers no reaper can run: the first insert
+/// warns once, and later inserts do not spawn reaper after reaper (each of
+/// which would panic making its timer).
+#[test]
+fn a_runtime_without_timers_gets_one_warning_not_a_reaper_per_insert() {
+    let capture = Capture::start();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap(); // no `enable_time`
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+    runtime.block_on(async {
+        for key in 0..3 {
+            drop(cache.insert(key, Owned::new(Probe::new(key, &log))).unwrap());
+            settle().await;
+        }
+    });
+    let output = capture.output();
+    assert_eq!(
+        output
+            .matches("reaper cannot run on a tokio runtime built without timers")
+            .count(),
+        1,
+        "{output}"
+    );
+    assert_eq!(cache.len(), 3);
+}
