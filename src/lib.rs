@@ -1,9 +1,11 @@
 //! A client cache for library authors whose entries are typed by ownership.
 //!
 //! [`Owned<T>`] entries (pools the cache created) are closed exactly once, after
-//! the last [`Lease`] is dropped; [`Shared<T>`] entries (clients other code
-//! holds) are never closed by the cache. Only the cache can run a [`Close`]:
-//! closing a shared client through tenure does not compile.
+//! the last [`Lease`] is dropped (or, if no tokio runtime is left to run the
+//! close, dropped unclosed and counted); [`Shared<T>`] entries (clients other
+//! code holds) are never closed by the cache. A [`Close`] runs only inside a
+//! close the cache runs for a retired owned entry: closing a shared client
+//! through tenure does not compile.
 //!
 //! # Examples
 //!

@@ -5,10 +5,11 @@ use crate::Closing;
 /// How a resource is shut down.
 ///
 /// Implement it for a resource the cache will own alone, and insert the resource
-/// as [`Owned::new(value)`](crate::Owned). The cache is the only caller of
-/// `close`: it calls it once, after the entry is retired and its last
-/// [`Lease`](crate::Lease) is dropped. Nobody else can call it, because it takes a
-/// [`&Closing`](Closing) that only tenure can make.
+/// as [`Owned::new(value)`](crate::Owned). The cache calls `close` once, after the
+/// entry is retired and its last [`Lease`](crate::Lease) is dropped. Code outside
+/// a running close cannot call it, because it takes a [`&Closing`](Closing) that
+/// only tenure makes, for the close it runs; code inside a close (yours) can, on
+/// the parts of its value (see [`Closing`] for what the token cannot tell).
 ///
 /// `close` should not panic; if it does, the cache catches and counts the panic.
 /// Errors are the implementor's to log: nobody is left to return them to.

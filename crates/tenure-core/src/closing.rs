@@ -1,16 +1,25 @@
 /// Proof that the cache is closing a value: the argument of [`Close::close`](crate::Close::close).
 ///
 /// Only tenure can make a `Closing`: it has no public constructor, and tenure hands
-/// out nothing but a short-lived `&Closing` to the close it runs. So no code outside
-/// tenure can call [`Close::close`](crate::Close::close) or
+/// out nothing but a short-lived `&Closing` to the close it runs (an owned entry's,
+/// after the entry is retired and its last lease is dropped). So code that is not
+/// running inside such a close cannot call [`Close::close`](crate::Close::close) or
 /// [`EvictClose::evict_close`](crate::EvictClose::evict_close), whatever the type:
-/// a value had by `Clone` or `Copy`, a reference, a newtype. The cache is the only
-/// caller, after an owned entry is retired and its last lease is dropped.
+/// a value had by `Clone` or `Copy`, a reference, a newtype.
 ///
 /// Inside a close you may pass the reference on to close the parts of your value
 /// (`self.inner.close(closing).await`). It cannot outlive the close: it borrows a
 /// value that lives in the cache's close task, so it cannot be stored in a
 /// `'static` place or moved into a spawned task.
+///
+/// What the token cannot tell: *which* value it is used on. For as long as a
+/// close runs, its code can close any value of a `Close` type that it has by
+/// value: its own parts, as intended, but also a clone of a client other code
+/// still uses, a `Copy` value (twice), or values other code sends to a close
+/// that never returns. tenure cannot tell those apart from parts. Each is a bug
+/// in that `Close` implementation, not something the cache does; a close that
+/// runs on past `drain_warning_after` is logged, by key. See `docs/adopting.md`,
+/// "What the types cannot rule out".
 ///
 /// # Examples
 ///

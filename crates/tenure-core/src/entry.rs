@@ -16,8 +16,12 @@ use crate::{
 /// | `Owned<T>`   | a [`Lease<T>`]     | drain, then close: [`Close::close`] after the last lease   |
 /// | `Shared<T>`  | a `Shared<T>` clone| drops the cache's reference; never closes                  |
 ///
-/// The trait is sealed. Its hidden items are the cache's plumbing and are not part
-/// of the stable API.
+/// The trait is sealed. Its hidden items (`__`-prefixed), like the hidden
+/// `Closer` trait and `PendingClose` type, are the
+/// plumbing between tenure's crates: public only because the cache lives in
+/// another crate, and not part of the API. Code that calls them directly is
+/// outside tenure's guarantees: it can store an entry with a closer of its own,
+/// then run or drop that close.
 ///
 /// # Examples
 ///

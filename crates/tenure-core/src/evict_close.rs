@@ -7,7 +7,8 @@ use crate::{Close, Closing, Owned, sealed::CloseSeal};
 /// Sealed and implemented only by [`Owned<T>`]. The cache closes an entry through
 /// this trait after the entry is retired and its last [`Lease`](crate::Lease) is
 /// dropped. Like [`Close::close`], `evict_close` takes a [`&Closing`](Closing) that
-/// only tenure can make, so the cache is its only caller. As a bound it says "a
+/// only tenure makes, for the close it runs, so no code outside a running close
+/// can call it. As a bound it says "a
 /// value the cache may close": a [`Shared<T>`](crate::Shared), which other code
 /// may still be using, never satisfies it, and asking for one is a compile error
 /// that says why.

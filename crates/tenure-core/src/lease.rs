@@ -6,8 +6,10 @@ use crate::{Close, drain::LeasedValue, sealed::NotByLease, sync::Arc};
 ///
 /// A lease derefs to the value and keeps it open: while any lease exists, the
 /// entry is never closed, even after the cache has retired it. Dropping the last
-/// lease of a retired entry triggers its close (on the cache's runtime; the drop
-/// itself never blocks). Leases are `'static`, so they can move into spawned tasks,
+/// lease of a retired entry triggers its close, which the cache spawns on the
+/// runtime the entry was inserted on (or, if there was none, the cache's); the
+/// drop itself does not wait for the close. If that runtime has shut down, the
+/// value is dropped unclosed instead, in the lease's drop, and counted. Leases are `'static`, so they can move into spawned tasks,
 /// and are `Send`/`Sync` when `T` is. Cloning a lease takes another loan.
 ///
 /// A lease never turns back into a `T`, an `Arc<T>` or an `Owned<T>`, and it

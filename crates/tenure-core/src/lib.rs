@@ -5,12 +5,15 @@
 //!
 //! - [`Owned<T>`]: the cache is the sole owner (a connection pool it created).
 //!   Callers borrow it through a [`Lease<T>`]; when the entry is retired, the value
-//!   is closed exactly once, after the last lease is returned (drain, then close).
+//!   is closed exactly once, after the last lease is returned (drain, then close),
+//!   or, if no tokio runtime is left to run the close, dropped unclosed and counted.
 //! - [`Shared<T>`]: other code holds references (an HTTP client kept by a router).
 //!   Retiring it only drops the cache's reference; closing it does not compile.
 //!
 //! [`Close`] says how a resource shuts down; its `close` takes a [`&Closing`](Closing)
-//! that only tenure can make, so the cache is the only code that can ever run it.
+//! that only tenure makes, for the close of a retired owned entry, so no code but
+//! such a close can run one (what a close's own code does with the token is
+//! its implementor's: see [`Closing`]).
 //! [`EvictClose`], sealed and implemented only by `Owned<T>`, is the one path by
 //! which a cache closes anything, and [`Entry`], sealed too, is what a cache is
 //! generic over. The cache itself is in `tenure-pool`; the `tenure` crate

@@ -7,12 +7,17 @@ use crate::Close;
 /// Insert an `Owned<T>` into a cache and callers get [`Lease<T>`](crate::Lease)s
 /// for it. When the entry is retired (evicted, expired, replaced, invalidated or
 /// shut down), the cache stops handing out leases and closes the value exactly once,
-/// after the last lease is dropped: drain, then close.
+/// after the last lease is dropped: drain, then close. (If no tokio runtime is
+/// left to run the close, the value is dropped unclosed instead, counted as
+/// `closes_abandoned` and logged.)
 ///
 /// `Owned` is deliberately poor in conversions: it is not `Clone`, it cannot be
 /// built from an `Arc<T>` (an `Arc` is shared by definition), and its `T` cannot be
-/// taken back out. The only way out is [`EvictClose`](crate::EvictClose), which
-/// closes it.
+/// taken back out. Once a cache holds it, the only way out is
+/// [`EvictClose`](crate::EvictClose), which closes it. An `Owned` that no cache
+/// ever holds (never inserted; refused by a runtime-scoped cache outside a
+/// runtime; made by an `init` whose caller was cancelled) is dropped like any
+/// value, unclosed.
 ///
 /// # Examples
 ///

@@ -11,9 +11,10 @@ use std::{fmt, ops::Deref, sync::Arc};
 ///
 /// What holds: the cache never closes a `Shared` value. It is not
 /// [`EvictClose`](crate::EvictClose), so no cache path can close it, and tenure's
-/// own [`Close::close`](crate::Close::close) cannot be run on it by anyone: that
-/// needs the value by move and a [`Closing`](crate::Closing) that only the cache
-/// makes.
+/// own [`Close::close`](crate::Close::close) cannot be run on it outside a running
+/// close: that needs the value by move and a [`Closing`](crate::Closing) that only
+/// the cache makes, for an owned entry's close. (Code inside such a close can
+/// close a clone of `T` taken through `Deref`: see [`Closing`](crate::Closing).)
 ///
 /// What the types cannot see: a client's own `close(&self)` method, reached
 /// through `Deref` (`Pool::close(&shared)` on a deadpool or sqlx pool), compiles,

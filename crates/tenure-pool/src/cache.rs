@@ -52,7 +52,8 @@ pub(crate) type Refresher<K, E> =
 /// A bounded, expiring client cache whose entries are typed by ownership.
 ///
 /// `E` is [`Owned<T>`](crate::Owned) (lookups hand out [`Lease<T>`](crate::Lease)s;
-/// a retired entry is closed once, after its last lease is dropped) or
+/// a retired entry is closed once, after its last lease is dropped, or dropped
+/// unclosed and counted if its runtime is gone) or
 /// [`Shared<T>`](crate::Shared) (lookups hand out clones; a retired entry is only
 /// dropped by the cache, never closed). The cache cannot close anything else.
 ///
@@ -96,10 +97,12 @@ pub(crate) type Refresher<K, E> =
 ///
 /// Dropping the last handle retires every entry, as `invalidate_all` does: unleased
 /// owned entries are closed on their runtime, leased ones when their last lease is
-/// dropped. Nothing is force-closed; the drop does not wait for the closes. If no
-/// runtime is left to run a close, the value is dropped unclosed and a warning is
-/// logged (counted as `closes_abandoned`). Call [`shutdown`](Self::shutdown) to
-/// wait for every close.
+/// dropped. Nothing is force-closed; the drop does not wait for the closes. A
+/// close runs on the runtime current when its entry was inserted (the cache's
+/// own, if there was none): if that runtime has shut down by then, or there
+/// never was one, the value is dropped unclosed and a warning is logged
+/// (counted as `closes_abandoned`), even if another runtime is alive. Call
+/// [`shutdown`](Self::shutdown) to wait for every close.
 pub struct ClientCache<K: CacheKey, E: Entry> {
     pub(crate) inner: Arc<Inner<K, E>>,
 }
@@ -708,6 +711,11 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     ///
     /// An entry already under `key` (in this runtime's scope) is retired as
     /// [`RemovalCause::Replaced`]; at capacity, a victim is retired to make room.
+    ///
+    /// An owned entry is closed on the runtime current here, or, called outside
+    /// any runtime, on the one the cache was built on; if there is neither, its
+    /// close cannot run when it is retired and the value is dropped unclosed,
+    /// counted as `closes_abandoned` (see "Dropping without `shutdown`").
     ///
     /// # Errors
     ///

@@ -6,7 +6,9 @@
 //! (from `tenure-core`, re-exported here), and the entry type decides what
 //! retiring one does:
 //!
-//! - an `Owned<T>` is closed exactly once, after its last [`Lease`] is dropped;
+//! - an `Owned<T>` is closed exactly once, after its last [`Lease`] is dropped
+//!   (if no tokio runtime is left to run the close, it is dropped unclosed and
+//!   counted in `closes_abandoned`);
 //! - a `Shared<T>` is only dropped by the cache; whoever holds a clone keeps a
 //!   working value. Closing it does not compile.
 //!

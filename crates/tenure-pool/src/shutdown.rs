@@ -24,9 +24,14 @@ use crate::{
 const NAMED_IN_WARNING: usize = 32;
 
 impl<K: CacheKey, E: Entry> ClientCache<K, E> {
-    /// Retires every entry and waits until every owned entry is closed.
+    /// Retires every entry and waits until no owned entry is draining: each is
+    /// closed, its close panicked (caught), or was abandoned (no runtime left to
+    /// run it).
     ///
-    /// Afterwards the cache is empty and refuses new entries. Await the result
+    /// Afterwards the cache is empty and refuses new entries. An entry that
+    /// another thread was retiring when the shutdown started is waited for too;
+    /// an insert refused because of the shutdown closes its entry on its own,
+    /// and a shutdown that has already returned does not wait for that close. Await the result
     /// directly to wait for every lease, or set a [`deadline`](Shutdown::deadline)
     /// to stop waiting and get a report naming every entry not closed yet, and
     /// why. Calling it again is safe.
