@@ -409,9 +409,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     fn restart_stalled_reaper(self: &Arc<Self>) {
         if !self.reaper_running.load(Ordering::Acquire) {
             // Only where this lookup runs: the cache's own runtime may be the
-            // one that shut down. Nothing to reap in an empty cache.
+            // one that shut down. (This may run under the shard's read lock:
+            // it takes no lock.)
             if let Ok(runtime) = Handle::try_current()
-                && self.len() > 0
                 && self
                     .reaper_running
                     .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
