@@ -78,12 +78,16 @@ pub enum HttpVersion {
 /// }
 /// ```
 ///
-/// Secrets stay redacted in `Debug`, and this crate's error messages never
-/// quote a header value or the proxy URL (a non-string value there is
-/// refused without being quoted). A format crate may add its own context to
-/// errors, though: `toml`'s messages quote the offending line of the input,
-/// so a config file with a secret on a bad line can show up in such an
-/// error; `serde_json`'s messages give only a line and column.
+/// Secrets stay redacted in `Debug`. A value of the wrong type (a string
+/// where a map belongs, a list of settings, a number for a header value, ...)
+/// is refused naming the setting and the type expected, never quoting the
+/// value; an unknown setting is named only if its name is a plain identifier,
+/// and a setting given twice is refused. The builder's errors never quote a
+/// header value nor the proxy URL's credentials (they do show a duration, a
+/// header's name, the proxy's scheme and host). A format crate may add its own
+/// context to errors, though: `toml`'s messages quote the offending line of
+/// the input, so a config file with a secret on a bad line can show up in such
+/// an error; `serde_json`'s messages give only a line and column.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct HttpClientConfig {
     connect_timeout: Duration,
@@ -112,6 +116,15 @@ impl HttpClientConfig {
     /// Default maximum of idle connections kept per host: 32 (hyper-util's
     /// default is unbounded).
     pub const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = 32;
+    /// The longest duration any setting accepts (`connect_timeout`,
+    /// `request_timeout`, `pool_idle_timeout`, `http2_keep_alive_interval`): 365
+    /// days.
+    ///
+    /// hyper, hyper-util, reqwest and tokio turn these durations into deadlines
+    /// (`now + duration`), which overflow, and panic in a background task, for
+    /// durations near `Duration::MAX`; a year is far beyond any useful value and
+    /// far from overflowing.
+    pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
     /// A builder starting from the defaults.
     pub fn builder() -> HttpClientConfigBuilder {
@@ -227,23 +240,30 @@ impl Default for HttpClientConfig {
     }
 }
 
-/// Whether the value of a header with this name is treated as a secret:
-/// `authorization`, `proxy-authorization`, `cookie`, `set-cookie`, and any name
-/// containing `auth`, `key`, `token`, `secret`, `password`, `credential`,
-/// `session` or `signature`. Values marked with
+/// Whether the value of a header with this name is treated as a secret: any
+/// name containing `auth` (so `authorization` and `proxy-authorization`), `key`,
+/// `token`, `secret`, `pass` (so `password`), `pwd`, `jwt`, `bearer`,
+/// `credential`, `session`, `signature`, `cookie` (so `set-cookie`), `csrf` or
+/// `xsrf`. A heuristic: a header that holds a secret under another name must be
+/// set with [`HttpClientConfigBuilder::sensitive_header`]. Values marked with
 /// [`HeaderValue::set_sensitive`] are secret too, whatever the name.
 #[must_use]
 pub fn is_sensitive_header(name: &HeaderName) -> bool {
-    const NEEDLES: [&str; 9] = [
+    const NEEDLES: [&str; 14] = [
         "auth",
         "key",
         "token",
         "secret",
-        "password",
+        "pass",
+        "pwd",
+        "jwt",
+        "bearer",
         "credential",
         "session",
         "signature",
         "cookie",
+        "csrf",
+        "xsrf",
     ];
     // Header names are lowercase in `http`.
     let name = name.as_str();
@@ -307,12 +327,20 @@ pub struct HttpClientConfigBuilder {
     roots_added: usize,
 }
 
-fn non_zero(name: &'static str, d: Duration) -> Result<Duration, Error> {
+/// A duration setting: more than zero, at most [`HttpClientConfig::MAX_DURATION`].
+fn check_duration(name: &'static str, d: Duration) -> Result<Duration, Error> {
     if d.is_zero() {
         Err(Error::invalid_setting(
             name,
             format!("{d:?}"),
             "must be greater than zero",
+        ))
+    } else if d > HttpClientConfig::MAX_DURATION {
+        // Deadlines (`now + d`) overflow near `Duration::MAX`: see `MAX_DURATION`.
+        Err(Error::invalid_setting(
+            name,
+            format!("{d:?}"),
+            "must be at most 365 days",
         ))
     } else {
         Ok(d)
@@ -332,7 +360,7 @@ impl HttpClientConfigBuilder {
         d: Duration,
         set: impl FnOnce(&mut HttpClientConfig, Duration),
     ) -> Self {
-        match non_zero(name, d) {
+        match check_duration(name, d) {
             Ok(d) => set(&mut self.config, d),
             Err(e) => self.fail(e),
         }
@@ -340,19 +368,20 @@ impl HttpClientConfigBuilder {
     }
 
     /// Timeout for establishing the TCP connection (default 10 s). Must be
-    /// greater than zero.
+    /// greater than zero and at most [`HttpClientConfig::MAX_DURATION`].
     pub fn connect_timeout(self, timeout: Duration) -> Self {
         self.set_duration("connect_timeout", timeout, |c, d| c.connect_timeout = d)
     }
 
-    /// Timeout of a whole request (default 60 s). Must be greater than zero.
+    /// Timeout of a whole request (default 60 s). Must be greater than zero
+    /// and at most [`HttpClientConfig::MAX_DURATION`].
     pub fn request_timeout(self, timeout: Duration) -> Self {
         self.set_duration("request_timeout", timeout, |c, d| c.request_timeout = d)
     }
 
     /// How long an idle pooled connection is kept (default 90 s); idle
     /// connections are reaped in the background by a tokio timer. Must be
-    /// greater than zero.
+    /// greater than zero and at most [`HttpClientConfig::MAX_DURATION`].
     pub fn pool_idle_timeout(self, timeout: Duration) -> Self {
         self.set_duration("pool_idle_timeout", timeout, |c, d| c.pool_idle_timeout = d)
     }
@@ -394,7 +423,7 @@ impl HttpClientConfigBuilder {
     }
 
     /// Send HTTP/2 keep-alive pings at this interval (default none). Must be
-    /// greater than zero.
+    /// greater than zero and at most [`HttpClientConfig::MAX_DURATION`].
     pub fn http2_keep_alive_interval(self, interval: Duration) -> Self {
         self.set_duration("http2_keep_alive_interval", interval, |c, d| {
             c.http2_keep_alive_interval = Some(d);
@@ -456,7 +485,8 @@ impl HttpClientConfigBuilder {
     /// Sends every request through the HTTP(S) proxy at `url`
     /// (`http://proxy:3128`, optionally `http://user:pass@proxy:3128`). The
     /// credentials are taken out of the URL and redacted in `Debug`; an error
-    /// never shows the URL. Without this setting no proxy is used, whatever
+    /// shows at most the proxy's scheme and host, never its credentials. The
+    /// port, if given, must be a number from 1 to 65535. Without this setting no proxy is used, whatever
     /// the environment says (`HTTP_PROXY` and the like are not read: the
     /// config is the whole cache key).
     ///
@@ -612,6 +642,38 @@ mod tests {
     }
 
     #[test]
+    fn durations_beyond_the_bound_are_rejected_with_the_setting_name() {
+        let max = HttpClientConfig::MAX_DURATION;
+        for huge in [
+            max + Duration::from_nanos(1),
+            Duration::from_secs(u64::MAX),
+            Duration::MAX,
+        ] {
+            for (name, b) in [
+                ("connect_timeout", HttpClientConfig::builder().connect_timeout(huge)),
+                ("request_timeout", HttpClientConfig::builder().request_timeout(huge)),
+                ("pool_idle_timeout", HttpClientConfig::builder().pool_idle_timeout(huge)),
+                (
+                    "http2_keep_alive_interval",
+                    HttpClientConfig::builder().http2_keep_alive_interval(huge),
+                ),
+            ] {
+                let e = b.build().unwrap_err();
+                assert_eq!((e.kind(), e.setting()), (ErrorKind::InvalidConfig, Some(name)), "{e}");
+                assert!(e.to_string().contains("at most 365 days"), "{e}");
+            }
+        }
+        let at_bound = HttpClientConfig::builder()
+            .connect_timeout(max)
+            .request_timeout(max)
+            .pool_idle_timeout(max)
+            .http2_keep_alive_interval(max)
+            .build()
+            .unwrap();
+        assert_eq!(at_bound.pool_idle_timeout(), max);
+    }
+
+    #[test]
     fn invalid_header_value_is_not_echoed() {
         let e = HttpClientConfig::builder()
             .header("x-api-key", "sec\nret")
@@ -635,12 +697,24 @@ mod tests {
             "client-secret",
             "x-password",
             "cookie",
+            "set-cookie",
+            "x-jwt-assertion",
+            "x-api-pwd",
+            "x-pass",
+            "x-bearer",
+            "x-session-id",
+            "x-amz-signature",
+            "x-credential",
+            "x-csrf-token",
+            "x-xsrf",
         ] {
             assert!(
                 is_sensitive_header(&HeaderName::from_static(n)),
                 "{n} should be sensitive"
             );
         }
-        assert!(!is_sensitive_header(&HeaderName::from_static("user-agent")));
+        for n in ["user-agent", "accept", "content-type", "x-request-id"] {
+            assert!(!is_sensitive_header(&HeaderName::from_static(n)), "{n}");
+        }
     }
 }

@@ -32,7 +32,7 @@ impl Proxy {
     /// Parses `url` (`http://` or `https://`, with optional user info).
     ///
     /// Errors name the setting and, when the URL could be parsed, the proxy's
-    /// `host:port`; never the URL itself (it may hold a password).
+    /// `scheme://host`; never the rest of the URL (it may hold a password).
     pub(crate) fn parse(url: &str) -> Result<Self, Error> {
         let invalid = |reason| Error::invalid_setting("proxy", "<URL not shown>".into(), reason);
         let uri: Uri = url.parse().map_err(|_| invalid("not a valid URL"))?;
@@ -50,15 +50,17 @@ impl Proxy {
         if host_port.host().is_empty() {
             return Err(invalid("the URL has no host"));
         }
+        // A port, if the authority has one (`]` ends an IPv6 host without one),
+        // must be a number from 1 to 65535: an empty one (`http://proxy:`) or 0
+        // cannot be connected to.
         if let Some(port) = host_port.as_str().rsplit_once(':').map(|(_, p)| p)
             && !port.contains(']')
-            && !port.is_empty()
-            && port.parse::<u16>().is_err()
+            && !port.parse::<u16>().is_ok_and(|port| port != 0)
         {
             return Err(Error::invalid_setting(
                 "proxy",
                 format!("{scheme}://{}", host_port.host()),
-                "the port is not a number from 0 to 65535",
+                "the port must be a number from 1 to 65535",
             ));
         }
         let uri = Uri::builder()
@@ -131,6 +133,8 @@ mod tests {
         assert!(!shown.contains("alice") && !shown.contains("pa"), "{shown}");
         assert!(shown.contains("proxy.example:3128"), "{shown}");
 
+        let p = Proxy::parse("http://u:p@[::1]:3128").unwrap();
+        assert_eq!(p.uri().to_string(), "http://[::1]:3128/");
         let p = Proxy::parse("https://proxy.example").unwrap();
         assert!(!p.has_credentials());
         assert_eq!(p.host_port(), "proxy.example");
@@ -144,6 +148,10 @@ mod tests {
             "http://u:SECRET@",
             "/relative/SECRET",
             "http://u:SECRET@proxy:port",
+            "http://u:SECRET@proxy:",
+            "http://u:SECRET@proxy:0",
+            "http://u:SECRET@[::1]:",
+            "http://u:SECRET@proxy:99999",
         ] {
             let e = Proxy::parse(url).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{e}");

@@ -1,165 +1,462 @@
 //! `Deserialize` for [`HttpClientConfig`] (feature `serde`): every field goes
 //! through [`HttpClientConfigBuilder`], so a config from a file is validated
 //! exactly as one built in code.
+//!
+//! The file form is read by hand-written visitors: a value of the wrong type, an
+//! unknown setting or a list where a map belongs is refused naming the setting
+//! and the expected type, never quoting the value (serde's derived visitors
+//! would quote it, and a header value or the proxy URL may be a secret).
 
-use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 use tenure_pool::duration_text::DurationText;
 
 use crate::config::{HttpClientConfig, HttpClientConfigBuilder, HttpVersion};
 
-/// The file format: every field optional (the builder's defaults apply),
-/// unknown fields rejected.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Raw {
-    connect_timeout: Option<DurationText>,
-    request_timeout: Option<DurationText>,
-    pool_idle_timeout: Option<DurationText>,
-    pool_max_idle_per_host: Option<usize>,
-    http_version: Option<HttpVersion>,
-    http1_title_case_headers: Option<bool>,
-    http2_adaptive_window: Option<bool>,
-    http2_keep_alive_interval: Option<DurationText>,
-    #[serde(default)]
-    headers: BTreeMap<String, Secret>,
-    #[serde(default)]
-    sensitive_headers: BTreeMap<String, Secret>,
-    proxy: Option<Secret>,
+/// The settings of the file form and their types.
+const FIELDS: &[(&str, Kind)] = &[
+    ("connect_timeout", Kind::Text),
+    ("request_timeout", Kind::Text),
+    ("pool_idle_timeout", Kind::Text),
+    ("pool_max_idle_per_host", Kind::Int),
+    ("http_version", Kind::Text),
+    ("http1_title_case_headers", Kind::Bool),
+    ("http2_adaptive_window", Kind::Bool),
+    ("http2_keep_alive_interval", Kind::Text),
+    ("headers", Kind::Map),
+    ("sensitive_headers", Kind::Map),
+    ("proxy", Kind::Text),
     #[cfg(feature = "rustls")]
-    webpki_roots: Option<bool>,
+    ("webpki_roots", Kind::Bool),
     #[cfg(feature = "rustls")]
-    #[serde(default)]
-    root_certificates_pem: Vec<String>,
-}
+    ("root_certificates_pem", Kind::List),
+];
 
-impl Raw {
-    fn into_builder(self) -> HttpClientConfigBuilder {
-        let mut b = HttpClientConfig::builder();
-        if let Some(d) = self.connect_timeout {
-            b = b.connect_timeout(d.0);
-        }
-        if let Some(d) = self.request_timeout {
-            b = b.request_timeout(d.0);
-        }
-        if let Some(d) = self.pool_idle_timeout {
-            b = b.pool_idle_timeout(d.0);
-        }
-        if let Some(n) = self.pool_max_idle_per_host {
-            b = b.pool_max_idle_per_host(n);
-        }
-        if let Some(v) = self.http_version {
-            b = b.http_version(v);
-        }
-        if let Some(on) = self.http1_title_case_headers {
-            b = b.http1_title_case_headers(on);
-        }
-        if let Some(on) = self.http2_adaptive_window {
-            b = b.http2_adaptive_window(on);
-        }
-        if let Some(d) = self.http2_keep_alive_interval {
-            b = b.http2_keep_alive_interval(d.0);
-        }
-        for (name, value) in self.headers {
-            b = b.header(name.as_str(), value.0.as_str());
-        }
-        for (name, value) in self.sensitive_headers {
-            b = b.sensitive_header(name.as_str(), value.0.as_str());
-        }
-        if let Some(proxy) = self.proxy {
-            b = b.proxy(proxy.0);
-        }
-        #[cfg(feature = "rustls")]
-        {
-            if let Some(on) = self.webpki_roots {
-                b = b.webpki_roots(on);
+/// Applies the settings read by [`Settings`] to a builder, in the file's order
+/// (the builder reports the first invalid one); type errors name the setting and
+/// never quote its value.
+fn into_builder<E: de::Error>(values: Vec<(&'static str, Value)>) -> Result<HttpClientConfigBuilder, E> {
+    let mut b = HttpClientConfig::builder();
+    for (name, value) in values {
+        let field = FIELDS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(name, kind)| Field::new(name, kind))
+            .ok_or_else(|| E::custom("unknown setting"))?;
+        let text = |value| match value {
+            Value::Text(text) => Ok(text),
+            _ => Err(field.wrong::<E>("another type")),
+        };
+        b = match (name, value) {
+            (_, Value::Absent) => b,
+            ("connect_timeout", v) => b.connect_timeout(duration(name, &text(v)?)?),
+            ("request_timeout", v) => b.request_timeout(duration(name, &text(v)?)?),
+            ("pool_idle_timeout", v) => b.pool_idle_timeout(duration(name, &text(v)?)?),
+            ("http2_keep_alive_interval", v) => b.http2_keep_alive_interval(duration(name, &text(v)?)?),
+            ("http_version", v) => b.http_version(match text(v)?.as_str() {
+                "auto" => HttpVersion::Auto,
+                "http1_only" => HttpVersion::Http1Only,
+                "http2_only" => HttpVersion::Http2Only,
+                _ => {
+                    return Err(E::custom(
+                        "`http_version`: expected one of `auto`, `http1_only`, `http2_only` \
+                         (the value is not shown)",
+                    ));
+                }
+            }),
+            ("proxy", v) => b.proxy(text(v)?),
+            ("pool_max_idle_per_host", Value::Int(n)) => {
+                b.pool_max_idle_per_host(usize::try_from(n).map_err(|_| {
+                    E::custom("`pool_max_idle_per_host`: expected a whole number from 0 (the value is not shown)")
+                })?)
             }
-            for pem in self.root_certificates_pem {
-                b = b.add_root_certificate_pem(pem);
+            ("http1_title_case_headers", Value::Bool(on)) => b.http1_title_case_headers(on),
+            ("http2_adaptive_window", Value::Bool(on)) => b.http2_adaptive_window(on),
+            ("headers", Value::Map(headers)) => headers
+                .into_iter()
+                .fold(b, |b, (name, value)| b.header(name.as_str(), value.as_str())),
+            ("sensitive_headers", Value::Map(headers)) => headers
+                .into_iter()
+                .fold(b, |b, (name, value)| b.sensitive_header(name.as_str(), value.as_str())),
+            #[cfg(feature = "rustls")]
+            ("webpki_roots", Value::Bool(on)) => b.webpki_roots(on),
+            #[cfg(feature = "rustls")]
+            ("root_certificates_pem", Value::List(pems)) => {
+                pems.into_iter().fold(b, |b, pem| b.add_root_certificate_pem(pem))
             }
-        }
-        b
+            _ => return Err(field.wrong("another type")),
+        };
     }
+    Ok(b)
 }
 
 /// Loads a config; see [`HttpClientConfig`]'s section "From files".
 impl<'de> Deserialize<'de> for HttpClientConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Raw::deserialize(deserializer)?
-            .into_builder()
-            .build()
-            .map_err(de::Error::custom)
+        let values = Settings {
+            what: "an HTTP client configuration",
+            fields: FIELDS,
+        }
+        .deserialize(deserializer)?;
+        into_builder(values)?.build().map_err(de::Error::custom)
     }
 }
 
-/// A string that may be a secret: a value of another type is refused without
-/// quoting it (serde's default message would, as in "invalid type: integer
-/// `12345`").
-struct Secret(String);
+// ---------------------------------------------------------------------------
+// Reading the file form without ever quoting it.
+//
+// serde's derived and default visitors describe a value of the wrong type by
+// quoting it (`invalid type: string "redis://:pw@h", expected ...`), and so do
+// format crates asked for a specific type (`deserialize_string` on a number). So
+// every value here is read with `deserialize_any` by visitors that accept every
+// type and refuse the wrong ones with a message naming the field and the expected
+// type, never the value.
+// ---------------------------------------------------------------------------
 
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // `deserialize_any`: with `deserialize_string`, serde_json reports a
-        // number itself ("invalid type: integer `…`"), quoting it.
-        deserializer.deserialize_any(SecretVisitor)
+/// The type a setting of the file form holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    List,
+    Int,
+    Bool,
+    Map,
+}
+
+impl Kind {
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Text => "a string",
+            Kind::List => "a list of strings",
+            Kind::Int => "a whole number",
+            Kind::Bool => "true or false",
+            Kind::Map => "a map of strings",
+        }
     }
 }
 
-struct SecretVisitor;
+/// A setting's value as read, before it goes to the builder.
+enum Value {
+    /// `null` (or an absent option): the builder's default.
+    Absent,
+    Text(String),
+    /// Read only by `root_certificates_pem` (feature `rustls`).
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    List(Vec<String>),
+    Int(i128),
+    Bool(bool),
+    Map(Vec<(String, String)>),
+}
 
-impl SecretVisitor {
-    fn refuse<E: de::Error>() -> Result<Secret, E> {
-        Err(E::custom(
-            "header values and the proxy must be strings (value not shown)",
-        ))
+/// Which part of a setting is read: the whole value, or an item of a list or map.
+#[derive(Clone, Copy)]
+enum Part {
+    Whole,
+    Element(usize),
+    Key,
+    MapValue,
+}
+
+/// Reads one setting (or a part of it) as a `kind`: a value of another type is
+/// refused naming the setting and the expected type, never quoting the value.
+#[derive(Clone, Copy)]
+struct Field {
+    name: &'static str,
+    kind: Kind,
+    part: Part,
+}
+
+impl Field {
+    fn new(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            part: Part::Whole,
+        }
+    }
+
+    fn item(self, part: Part) -> Self {
+        Self {
+            kind: Kind::Text,
+            part,
+            ..self
+        }
+    }
+
+    /// `found` is the type of the value met: "a number", "a list", ...
+    fn wrong<E: de::Error>(self, found: &str) -> E {
+        let expected = self.kind.expected();
+        let name = self.name;
+        match self.part {
+            Part::Whole => E::custom(format_args!(
+                "`{name}`: expected {expected}, found {found} (the value is not shown)"
+            )),
+            Part::Element(index) => E::custom(format_args!(
+                "`{name}` item #{index}: expected {expected}, found {found} (the value is not shown)"
+            )),
+            Part::Key => E::custom(format_args!(
+                "`{name}`: a name: expected {expected}, found {found} (the value is not shown)"
+            )),
+            Part::MapValue => E::custom(format_args!(
+                "`{name}`: a value: expected {expected}, found {found} (the value is not shown)"
+            )),
+        }
+    }
+
+    fn text<E: de::Error>(self, value: Value) -> Result<String, E> {
+        match value {
+            Value::Text(text) => Ok(text),
+            _ => Err(self.wrong("another type")),
+        }
     }
 }
 
-impl<'de> Visitor<'de> for SecretVisitor {
-    type Value = Secret;
+impl<'de> DeserializeSeed<'de> for Field {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Field {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
+        f.write_str(self.kind.expected())
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
-        Ok(Secret(v.to_owned()))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        match self.kind {
+            Kind::Bool => Ok(Value::Bool(v)),
+            _ => Err(self.wrong("a boolean")),
+        }
     }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
-        Ok(Secret(v))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.visit_i128(i128::from(v))
     }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.visit_i128(i128::from(v))
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        match self.kind {
+            Kind::Int => Ok(Value::Int(v)),
+            _ => Err(self.wrong("a number")),
+        }
     }
-    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        // Beyond `i128` is out of range for every setting anyway.
+        self.visit_i128(i128::try_from(v).unwrap_or(i128::MAX))
     }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Value, E> {
+        Err(self.wrong(if self.kind == Kind::Int {
+            "a number with a fraction"
+        } else {
+            "a number"
+        }))
     }
-    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_char<E: de::Error>(self, v: char) -> Result<Value, E> {
+        self.visit_string(v.to_string())
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.visit_string(v.to_owned())
     }
-    fn visit_char<E: de::Error>(self, _: char) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        match self.kind {
+            Kind::Text => Ok(Value::Text(v)),
+            _ => Err(self.wrong("a string")),
+        }
     }
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_bytes<E: de::Error>(self, _v: &[u8]) -> Result<Value, E> {
+        Err(self.wrong("bytes"))
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Secret, E> {
-        Self::refuse()
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        match self.part {
+            Part::Whole => Ok(Value::Absent),
+            _ => Err(self.wrong("null")),
+        }
     }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-        Self::refuse()
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        self.visit_none()
     }
-    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
-        Self::refuse()
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.kind != Kind::List {
+            return Err(self.wrong("a list"));
+        }
+        let mut items = Vec::new();
+        loop {
+            let item = self.item(Part::Element(items.len()));
+            match seq.next_element_seed(item)? {
+                Some(value) => items.push(item.text(value)?),
+                None => return Ok(Value::List(items)),
+            }
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        if self.kind != Kind::Map {
+            return Err(self.wrong("a map"));
+        }
+        let mut entries = Vec::new();
+        let (key, value) = (self.item(Part::Key), self.item(Part::MapValue));
+        while let Some(name) = map.next_key_seed(key)? {
+            let name = key.text(name)?;
+            let text = value.text(map.next_value_seed(value)?)?;
+            entries.push((name, text));
+        }
+        Ok(Value::Map(entries))
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, _data: A) -> Result<Value, A::Error> {
+        Err(self.wrong("an enum variant"))
+    }
+}
+
+/// Reads the whole file form: a map of the settings in `fields`, each at most
+/// once. Anything else (a string, a list, ...) is refused without quoting it; an
+/// unknown setting is named only if its name is a plain identifier.
+struct Settings {
+    /// What is read, for messages: "a Redis configuration".
+    what: &'static str,
+    fields: &'static [(&'static str, Kind)],
+}
+
+impl Settings {
+    fn wrong<E: de::Error>(&self, found: &str) -> E {
+        E::custom(format_args!(
+            "{}: expected a map of settings, found {found} (the value is not shown)",
+            self.what
+        ))
+    }
+
+    fn field_list(&self) -> String {
+        let names: Vec<String> = self.fields.iter().map(|(name, _)| format!("`{name}`")).collect();
+        names.join(", ")
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Settings {
+    type Value = Vec<(&'static str, Value)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Settings {
+    type Value = Vec<(&'static str, Value)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: a map of settings", self.what)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut values: Vec<(&'static str, Value)> = Vec::new();
+        let key = Field {
+            name: "(setting name)",
+            kind: Kind::Text,
+            part: Part::Whole,
+        };
+        while let Some(name) = map.next_key_seed(key)? {
+            let name = match name {
+                Value::Text(name) => name,
+                _ => return Err(key.wrong("another type")),
+            };
+            let Some(&(name, kind)) = self.fields.iter().find(|(known, _)| *known == name) else {
+                return Err(if is_plain_identifier(&name) {
+                    de::Error::custom(format_args!(
+                        "{}: unknown setting `{name}`; expected one of {}",
+                        self.what,
+                        self.field_list()
+                    ))
+                } else {
+                    de::Error::custom(format_args!(
+                        "{}: an unknown setting (its name is not shown); expected one of {}",
+                        self.what,
+                        self.field_list()
+                    ))
+                });
+            };
+            if values.iter().any(|(seen, _)| *seen == name) {
+                return Err(de::Error::custom(format_args!(
+                    "{}: `{name}` is given more than once",
+                    self.what
+                )));
+            }
+            let value = map.next_value_seed(Field::new(name, kind))?;
+            values.push((name, value));
+        }
+        Ok(values)
+    }
+    fn visit_bool<E: de::Error>(self, _v: bool) -> Result<Self::Value, E> {
+        Err(self.wrong("a boolean"))
+    }
+    fn visit_i64<E: de::Error>(self, _v: i64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+    fn visit_u64<E: de::Error>(self, _v: u64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+    fn visit_i128<E: de::Error>(self, _v: i128) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+    fn visit_u128<E: de::Error>(self, _v: u128) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+    fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+    fn visit_char<E: de::Error>(self, _v: char) -> Result<Self::Value, E> {
+        Err(self.wrong("a string"))
+    }
+    fn visit_str<E: de::Error>(self, _v: &str) -> Result<Self::Value, E> {
+        Err(self.wrong("a string"))
+    }
+    fn visit_bytes<E: de::Error>(self, _v: &[u8]) -> Result<Self::Value, E> {
+        Err(self.wrong("bytes"))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(self.wrong("null"))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(self.wrong("null"))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong("a list (settings are named, never positional)"))
+    }
+    fn visit_enum<A: EnumAccess<'de>>(self, _data: A) -> Result<Self::Value, A::Error> {
+        Err(self.wrong("an enum variant"))
+    }
+}
+
+/// Whether `name` is safe to echo: `[A-Za-z_][A-Za-z0-9_]{0,31}`, the shape of a
+/// setting's name, never of a secret pasted in the wrong place.
+fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 32
+}
+
+/// A duration as text (`"250ms"`, `"10s"`, `"5m"`, `"1h"`), read as every tenure
+/// adapter reads it; the error names the setting, never the text.
+fn duration<E: de::Error>(name: &str, text: &str) -> Result<Duration, E> {
+    use serde::de::IntoDeserializer as _;
+    let deserializer: de::value::StrDeserializer<'_, de::value::Error> = text.into_deserializer();
+    DurationText::deserialize(deserializer).map(|d| d.0).map_err(|_| {
+        E::custom(format_args!(
+            "`{name}`: invalid duration: write a whole number and a unit (ms, s, m or h), as in \"10s\" \
+             (the value is not shown)"
+        ))
+    })
 }

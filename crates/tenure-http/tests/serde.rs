@@ -100,15 +100,24 @@ fn bad_files_are_errors_naming_the_setting_and_quoting_no_secret() {
         (r#"{"conect_timeout": "5s"}"#, "conect_timeout"),
         (r#"{"connect_timeout": "0s"}"#, "connect_timeout"),
         (r#"{"request_timeout": "soon"}"#, "invalid duration"),
-        (r#"{"request_timeout": 5}"#, "invalid type"),
-        (r#"{"http_version": "http3"}"#, "http3"),
+        (
+            r#"{"request_timeout": 5}"#,
+            "`request_timeout`: expected a string, found a number",
+        ),
+        (r#"{"http_version": "http3"}"#, "`http_version`: expected one of"),
         (r#"{"headers": {"x-api-key": "SECRET\nvalue"}}"#, "x-api-key"),
-        (r#"{"headers": {"x-api-key": 12345678}}"#, "must be strings"),
+        (
+            r#"{"headers": {"x-api-key": 12345678}}"#,
+            "`headers`: a value: expected a string",
+        ),
         (r#"{"headers": {"bad name": "SECRET"}}"#, "header"),
         (r#"{"proxy": "socks5://u:SECRET@proxy:1080"}"#, "proxy"),
-        (r#"{"proxy": 12345678}"#, "must be strings"),
-        (r#"{"proxy": ["SECRET"]}"#, "must be strings"),
-        (r#"{"headers": {"x-api-key": {"v": "SECRET"}}}"#, "must be strings"),
+        (r#"{"proxy": 12345678}"#, "`proxy`: expected a string"),
+        (r#"{"proxy": ["SECRET"]}"#, "`proxy`: expected a string, found a list"),
+        (
+            r#"{"headers": {"x-api-key": {"v": "SECRET"}}}"#,
+            "`headers`: a value: expected a string",
+        ),
         (
             r#"{"root_certificates_pem": ["not a certificate"]}"#,
             "root certificate #0 (PEM)",
@@ -122,5 +131,120 @@ fn bad_files_are_errors_naming_the_setting_and_quoting_no_secret() {
         assert!(shown.contains(expected), "{json}: {shown}");
         assert!(!shown.contains("SECRET"), "{json}: {shown}");
         assert!(!shown.contains("12345678"), "{json}: {shown}");
+    }
+}
+
+/// Every form of the wrong type that can carry a secret, for every setting that
+/// can hold one (and the whole config): the error names the setting and the type
+/// expected, and never quotes the value.
+#[test]
+fn wrong_types_never_quote_the_value() {
+    const MARK: &str = "SECRETMARK";
+    // A value of each JSON type, each carrying the marker where it can.
+    let values = [
+        format!(r#""http://u:{MARK}@h""#),
+        format!(r#""Authorization: Bearer {MARK}""#),
+        format!(r#"["{MARK}"]"#),
+        format!(r#"{{"u:{MARK}": "{MARK}"}}"#),
+        format!(r#"{{"authorization": ["{MARK}"]}}"#),
+        "123456789".to_owned(),
+        "-123456789".to_owned(),
+        "1234.5678".to_owned(),
+        "340282366920938463463374607431768211455".to_owned(),
+        "true".to_owned(),
+    ];
+    // (setting, the type it holds), for every setting.
+    let settings = [
+        ("connect_timeout", "a string"),
+        ("request_timeout", "a string"),
+        ("pool_idle_timeout", "a string"),
+        ("http2_keep_alive_interval", "a string"),
+        ("http_version", "a string"),
+        ("proxy", "a string"),
+        ("headers", "a map of strings"),
+        ("sensitive_headers", "a map of strings"),
+        ("root_certificates_pem", "a list of strings"),
+        ("pool_max_idle_per_host", "a whole number"),
+        ("http1_title_case_headers", "true or false"),
+        ("http2_adaptive_window", "true or false"),
+        ("webpki_roots", "true or false"),
+    ];
+    let mut refused = 0;
+    for (setting, _) in settings {
+        for value in &values {
+            let json = format!(r#"{{"{setting}": {value}}}"#);
+            let Err(e) = serde_json::from_str::<HttpClientConfig>(&json) else {
+                continue; // the right type for this setting
+            };
+            refused += 1;
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(MARK), "{json}: {shown}");
+            assert!(
+                !shown.contains("123456789") && !shown.contains("1234.5678"),
+                "{json}: {shown}"
+            );
+            assert!(
+                !shown.contains("340282366920938463463374607431768211455"),
+                "{json}: {shown}"
+            );
+            let named = shown.contains(setting) || shown.contains("root certificate #0") || shown.contains("`header`");
+            assert!(named, "{json}: the setting is named: {shown}");
+        }
+    }
+    assert!(refused > 100, "{refused}");
+    // The whole config, in a form other than a map; secrets in the map's keys.
+    for value in values.iter().map(String::as_str).chain([
+        "null",
+        r#"[{"proxy": "http://u:SECRETMARK@h"}]"#,
+        r#"{"pw=SECRETMARK": 1}"#,
+        r#"{"x-api-key: SECRETMARK": 1}"#,
+        r#"{"headers": {"x-api-key": "SECRETMARK"}, "headers": {}}"#,
+        r#"{"headers": "Authorization: Bearer SECRETMARK"}"#,
+        r#"{"sensitive_headers": ["SECRETMARK"]}"#,
+        r#"{"connect_timeout": "SECRETMARK"}"#,
+        r#"{"connect_timeout": "18446744073709551615s"}"#,
+    ]) {
+        let e = serde_json::from_str::<HttpClientConfig>(value)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {value}"));
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(MARK), "{value}: {shown}");
+    }
+    let e = serde_json::from_str::<HttpClientConfig>(r#""http://u:SECRETMARK@h""#).unwrap_err();
+    assert!(
+        e.to_string().contains("expected a map of settings, found a string"),
+        "{e}"
+    );
+    let e = serde_json::from_str::<HttpClientConfig>(r#"[{}]"#).unwrap_err();
+    assert!(e.to_string().contains("found a list"), "{e}");
+    // An unknown setting is named only if its name is a plain identifier.
+    let e = serde_json::from_str::<HttpClientConfig>(r#"{"conect_timeout": "1s"}"#).unwrap_err();
+    assert!(e.to_string().contains("unknown setting `conect_timeout`"), "{e}");
+    let e = serde_json::from_str::<HttpClientConfig>(r#"{"proxy": null, "proxy": null}"#).unwrap_err();
+    assert!(e.to_string().contains("`proxy` is given more than once"), "{e}");
+}
+
+/// Durations from a file are bounded as in code: a huge one is the builder's
+/// typed error naming the setting, never a panic later in hyper's timers.
+#[test]
+fn huge_durations_in_a_file_are_refused() {
+    for setting in [
+        "connect_timeout",
+        "request_timeout",
+        "pool_idle_timeout",
+        "http2_keep_alive_interval",
+    ] {
+        for text in ["18446744073709551615s", "8761h", "99999999999m"] {
+            let json = format!(r#"{{"{setting}": "{text}"}}"#);
+            let e = serde_json::from_str::<HttpClientConfig>(&json).unwrap_err();
+            let shown = e.to_string();
+            assert!(shown.contains(setting), "{json}: {shown}");
+            assert!(
+                shown.contains("at most 365 days") || shown.contains("invalid duration"),
+                "{json}: {shown}"
+            );
+        }
+        let json = format!(r#"{{"{setting}": "8760h"}}"#);
+        assert!(serde_json::from_str::<HttpClientConfig>(&json).is_ok(), "{json}");
     }
 }

@@ -88,7 +88,12 @@ impl BudgetToken {
     pub(crate) fn new(counters: &Arc<BudgetCounters>, max_connections: usize) -> Self {
         let max_connections = max_connections as u64;
         counters.open_pools.fetch_add(1, Ordering::Relaxed);
-        let now = counters.max_connections.fetch_add(max_connections, Ordering::Relaxed) + max_connections;
+        // Saturating: the builder bounds `max_connections`, but a sum must never
+        // overflow (and panic in a debug build) whatever it is given.
+        let now = counters
+            .max_connections
+            .fetch_add(max_connections, Ordering::Relaxed)
+            .saturating_add(max_connections);
         counters.peak.fetch_max(now, Ordering::Relaxed);
         Self {
             counters: Arc::clone(counters),

@@ -4,12 +4,16 @@ use std::{fmt, time::Duration};
 
 #[cfg(feature = "rustls")]
 use crate::tls::RootCertificate;
-use crate::{Error, RedisConfig, Topology, secret::Password};
+use crate::{
+    Error, RedisConfig, Topology,
+    secret::{Password, redacted},
+};
 
 /// Builds a [`RedisConfig`]; see [`RedisConfig::builder`],
 /// [`RedisConfig::cluster_builder`] and [`RedisConfig::sentinel_builder`].
 ///
-/// Its `Debug` never shows a password, nor the root certificates (only how many).
+/// Its `Debug` never shows a password or a username, nor the root certificates
+/// (only how many).
 #[derive(Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct RedisConfigBuilder {
@@ -33,9 +37,9 @@ impl fmt::Debug for RedisConfigBuilder {
         d.field("parsed", &self.parsed);
         #[cfg(feature = "rustls")]
         d.field("root_certificates", &self.root_certificates.len());
-        d.field("username", &self.username)
+        d.field("username", &redacted(self.username.as_ref()))
             .field("password", &self.password)
-            .field("sentinel_username", &self.sentinel_username)
+            .field("sentinel_username", &redacted(self.sentinel_username.as_ref()))
             .field("sentinel_password", &self.sentinel_password)
             .field("database", &self.database)
             .field("max_connections", &self.max_connections)
@@ -130,28 +134,32 @@ impl RedisConfigBuilder {
 
     /// The most connections the pool may hold at once (default
     /// [`RedisConfig::DEFAULT_MAX_CONNECTIONS`]); see [`RedisConfig::max_connections`].
+    /// From 1 to [`RedisConfig::MAX_MAX_CONNECTIONS`].
     pub fn max_connections(mut self, max_connections: usize) -> Self {
         self.max_connections = Some(max_connections);
         self
     }
 
     /// How long opening one connection may take (default
-    /// [`RedisConfig::DEFAULT_CONNECT_TIMEOUT`]).
+    /// [`RedisConfig::DEFAULT_CONNECT_TIMEOUT`]); more than zero, at most
+    /// [`RedisConfig::MAX_TIMEOUT`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// How long one command may wait for its response (default
-    /// [`RedisConfig::DEFAULT_RESPONSE_TIMEOUT`]). Blocking commands such as
-    /// `BLPOP` need a response timeout longer than their own.
+    /// [`RedisConfig::DEFAULT_RESPONSE_TIMEOUT`]); more than zero, at most
+    /// [`RedisConfig::MAX_TIMEOUT`]. Blocking commands such as `BLPOP` need a
+    /// response timeout longer than their own.
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = Some(timeout);
         self
     }
 
     /// How long a caller may wait for a free connection when the pool is full
-    /// (default [`RedisConfig::DEFAULT_WAIT_TIMEOUT`]).
+    /// (default [`RedisConfig::DEFAULT_WAIT_TIMEOUT`]); more than zero, at most
+    /// [`RedisConfig::MAX_TIMEOUT`].
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = Some(timeout);
         self
@@ -168,9 +176,11 @@ impl RedisConfigBuilder {
     /// [`SentinelCredentialsWithoutSentinel`](crate::ErrorKind::SentinelCredentialsWithoutSentinel),
     /// [`NegativeDatabase`](crate::ErrorKind::NegativeDatabase),
     /// [`ClusterDatabase`](crate::ErrorKind::ClusterDatabase),
-    /// [`ZeroMaxConnections`](crate::ErrorKind::ZeroMaxConnections) or
-    /// [`ZeroTimeout`](crate::ErrorKind::ZeroTimeout). None of them contains a password
-    /// or a certificate.
+    /// [`ZeroMaxConnections`](crate::ErrorKind::ZeroMaxConnections),
+    /// [`TooManyConnections`](crate::ErrorKind::TooManyConnections),
+    /// [`ZeroTimeout`](crate::ErrorKind::ZeroTimeout) or
+    /// [`TimeoutTooLong`](crate::ErrorKind::TimeoutTooLong). None of them contains
+    /// a password or a certificate.
     pub fn build(self) -> Result<RedisConfig, Error> {
         let mut config = self.parsed?;
         if let Some(feature) = config.topology.feature().filter(|_| !config.topology.is_enabled()) {
@@ -213,6 +223,10 @@ impl RedisConfigBuilder {
             if max == 0 {
                 return Err(Error::zero_max_connections());
             }
+            // deadpool allocates `max` slots up front: see `MAX_MAX_CONNECTIONS`.
+            if max > RedisConfig::MAX_MAX_CONNECTIONS {
+                return Err(Error::too_many_connections(max, RedisConfig::MAX_MAX_CONNECTIONS));
+            }
             config.max_connections = max;
         }
         for (setting, value, slot) in [
@@ -223,6 +237,10 @@ impl RedisConfigBuilder {
             if let Some(timeout) = value {
                 if timeout.is_zero() {
                     return Err(Error::zero_timeout(setting));
+                }
+                // Timers and deadlines overflow near `Duration::MAX`: see `MAX_TIMEOUT`.
+                if timeout > RedisConfig::MAX_TIMEOUT {
+                    return Err(Error::timeout_too_long(setting, timeout, "365 days"));
                 }
                 *slot = timeout;
             }

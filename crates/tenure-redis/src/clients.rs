@@ -192,8 +192,15 @@ impl RedisClients {
     /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming `host:port` if
     /// the server cannot be reached within the configuration's timeouts,
     /// [`ErrorKind::Build`](crate::ErrorKind::Build) if the pool cannot be built,
-    /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after [`shutdown`](Self::shutdown).
+    /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after [`shutdown`](Self::shutdown),
+    /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) if polled outside a tokio
+    /// runtime (creating a pool needs one for its timers).
     pub async fn get(&self, config: &RedisConfig) -> Result<RedisPool, Error> {
+        // deadpool's tokio timers panic outside a runtime: refuse first, whether or
+        // not a pool would be created.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::no_runtime("RedisClients::get"));
+        }
         let target: Arc<str> = config.target().into();
         if let Some(pool) = self.shared.get(config) {
             return Ok(RedisPool::shared(pool, target));
@@ -495,5 +502,38 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("time_to_live"), "{err}");
+    }
+
+    /// Polls `future` once, outside any runtime.
+    fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        std::pin::pin!(future).as_mut().poll(&mut cx)
+    }
+
+    #[test]
+    fn get_outside_a_runtime_is_a_typed_error() {
+        assert!(tokio::runtime::Handle::try_current().is_err());
+        let clients = RedisClients::new().unwrap();
+        let config = RedisConfig::from_url("redis://127.0.0.1:1/0").unwrap();
+        let std::task::Poll::Ready(Err(err)) = poll_once(clients.get(&config)) else {
+            panic!("`get` outside a runtime must fail at once");
+        };
+        assert_eq!(err.kind(), crate::ErrorKind::Runtime, "{err:?}");
+        assert!(!err.is_config());
+        assert!(err.to_string().contains("no tokio runtime"), "{err}");
+
+        // A handed-in pool's `get`, likewise (deadpool's timers need a runtime).
+        let pool = clients
+            .insert_shared(config.clone(), config.create_pool().unwrap())
+            .unwrap();
+        let std::task::Poll::Ready(Err(err)) = poll_once(pool.get()) else {
+            panic!("`RedisPool::get` outside a runtime must fail at once");
+        };
+        assert_eq!(err.kind(), crate::ErrorKind::Runtime, "{err:?}");
+        // And `RedisClients::get` finding that shared pool.
+        let std::task::Poll::Ready(Err(err)) = poll_once(clients.get(&config)) else {
+            panic!("`get` outside a runtime must fail at once");
+        };
+        assert_eq!(err.kind(), crate::ErrorKind::Runtime, "{err:?}");
     }
 }

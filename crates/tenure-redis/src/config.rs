@@ -2,7 +2,11 @@
 
 use std::{fmt, time::Duration};
 
-use crate::{RedisConfigBuilder, Topology, secret::Password, topology::Node};
+use crate::{
+    RedisConfigBuilder, Topology,
+    secret::{Password, redacted},
+    topology::Node,
+};
 
 /// The RESP protocol version a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -32,9 +36,10 @@ pub enum Protocol {
 /// a timeout, the credentials, TLS and its extra roots) get two different pools. A
 /// `RedisConfig` is always valid: the builder checks everything.
 ///
-/// Its [`Debug`] and [`Display`](fmt::Display) never show a password (neither the
-/// servers' nor the sentinels'); `Debug` shows how many extra root certificates
-/// there are, not the certificates.
+/// Its [`Debug`] and [`Display`](fmt::Display) never show a password nor a
+/// username (neither the servers' nor the sentinels'; a password written in the
+/// username slot, as in `redis://s3cret@host`, would otherwise show); `Debug` shows
+/// how many extra root certificates there are, not the certificates.
 ///
 /// # TLS
 ///
@@ -55,7 +60,13 @@ pub enum Protocol {
 ///
 /// With the `serde` feature, `RedisConfig` implements `Deserialize` from this
 /// form, checked as the builder checks it (the error is the [`Error`](crate::Error)'s
-/// message; no deserializer error quotes a `url` or a password):
+/// message). A value of the wrong type (a string where a map of settings
+/// belongs, a list of settings, a number for a `url`, ...) is refused naming the
+/// setting and the type expected, never quoting the value; an unknown setting is
+/// named only if its name is a plain identifier, and a setting given twice is
+/// refused. A format crate may add context of its own to an error: `toml`'s
+/// messages quote the offending line of the input; `serde_json`'s give only a
+/// line and column.
 ///
 /// | field | meaning |
 /// |---|---|
@@ -83,7 +94,7 @@ pub enum Protocol {
 /// assert_eq!(config.addr(), "127.0.0.1:6380");
 /// assert_eq!(config.database(), 2);
 /// assert_eq!(config.max_connections(), 8);
-/// assert_eq!(config.to_string(), "redis://app:***@127.0.0.1:6380/2");
+/// assert_eq!(config.to_string(), "redis://***:***@127.0.0.1:6380/2");
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// # Ok::<(), tenure_redis::Error>(())
 /// ```
@@ -111,11 +122,6 @@ pub enum Protocol {
 /// # Ok::<(), tenure_redis::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Deserialize),
-    serde(try_from = "crate::serde::RedisConfigFile")
-)]
 pub struct RedisConfig {
     pub(crate) topology: Topology,
     /// The server (standalone), the startup nodes (cluster) or the sentinels; never empty.
@@ -147,6 +153,22 @@ impl RedisConfig {
     pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
     /// Wait timeout when none is set (waiting for a free connection in a full pool).
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
+    /// The largest `max_connections` the builder accepts: 65 536.
+    ///
+    /// deadpool allocates room for `max_connections` connections up front, so an
+    /// absurd value (`usize::MAX`, from a typo or a file) would abort the process
+    /// when the pool is built; and no server holds more: one client address can
+    /// open at most about 64 K connections to one server port (the ephemeral port
+    /// range), and Redis's default `maxclients` is 10 000.
+    pub const MAX_MAX_CONNECTIONS: usize = 65_536;
+    /// The longest timeout the builder accepts (each of `connect_timeout`,
+    /// `response_timeout`, `wait_timeout`): 365 days.
+    ///
+    /// The timeouts become tokio timers and deadlines (`now + timeout`), which
+    /// overflow for durations near `Duration::MAX`; a year is far beyond any useful
+    /// timeout and far from overflowing (the pool's creation bound, twice the
+    /// connect plus twice the response timeout, stays under four years).
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
     /// Parses a URL, with every other setting at its default:
     ///
@@ -442,9 +464,9 @@ impl fmt::Debug for RedisConfig {
             .field("topology", &self.topology)
             .field("nodes", &self.node_addrs())
             .field("service_name", &self.service_name)
-            .field("username", &self.username)
+            .field("username", &redacted(self.username.as_ref()))
             .field("password", &self.password)
-            .field("sentinel_username", &self.sentinel_username)
+            .field("sentinel_username", &redacted(self.sentinel_username.as_ref()))
             .field("sentinel_password", &self.sentinel_password)
             .field("tls", &self.tls)
             .field("root_certificates", &self.root_certificates.len())
@@ -458,11 +480,12 @@ impl fmt::Debug for RedisConfig {
     }
 }
 
-/// The configuration as a URL with every password replaced by `***`:
-/// `redis://user:***@host:port/db` for a standalone server,
-/// `cluster redis://user:***@host:port,host:port/0` for a cluster,
-/// `redis+sentinel://user:***@host:port,host:port/service/db` for sentinel (the
-/// sentinels' own credentials are not shown).
+/// The configuration as a URL with every username and password replaced by `***`:
+/// `redis://***:***@host:port/db` for a standalone server,
+/// `cluster redis://***:***@host:port,host:port/0` for a cluster,
+/// `redis+sentinel://***:***@host:port,host:port/service/db` for sentinel (the
+/// sentinels' own credentials are not shown). The username is hidden too: in
+/// `redis://s3cret@host`, the password was written where the username goes.
 impl fmt::Display for RedisConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = match (self.topology, self.tls) {
@@ -476,8 +499,8 @@ impl fmt::Display for RedisConfig {
         }
         f.write_str(scheme)?;
         match (&self.username, &self.password) {
-            (Some(user), Some(_)) => write!(f, "{user}:***@")?,
-            (Some(user), None) => write!(f, "{user}@")?,
+            (Some(_), Some(_)) => f.write_str("***:***@")?,
+            (Some(_), None) => f.write_str("***@")?,
             (None, Some(_)) => f.write_str(":***@")?,
             (None, None) => {}
         }
@@ -528,7 +551,7 @@ mod tests {
         assert_eq!(c.database(), 3);
         assert_eq!(c.protocol(), Protocol::Resp3);
         assert_eq!(c.max_connections(), RedisConfig::DEFAULT_MAX_CONNECTIONS);
-        assert_eq!(c.to_string(), "redis://user:***@example.com:7000/3?protocol=resp3");
+        assert_eq!(c.to_string(), "redis://***:***@example.com:7000/3?protocol=resp3");
     }
 
     #[test]
@@ -578,6 +601,167 @@ mod tests {
             err.source().is_some_and(|s| s.is::<url::ParseError>()),
             "the URL parser's error is the source: {err:?}"
         );
+    }
+
+    #[test]
+    fn url_validation_refuses_port_zero_and_repeated_parameters() {
+        for url in ["redis://h:0", "redis://h:0/1", "rediss://h:0"] {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidPort, "{url}: {err}");
+            assert!(err.to_string().contains("port 0"), "{err}");
+        }
+        #[cfg(feature = "sentinel")]
+        {
+            let err = RedisConfig::from_url("redis+sentinel://s1,s2:0/m").unwrap_err();
+            assert_eq!((err.kind(), err.index()), (ErrorKind::InvalidPort, Some(1)), "{err}");
+        }
+        #[cfg(feature = "cluster")]
+        {
+            let err = RedisConfig::cluster_builder(["h:1", "h:0"]).build().unwrap_err();
+            assert_eq!((err.kind(), err.index()), (ErrorKind::InvalidPort, Some(1)), "{err}");
+        }
+        for url in [
+            "redis://h:6379/0?protocol=3&protocol=2",
+            "redis://h/0?protocol=3&protocol=3",
+            "redis://h/0?protocol=2&protocol",
+        ] {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DuplicateParameter, "{url}: {err}");
+            assert!(err.to_string().contains("`protocol` is given more than once"), "{err}");
+        }
+        #[cfg(feature = "sentinel")]
+        assert_eq!(
+            kind(RedisConfig::from_url("redis+sentinel://s1/m?protocol=2&protocol=3")),
+            Some(ErrorKind::DuplicateParameter)
+        );
+        assert_eq!(RedisConfig::from_url("redis://h:1").unwrap().port(), 1);
+        assert_eq!(RedisConfig::from_url("redis://h:65535").unwrap().port(), 65535);
+    }
+
+    #[test]
+    fn unsupported_parameters_are_named_only_if_plain_identifiers() {
+        for (url, named) in [
+            ("redis://h/0?timeout=1", Some("`timeout`")),
+            ("redis://h/0?_x9=1", Some("`_x9`")),
+            ("redis://u:6379?s3cretTail@host", None),
+            ("redis://h/0?pass%20word=1", None),
+            ("redis://h/0?9lives=1", None),
+            ("redis://h/0?p-w=1", None),
+            ("redis://h/0?abcdefghijklmnopqrstuvwxyz0123456=1", None),
+        ] {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnsupportedParameter, "{url}: {err}");
+            let shown = format!("{err} {err:?}");
+            match named {
+                Some(name) => assert!(shown.contains(name), "{url}: {shown}"),
+                None => {
+                    assert!(shown.contains("a query parameter is not supported"), "{url}: {shown}");
+                    for part in ["s3cret", "Tail", "pass", "9lives", "p-w", "abcdefghij"] {
+                        assert!(!shown.contains(part), "{url}: {shown}");
+                    }
+                }
+            }
+        }
+        // A scheme is echoed only when written as one.
+        let err = RedisConfig::from_url("s3cret:x@host").unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+        let err = RedisConfig::from_url("http://h").unwrap_err();
+        assert!(err.to_string().contains("`http`"), "{err}");
+    }
+
+    #[test]
+    fn usernames_are_never_shown() {
+        // A password written in the username slot is a username to the URL parser.
+        for url in [
+            "redis://SECRETPW@host:6379",
+            "redis://SECRETPW:pw@host:6379",
+            "rediss://SECRETPW@host",
+        ] {
+            let c = RedisConfig::from_url(url).unwrap();
+            assert_eq!(c.username(), Some("SECRETPW"), "the accessor still hands it out");
+            for shown in [
+                c.to_string(),
+                format!("{c:?}"),
+                format!("{c:#?}"),
+                format!("{:?}", RedisConfig::builder(url)),
+            ] {
+                assert!(!shown.contains("SECRETPW"), "{url}: {shown}");
+            }
+            assert!(c.to_string().contains("***@host:"), "{c}");
+        }
+        assert_eq!(
+            RedisConfig::from_url("redis://SECRETPW@host:6379").unwrap().to_string(),
+            "redis://***@host:6379/0"
+        );
+        let c = RedisConfig::builder("redis://h").username("SECRETPW").build().unwrap();
+        assert!(!format!("{c} {c:?}").contains("SECRETPW"), "{c:?}");
+        #[cfg(feature = "sentinel")]
+        {
+            let c = RedisConfig::sentinel_builder(["redis://SECRETPW@s1"], "m")
+                .username("SECRETPW2")
+                .build()
+                .unwrap();
+            assert_eq!(c.sentinel_username(), Some("SECRETPW"));
+            let shown = format!("{c} {c:?}");
+            assert!(!shown.contains("SECRETPW"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn max_connections_and_timeouts_are_bounded() {
+        let b = || RedisConfig::builder("redis://127.0.0.1:1/0");
+        for max in [RedisConfig::MAX_MAX_CONNECTIONS + 1, 1 << 40, usize::MAX] {
+            let err = b().max_connections(max).build().unwrap_err();
+            assert_eq!(
+                (err.kind(), err.setting()),
+                (ErrorKind::TooManyConnections, Some("max_connections")),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains(&format!("{max}: it must be at most 65536")),
+                "{err}"
+            );
+        }
+        let at_bound = b().max_connections(RedisConfig::MAX_MAX_CONNECTIONS).build().unwrap();
+        assert_eq!(at_bound.create_pool().unwrap().status().max_size, 65_536);
+
+        let max = RedisConfig::MAX_TIMEOUT;
+        for huge in [
+            max + Duration::from_nanos(1),
+            Duration::from_secs(u64::MAX),
+            Duration::MAX,
+        ] {
+            for (setting, builder) in [
+                ("connect_timeout", b().connect_timeout(huge)),
+                ("response_timeout", b().response_timeout(huge)),
+                ("wait_timeout", b().wait_timeout(huge)),
+            ] {
+                let err = builder.build().unwrap_err();
+                assert_eq!(
+                    (err.kind(), err.setting()),
+                    (ErrorKind::TimeoutTooLong, Some(setting)),
+                    "{err}"
+                );
+                assert!(err.to_string().contains("at most 365 days"), "{err}");
+            }
+        }
+        let c = b()
+            .connect_timeout(max)
+            .response_timeout(max)
+            .wait_timeout(max)
+            .build()
+            .unwrap();
+        assert!(c.create_pool().is_ok());
+    }
+
+    #[test]
+    fn budget_sums_saturate() {
+        use std::sync::Arc;
+        let counters = Arc::new(crate::budget::BudgetCounters::default());
+        let a = crate::budget::BudgetToken::new(&counters, usize::MAX);
+        let b = crate::budget::BudgetToken::new(&counters, usize::MAX);
+        assert_eq!(counters.snapshot(1, 0).peak_max_connections_per_node, u64::MAX);
+        drop((a, b));
     }
 
     #[test]
@@ -657,7 +841,7 @@ mod tests {
         assert!(tls.is_tls());
         assert!(!plain.is_tls());
         assert_ne!(tls, plain);
-        assert_eq!(tls.to_string(), "rediss://u:***@h:6380/1");
+        assert_eq!(tls.to_string(), "rediss://***:***@h:6380/1");
         assert_eq!(tls.root_certificate_count(), 0);
         let info = tls.connection_info().unwrap();
         assert!(matches!(
@@ -723,7 +907,7 @@ mod tests {
         assert!(c.has_password());
         assert_eq!(
             c.to_string(),
-            "cluster redis://u:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0"
+            "cluster redis://***:***@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/0"
         );
         assert_eq!(c.target(), "cluster 10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
         // Every node is reached with the first node's credentials.
@@ -825,14 +1009,14 @@ mod tests {
         assert!(c.has_password() && !c.has_sentinel_password());
         assert_eq!(
             c.to_string(),
-            "redis+sentinel://app:***@s1:26379,s2:26380,[::1]:26379/mymaster/3?protocol=resp3"
+            "redis+sentinel://***:***@s1:26379,s2:26380,[::1]:26379/mymaster/3?protocol=resp3"
         );
         assert_eq!(
             c.target(),
             "sentinel service `mymaster` via s1:26379,s2:26380,[::1]:26379"
         );
-        // Display parses back to the same configuration, but for the password.
-        let shown = RedisConfig::from_url(&c.to_string().replace("***", "s3cret")).unwrap();
+        // Display parses back to the same configuration, but for the credentials.
+        let shown = RedisConfig::from_url(&c.to_string().replacen("***", "app", 1).replace("***", "s3cret")).unwrap();
         assert_eq!(shown, c);
 
         let list = RedisConfig::sentinel_builder(["redis://:sentinel-pw@s1:5000", "s2"], "mymaster")

@@ -36,7 +36,8 @@ pub enum ErrorKind {
     InvalidUrl,
     /// The scheme is neither `redis` nor `rediss` (nor, for a whole URL,
     /// `redis+sentinel` or `rediss+sentinel`); the message quotes at most 16
-    /// characters of it.
+    /// characters of it, and only if it is written as a scheme (`name://`: in
+    /// `user:password@host` the URL parser would take `user` for one).
     UnsupportedScheme,
     /// A `rediss://` URL, but this build has no TLS support (the `rustls` feature
     /// is off); [`Error::addr`] is the server.
@@ -54,8 +55,15 @@ pub enum ErrorKind {
     /// [`Error::part`] says which.
     InvalidCredentials,
     /// A query parameter this crate does not understand (only `protocol` is); the
-    /// message names it (at most 32 characters), never its value.
+    /// message names it only if the name is a plain identifier (ASCII letters,
+    /// digits and `_`, not starting with a digit, at most 32 characters), else
+    /// says "a query parameter"; never its value.
     UnsupportedParameter,
+    /// A query parameter is given more than once (as `?protocol=2&protocol=3`);
+    /// the message names it (it is a supported one, so a plain identifier).
+    DuplicateParameter,
+    /// The URL names port 0, which cannot be connected to.
+    InvalidPort,
     /// The `protocol` query parameter is not one of `2`, `3`, `resp2`, `resp3`.
     InvalidProtocol,
     /// The URL has a fragment (`#...`). The `redis` crate's `#insecure` (no
@@ -64,9 +72,17 @@ pub enum ErrorKind {
     /// `max_connections` was set to zero: such a pool could never lend a connection
     /// ([`Error::setting`] is `"max_connections"`).
     ZeroMaxConnections,
+    /// `max_connections` was set above
+    /// [`RedisConfig::MAX_MAX_CONNECTIONS`](crate::RedisConfig::MAX_MAX_CONNECTIONS)
+    /// ([`Error::setting`] is `"max_connections"`; the message has the value and the bound).
+    TooManyConnections,
     /// A timeout was set to zero; [`Error::setting`] says which
     /// (`"connect_timeout"`, `"response_timeout"` or `"wait_timeout"`).
     ZeroTimeout,
+    /// A timeout was set above [`RedisConfig::MAX_TIMEOUT`](crate::RedisConfig::MAX_TIMEOUT);
+    /// [`Error::setting`] says which (`"connect_timeout"`, `"response_timeout"` or
+    /// `"wait_timeout"`).
+    TimeoutTooLong,
     /// A root certificate added with
     /// [`add_root_certificate_pem`](crate::RedisConfigBuilder::add_root_certificate_pem)
     /// or [`add_root_certificate_der`](crate::RedisConfigBuilder::add_root_certificate_der)
@@ -129,7 +145,12 @@ pub enum ErrorKind {
     TopologyMismatch,
     /// The cache has been shut down and takes no new pools.
     ShutDown,
-    /// The cache refused the operation (no runtime for a runtime-scoped cache);
+    /// No tokio runtime is running: [`RedisClients::get`](crate::RedisClients::get)
+    /// and [`RedisPool::get`](crate::RedisPool::get) must be called (polled) inside
+    /// one, since the pools' timeouts are tokio timers. The same mistake is
+    /// `ErrorKind::Runtime` in tenure-http.
+    Runtime,
+    /// The cache refused the operation for a reason of its own;
     /// [`source`](StdError::source) is the [`CacheError`](crate::CacheError),
     /// whose [`kind`](crate::CacheError::kind) says which.
     Cache,
@@ -150,10 +171,14 @@ impl fmt::Display for ErrorKind {
             ErrorKind::NegativeDatabase => "negative database index",
             ErrorKind::InvalidCredentials => "invalid credentials",
             ErrorKind::UnsupportedParameter => "unsupported URL parameter",
+            ErrorKind::DuplicateParameter => "duplicate URL parameter",
+            ErrorKind::InvalidPort => "invalid port",
             ErrorKind::InvalidProtocol => "invalid protocol",
             ErrorKind::UnsupportedFragment => "unsupported URL fragment",
             ErrorKind::ZeroMaxConnections => "zero max_connections",
+            ErrorKind::TooManyConnections => "max_connections too large",
             ErrorKind::ZeroTimeout => "zero timeout",
+            ErrorKind::TimeoutTooLong => "timeout too long",
             ErrorKind::InvalidRootCertificate => "invalid root certificate",
             ErrorKind::TopologyNotEnabled => "topology not enabled in this build",
             ErrorKind::TlsNotSupported => "TLS not supported for this topology",
@@ -170,6 +195,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Command => "command error",
             ErrorKind::TopologyMismatch => "topology mismatch",
             ErrorKind::ShutDown => "cache shut down",
+            ErrorKind::Runtime => "no tokio runtime",
             ErrorKind::Cache => "client cache error",
             ErrorKind::Other => "Redis error",
         })
@@ -285,6 +311,7 @@ impl Error {
                 | ErrorKind::Command
                 | ErrorKind::TopologyMismatch
                 | ErrorKind::ShutDown
+                | ErrorKind::Runtime
                 | ErrorKind::Cache
                 | ErrorKind::Other
         )
@@ -319,7 +346,9 @@ impl Error {
 
     /// The builder setting that was out of range, named as the builder method:
     /// `"connect_timeout"`, `"response_timeout"` or `"wait_timeout"`
-    /// ([`ErrorKind::ZeroTimeout`]), `"max_connections"`, `"database"`
+    /// ([`ErrorKind::ZeroTimeout`], [`ErrorKind::TimeoutTooLong`]),
+    /// `"max_connections"` ([`ErrorKind::ZeroMaxConnections`],
+    /// [`ErrorKind::TooManyConnections`]), `"database"`
     /// ([`ErrorKind::NegativeDatabase`], [`ErrorKind::ClusterDatabase`]), or
     /// `"root_certificate"` ([`ErrorKind::InvalidRootCertificate`]).
     #[must_use]
@@ -377,12 +406,16 @@ impl Error {
         Self::new(ErrorKind::InvalidUrl, format!("invalid Redis URL: {reason}"))
     }
 
-    pub(crate) fn unsupported_scheme(scheme: &str) -> Self {
-        let scheme: String = scheme.chars().take(MAX_ECHOED_SCHEME).collect();
-        Self::new(
-            ErrorKind::UnsupportedScheme,
-            format!("unsupported Redis URL scheme `{scheme}`: expected `redis://` or `rediss://`"),
-        )
+    /// `scheme` is `None` when it must not be echoed (it may be a credential).
+    pub(crate) fn unsupported_scheme(scheme: Option<&str>) -> Self {
+        let message = match scheme {
+            Some(scheme) => {
+                let scheme: String = scheme.chars().take(MAX_ECHOED_SCHEME).collect();
+                format!("unsupported Redis URL scheme `{scheme}`: expected `redis://` or `rediss://`")
+            }
+            None => "invalid Redis URL: it must start with `redis://` or `rediss://`".to_owned(),
+        };
+        Self::new(ErrorKind::UnsupportedScheme, message)
     }
 
     pub(crate) fn tls_not_enabled(addr: &str) -> Self {
@@ -430,10 +463,30 @@ impl Error {
         .with(|inner| inner.part = Some(part))
     }
 
+    /// `name` is echoed only if it is a plain identifier (see
+    /// [`is_plain_identifier`]): anything else may be a mangled password.
     pub(crate) fn unsupported_parameter(name: &str) -> Self {
+        let message = if is_plain_identifier(name) {
+            format!("invalid Redis URL: unsupported query parameter `{name}` (only `protocol` is supported)")
+        } else {
+            "invalid Redis URL: a query parameter is not supported (only `protocol` is; its name is not shown)"
+                .to_owned()
+        };
+        Self::new(ErrorKind::UnsupportedParameter, message)
+    }
+
+    /// `name` is a parameter this crate supports (a fixed identifier).
+    pub(crate) fn duplicate_parameter(name: &'static str) -> Self {
         Self::new(
-            ErrorKind::UnsupportedParameter,
-            format!("invalid Redis URL: unsupported query parameter `{name}` (only `protocol` is supported)"),
+            ErrorKind::DuplicateParameter,
+            format!("invalid Redis URL: the query parameter `{name}` is given more than once"),
+        )
+    }
+
+    pub(crate) fn invalid_port() -> Self {
+        Self::new(
+            ErrorKind::InvalidPort,
+            "invalid Redis URL: port 0 cannot be connected to",
         )
     }
 
@@ -457,6 +510,29 @@ impl Error {
             "invalid Redis configuration: `max_connections` must be at least 1",
         )
         .with_setting("max_connections")
+    }
+
+    pub(crate) fn too_many_connections(max: usize, bound: usize) -> Self {
+        Self::new(
+            ErrorKind::TooManyConnections,
+            format!("invalid Redis configuration: `max_connections` = {max}: it must be at most {bound}"),
+        )
+        .with_setting("max_connections")
+    }
+
+    pub(crate) fn timeout_too_long(setting: &'static str, timeout: std::time::Duration, bound: &str) -> Self {
+        Self::new(
+            ErrorKind::TimeoutTooLong,
+            format!("invalid Redis configuration: `{setting}` = {timeout:?}: it must be at most {bound}"),
+        )
+        .with_setting(setting)
+    }
+
+    pub(crate) fn no_runtime(operation: &str) -> Self {
+        Self::new(
+            ErrorKind::Runtime,
+            format!("{operation}: no tokio runtime is running; call it from within one"),
+        )
     }
 
     pub(crate) fn zero_timeout(setting: &'static str) -> Self {
@@ -616,6 +692,9 @@ impl Error {
     pub(crate) fn cache(error: tenure_pool::Error) -> Self {
         match error.kind() {
             tenure_pool::ErrorKind::ShutDown => return Self::shut_down().with_source(error),
+            tenure_pool::ErrorKind::NoRuntime => {
+                return Self::new(ErrorKind::Runtime, format!("Redis client cache: {error}")).with_source(error);
+            }
             tenure_pool::ErrorKind::InvalidSetting => {
                 return Self::new(ErrorKind::InvalidSetting, format!("Redis client cache: {error}")).with_source(error);
             }
@@ -623,6 +702,15 @@ impl Error {
         }
         Self::new(ErrorKind::Cache, format!("Redis client cache: {error}")).with_source(error)
     }
+}
+
+/// Whether `name` is safe to echo: `[A-Za-z_][A-Za-z0-9_]{0,31}`, the shape of a
+/// parameter name, never of a mangled password (`6379?s3cretTail@host`).
+pub(crate) fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 32
 }
 
 /// How errors name one node of a list.

@@ -71,8 +71,14 @@ impl RedisPool {
     /// # Errors
     ///
     /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming the server: it is unreachable, a timeout
-    /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]).
+    /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]);
+    /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) if polled outside a tokio
+    /// runtime (the pool's timeouts are tokio timers).
     pub async fn get(&self) -> Result<RedisConnection, Error> {
+        // deadpool's tokio timers panic outside a runtime: refuse first.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::no_runtime("RedisPool::get"));
+        }
         let result = match &self.inner {
             Inner::Owned(pool) => match &pool.kind {
                 OwnedKind::Standalone(pool) => pool.get().await.map(Conn::OwnedStandalone),

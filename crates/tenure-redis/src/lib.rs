@@ -18,7 +18,8 @@
 //!   is, never duplicated, never closed by the cache.
 //!
 //! Passwords (the servers' and the sentinels') never appear in `Debug`,
-//! `Display`, errors or tracing output.
+//! `Display`, this crate's errors or its tracing output; nor do usernames, which
+//! may hold a password written in the wrong place (`redis://s3cret@host`).
 //!
 //! # Topologies
 //!

@@ -1,5 +1,8 @@
 //! Parsing the URL forms users have: `redis://`, `rediss://`, a list of cluster
-//! nodes, `redis+sentinel://`, or a list of sentinels. Errors never quote the input.
+//! nodes, `redis+sentinel://`, or a list of sentinels. Errors never quote the input,
+//! but for three parts that cannot be a credential: a scheme written as one
+//! (`name://`), a query parameter's name that is a plain identifier, and a wildcard
+//! address.
 
 use url::{Host, Url};
 
@@ -9,8 +12,6 @@ use crate::{Error, Protocol, RedisConfig, Topology, secret::Password, topology::
 const DEFAULT_PORT: u16 = 6379;
 /// The port of a sentinel when a URL names none.
 const DEFAULT_SENTINEL_PORT: u16 = 26379;
-/// Longest query-parameter name echoed back in an error.
-const MAX_ECHOED_PARAMETER: usize = 32;
 
 /// One `redis://` URL, taken apart.
 struct NodeUrl {
@@ -222,7 +223,13 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     let tls = match url.scheme() {
         "redis" => false,
         "rediss" => true,
-        other => return Err(Error::unsupported_scheme(other)),
+        // Echoed only if written as a scheme (`other://`): in `user:s3cret@host`
+        // the URL parser takes `user` for the scheme, and in `s3cret:x@host` the
+        // password.
+        other if input.get(other.len()..).is_some_and(|rest| rest.starts_with("://")) => {
+            return Err(Error::unsupported_scheme(Some(other)));
+        }
+        _ => return Err(Error::unsupported_scheme(None)),
     };
     let host = match url.host() {
         Some(Host::Domain(name)) if !name.is_empty() => name.to_owned(),
@@ -233,10 +240,11 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     if host == "0.0.0.0" || host == "::" {
         return Err(Error::wildcard_host(&host));
     }
-    let node = Node {
-        host,
-        port: url.port().unwrap_or(default_port),
-    };
+    let port = url.port().unwrap_or(default_port);
+    if port == 0 {
+        return Err(Error::invalid_port());
+    }
+    let node = Node { host, port };
     if tls && !cfg!(feature = "rustls") {
         return Err(Error::tls_not_enabled(&node.to_string()));
     }
@@ -275,21 +283,24 @@ fn parse_database(text: &str) -> Result<i64, Error> {
     }
 }
 
-/// The `protocol` query parameter, the only one understood.
+/// The `protocol` query parameter, the only one understood; given at most once
+/// (a repeated one would otherwise silently take the last value).
 fn parse_query(url: &Url) -> Result<Protocol, Error> {
-    let mut protocol = Protocol::Resp2;
+    let mut protocol = None;
     for (name, value) in url.query_pairs() {
         if name != "protocol" {
-            let name: String = name.chars().take(MAX_ECHOED_PARAMETER).collect();
             return Err(Error::unsupported_parameter(&name));
         }
-        protocol = match value.as_ref() {
+        if protocol.is_some() {
+            return Err(Error::duplicate_parameter("protocol"));
+        }
+        protocol = Some(match value.as_ref() {
             "2" | "resp2" => Protocol::Resp2,
             "3" | "resp3" => Protocol::Resp3,
             _ => return Err(Error::invalid_protocol()),
-        };
+        });
     }
-    Ok(protocol)
+    Ok(protocol.unwrap_or_default())
 }
 
 /// Decodes `%XX` escapes; `None` if the result is not UTF-8. A `%` not followed by

@@ -63,7 +63,7 @@ fn config_debug_display_and_url_errors_never_show_the_password() {
     assert_redacted("Display", &config.to_string());
     assert_redacted("Debug", &format!("{config:?}"));
     assert_redacted("Debug (pretty)", &format!("{config:#?}"));
-    assert_eq!(config.to_string(), "redis://user:***@127.0.0.1:6390/0");
+    assert_eq!(config.to_string(), "redis://***:***@127.0.0.1:6390/0");
     assert!(format!("{config:?}").contains("<redacted>"));
     let builder = RedisConfig::builder("redis://user:s3cret@127.0.0.1:6390/0");
     assert_redacted("builder Debug", &format!("{builder:?}"));
@@ -100,7 +100,7 @@ fn config_debug_display_and_url_errors_never_show_the_password() {
         let tls = RedisConfig::from_url(url).unwrap();
         assert_redacted(url, &tls.to_string());
         assert_redacted(url, &format!("{tls:?}"));
-        assert_eq!(tls.to_string(), "rediss://user:***@127.0.0.1:6390/0");
+        assert_eq!(tls.to_string(), "rediss://***:***@127.0.0.1:6390/0");
     }
 }
 
@@ -221,4 +221,37 @@ async fn cluster_and_sentinel_errors_and_tracing_never_show_the_password() {
     let logged = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
     assert!(!logged.is_empty(), "nothing was logged: the capture is broken");
     assert_redacted("tracing output", &logged);
+}
+
+/// A password written in the username slot (`redis://pw@host`) is a username to
+/// the URL parser: usernames are never shown either, in `Display`, `Debug`, or the
+/// `creating a Redis pool` event.
+#[tokio::test(flavor = "current_thread")]
+async fn a_password_in_the_username_slot_is_never_shown() {
+    const USER_SLOT: &str = "userslotpw";
+    let buf = captured(); // first; see `captured`
+    // Port 1 on the loopback: nothing listens, the connection is refused at once.
+    let config = RedisConfig::builder(&format!("redis://{USER_SLOT}@127.0.0.1:1/0"))
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    for shown in [config.to_string(), format!("{config:?}"), format!("{config:#?}")] {
+        assert!(!shown.contains(USER_SLOT), "{shown}");
+    }
+    assert_eq!(config.to_string(), "redis://***@127.0.0.1:1/0");
+    let clients = RedisClients::new().unwrap();
+    let err = clients.get(&config).await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(USER_SLOT), "{err:?}");
+    let report = clients.shutdown_within(common::SHUTDOWN_LIMIT).await;
+    assert!(!format!("{report:?}").contains(USER_SLOT));
+    let logged = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+    let event = logged
+        .lines()
+        .find(|line| line.contains("creating a Redis pool") && line.contains("127.0.0.1:1/0"))
+        .unwrap_or_else(|| panic!("the event was captured: {logged}"));
+    assert!(event.contains("redis://***@127.0.0.1:1/0"), "{event}");
+    assert!(
+        !logged.contains(USER_SLOT),
+        "tracing output shows the username: {logged}"
+    );
 }

@@ -77,7 +77,7 @@ fn bad_files_are_errors_that_never_show_the_password() {
         (r#"{"url": 42}"#, "the value is not shown"),
         (
             r#"{"url": "redis://u:s3cret@h/0", "connect_timeout": "5"}"#,
-            "invalid duration \"5\": write a whole number and a unit",
+            "`connect_timeout`: invalid duration: write a whole number and a unit",
         ),
         (
             r#"{"url": "redis://u:s3cret@h/0", "wait_timeout": 250}"#,
@@ -87,7 +87,7 @@ fn bad_files_are_errors_that_never_show_the_password() {
         (r#"{"sentinels": [1, "redis://:s3cret@h"]}"#, "the value is not shown"),
         (
             r#"{"url": "redis://h/0", "pasword": "s3cret"}"#,
-            "unknown field `pasword`",
+            "unknown setting `pasword`",
         ),
         (
             r#"{"cluster_nodes": ["redis://:s3cret@h:1", "redis://:other@h:2"]}"#,
@@ -106,4 +106,151 @@ fn bad_files_are_errors_that_never_show_the_password() {
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ZeroMaxConnections);
+}
+
+const MARK: &str = "SECRETMARK";
+
+/// Every form of the wrong type that can carry a secret, for every setting (and
+/// the whole configuration): the error names the setting and the type expected,
+/// never the value.
+#[test]
+fn wrong_types_never_quote_the_value() {
+    let values = [
+        format!(r#""redis://:{MARK}@host:6379""#),
+        format!(r#""{MARK}""#),
+        format!(r#"["redis://:{MARK}@h"]"#),
+        format!(r#"[1, "redis://:{MARK}@h"]"#),
+        format!(r#"{{"u:{MARK}": "{MARK}"}}"#),
+        "123456789".to_owned(),
+        "-123456789".to_owned(),
+        "1234.5678".to_owned(),
+        "340282366920938463463374607431768211455".to_owned(),
+        "true".to_owned(),
+    ];
+    let settings = [
+        "url",
+        "cluster_nodes",
+        "sentinels",
+        "service_name",
+        "username",
+        "password",
+        "sentinel_username",
+        "sentinel_password",
+        "database",
+        "max_connections",
+        "connect_timeout",
+        "response_timeout",
+        "wait_timeout",
+        "root_certificates_pem",
+    ];
+    let mut refused = 0;
+    for setting in settings {
+        for value in &values {
+            // With another setting naming the topology, so that only `setting`
+            // can be wrong.
+            let json = match setting {
+                "url" => format!(r#"{{"url": {value}}}"#),
+                "cluster_nodes" => format!(r#"{{"cluster_nodes": {value}}}"#),
+                "sentinels" | "service_name" | "sentinel_username" | "sentinel_password" => {
+                    format!(r#"{{"sentinels": ["s1"], "service_name": "m", "{setting}": {value}}}"#)
+                }
+                _ => format!(r#"{{"url": "redis://h/0", "{setting}": {value}}}"#),
+            };
+            let Err(e) = load(&json) else { continue };
+            refused += 1;
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains(MARK), "{json}: {shown}");
+            assert!(!shown.contains("1234.5678"), "{json}: {shown}");
+            assert!(
+                !shown.contains("340282366920938463463374607431768211455"),
+                "{json}: {shown}"
+            );
+            // A whole number is the right type for these two, and the builder's
+            // range errors name it (a number is no secret).
+            if !matches!(setting, "database" | "max_connections") {
+                assert!(!shown.contains("123456789"), "{json}: {shown}");
+            }
+        }
+    }
+    assert!(refused > 100, "{refused}");
+    // The whole configuration in a form other than a map, and secrets in keys.
+    for json in values.iter().map(String::as_str).chain([
+        "null",
+        r#"[ "redis://:SECRETMARK@h" ]"#,
+        r#"[{"url": "redis://:SECRETMARK@h"}]"#,
+        r#"{"url": "redis://h", "pw=SECRETMARK": 1}"#,
+        r#"{"url": "redis://h", "username": {"SECRETMARK": 1}}"#,
+        r#"{"url": "redis://h", "service_name": ["SECRETMARK"]}"#,
+        r#"{"url": "redis://h", "database": "SECRETMARK"}"#,
+        r#"{"url": "redis://h", "connect_timeout": "SECRETMARK"}"#,
+        r#"{"url": "redis://h", "password": "a", "password": "SECRETMARK"}"#,
+        r#"{"url": "redis://:SECRETMARK@host:6379?x-SECRETMARK"}"#,
+        r#"{"url": "SECRETMARK:x@host"}"#,
+    ]) {
+        let e = load(json).err().unwrap_or_else(|| panic!("accepted: {json}"));
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(MARK), "{json}: {shown}");
+    }
+    let e = load(r#""redis://:SECRETMARK@host:6379""#).unwrap_err().to_string();
+    assert!(e.contains("expected a map of settings, found a string"), "{e}");
+    let e = load(r#"["redis://:SECRETMARK@h"]"#).unwrap_err().to_string();
+    assert!(e.contains("found a list (settings are named, never positional)"), "{e}");
+    let e = load(r#"{"url": 7}"#).unwrap_err().to_string();
+    assert!(e.contains("`url`: expected a string, found a number"), "{e}");
+    let e = load(r#"{"cluster_nodes": "redis://:SECRETMARK@h"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`cluster_nodes`: expected a list of strings, found a string"),
+        "{e}"
+    );
+    let e = load(r#"{"sentinels": [1], "service_name": "m"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`sentinels` item #0: expected a string, found a number"),
+        "{e}"
+    );
+    let e = load(r#"{"url": "redis://h", "password": "a", "password": "b"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`password` is given more than once"), "{e}");
+}
+
+/// Bounds reachable from a file are the builder's typed errors, never a panic
+/// when the pool is built.
+#[test]
+fn out_of_range_numbers_and_durations_in_a_file_are_refused() {
+    for (json, expect) in [
+        (
+            r#"{"url": "redis://h", "max_connections": 18446744073709551615}"#,
+            "`max_connections` = 18446744073709551615: it must be at most 65536",
+        ),
+        (
+            r#"{"url": "redis://h", "max_connections": 1099511627776}"#,
+            "it must be at most 65536",
+        ),
+        (
+            r#"{"url": "redis://h", "max_connections": -1}"#,
+            "`max_connections`: expected a whole number from 1 to 65536",
+        ),
+        (
+            r#"{"url": "redis://h", "connect_timeout": "18446744073709551615s"}"#,
+            "`connect_timeout` = 18446744073709551615s: it must be at most 365 days",
+        ),
+        (
+            r#"{"url": "redis://h", "response_timeout": "8761h"}"#,
+            "`response_timeout` = 31539600s: it must be at most 365 days",
+        ),
+        (
+            r#"{"url": "redis://h", "wait_timeout": "99999999999m"}"#,
+            "`wait_timeout` = ",
+        ),
+    ] {
+        let err = load(json).unwrap_err().to_string();
+        assert!(err.contains(expect), "{json}: {err}");
+    }
+    let config = load(r#"{"url": "redis://h", "max_connections": 65536, "wait_timeout": "8760h"}"#).unwrap();
+    assert_eq!(config.max_connections(), RedisConfig::MAX_MAX_CONNECTIONS);
+    assert_eq!(config.wait_timeout(), RedisConfig::MAX_TIMEOUT);
 }

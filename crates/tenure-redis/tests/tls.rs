@@ -181,7 +181,7 @@ async fn debug_and_display_show_neither_the_password_nor_the_certificate() {
     }
     assert!(format!("{config:?}").contains("root_certificates: 2"));
     assert!(format!("{builder:?}").contains("root_certificates: 2"));
-    assert_eq!(config.to_string(), "rediss://user:***@127.0.0.1:6390/0");
+    assert_eq!(config.to_string(), "rediss://***:***@127.0.0.1:6390/0");
 
     // The roots are part of the key.
     let without = RedisConfig::from_url(url).unwrap();
