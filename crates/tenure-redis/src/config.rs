@@ -577,6 +577,8 @@ mod tests {
             ("redis://h/0?protocol=4", ErrorKind::InvalidProtocol, "`protocol`"),
             ("redis://h/0?password=x", ErrorKind::UnsupportedParameter, "`password`"),
             ("redis://0.0.0.0:1", ErrorKind::WildcardHost, "0.0.0.0"),
+            ("redis://[::]:1", ErrorKind::WildcardHost, "::"),
+            ("redis://[::ffff:0.0.0.0]:1", ErrorKind::WildcardHost, "::ffff:0.0.0.0"),
             ("redis://u:%FF@h/0", ErrorKind::InvalidCredentials, "password"),
             ("redis://h:99999/0", ErrorKind::InvalidUrl, "invalid port"),
             ("not a url", ErrorKind::InvalidUrl, "invalid Redis URL"),

@@ -44,7 +44,7 @@ pub enum ErrorKind {
     TlsNotEnabled,
     /// The URL has no host.
     MissingHost,
-    /// The host is a wildcard address (`0.0.0.0` or `::`), which cannot be connected to.
+    /// The host is a wildcard address (`0.0.0.0`, `::` or `::ffff:0.0.0.0`), which cannot be connected to.
     WildcardHost,
     /// The URL path is not a database index (`/` followed by a non-negative integer).
     InvalidDatabase,

@@ -231,13 +231,22 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
         }
         _ => return Err(Error::unsupported_scheme(None)),
     };
-    let host = match url.host() {
-        Some(Host::Domain(name)) if !name.is_empty() => name.to_owned(),
-        Some(Host::Ipv4(ip)) => ip.to_string(),
-        Some(Host::Ipv6(ip)) => ip.to_string(),
+    let (host, wildcard) = match url.host() {
+        // A `redis` URL's host is opaque to the URL parser: an IPv4 address
+        // arrives as a domain.
+        Some(Host::Domain(name)) if !name.is_empty() => (
+            name.to_owned(),
+            name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_unspecified()),
+        ),
+        Some(Host::Ipv4(ip)) => (ip.to_string(), ip.is_unspecified()),
+        // `::ffff:0.0.0.0` is the IPv4 wildcard written as IPv6.
+        Some(Host::Ipv6(ip)) => (
+            ip.to_string(),
+            ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_unspecified()),
+        ),
         _ => return Err(Error::missing_host()),
     };
-    if host == "0.0.0.0" || host == "::" {
+    if wildcard {
         return Err(Error::wildcard_host(&host));
     }
     let port = url.port().unwrap_or(default_port);
