@@ -498,9 +498,10 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         Held { stored, closer }
     }
 
-    /// Takes an entry out of service: starts the drain of an owned entry (if the
-    /// caller has not, under the shard lock), tells the listener, and drops the
-    /// cache's reference. Never called under a shard lock.
+    /// Takes an entry out of service: tells the listener and drops the cache's
+    /// reference. Never called under a shard lock; the caller has started the
+    /// drain of an owned entry ([`Held::start_drain`]) under the lock of the
+    /// shard it left (or, refused by a shutdown, would have entered).
     ///
     /// A panic in the listener is caught, logged and counted
     /// (`listener_panics`): the entry is retired all the same, and so are the
@@ -512,7 +513,6 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             cause,
         } = removed;
         tracing::debug!(key = ?LogKey(&key), ?cause, "entry retired");
-        held.start_drain();
         if let Some(listener) = &self.listener {
             let handle = E::__handle(&held.stored);
             let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(&key, &handle, cause)));
