@@ -63,11 +63,14 @@ impl HttpClient {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Runtime`] outside a tokio runtime;
+    /// [`ErrorKind::Runtime`] outside a tokio runtime, or on one built without
+    /// its timer or its IO driver (the client needs both: build the runtime
+    /// with `enable_all()`);
     /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used or the
     /// config has a [`proxy`](HttpClientConfig::proxy) (this client does not
     /// support proxies).
     pub fn new(config: &HttpClientConfig) -> Result<Self, Error> {
+        crate::runtime_check::check_current_runtime()?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::message(ErrorKind::Runtime, "no tokio runtime is running"))?;
         if let Some(proxy) = config.proxy() {

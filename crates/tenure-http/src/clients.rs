@@ -171,7 +171,8 @@ macro_rules! client_cache {
             /// # Errors
             ///
             /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) outside a
-            /// tokio runtime,
+            /// tokio runtime, or on one built without its timer or IO driver
+            /// (a client needs both: `enable_all()`),
             /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig)
             /// if the client cannot be built from `config`,
             /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after the cache

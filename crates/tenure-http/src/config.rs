@@ -31,7 +31,13 @@ pub enum HttpVersion {
 ///
 /// The config is the cache key of [`HttpClients`](crate::HttpClients): every
 /// field takes part in `Eq` and `Hash`, so two configs that differ only in a
-/// header (for example a credential) get different clients.
+/// header (for example a credential) get different clients. A header's secret
+/// mark takes part too (`http`'s own `HeaderValue` equality ignores it): a
+/// config that sets a value with [`sensitive_header`](HttpClientConfigBuilder::sensitive_header)
+/// and one that sets the same value with
+/// [`header`](HttpClientConfigBuilder::header) under a name
+/// [`is_sensitive_header`] does not match are different keys, so neither gets
+/// a client that treats the value differently.
 ///
 /// `Debug` redacts the values of sensitive headers (see
 /// [`is_sensitive_header`]) and shows `<redacted>` instead.
@@ -88,7 +94,7 @@ pub enum HttpVersion {
 /// context to errors, though: `toml`'s messages quote the offending line of
 /// the input, so a config file with a secret on a bad line can show up in such
 /// an error; `serde_json`'s messages give only a line and column.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct HttpClientConfig {
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -218,6 +224,90 @@ impl HttpClientConfig {
 
     pub(crate) fn default_headers_slice(&self) -> &[(HeaderName, HeaderValue)] {
         &self.default_headers
+    }
+}
+
+impl HttpClientConfig {
+    /// Every field but the headers, for `Eq` and `Hash`. The pattern names each
+    /// field, so a field added later cannot be left out of the key by mistake.
+    #[allow(clippy::type_complexity)]
+    fn key_without_headers(
+        &self,
+    ) -> (
+        &Duration,
+        &Duration,
+        &Duration,
+        &usize,
+        &HttpVersion,
+        &bool,
+        &bool,
+        &Option<Duration>,
+        &Option<Proxy>,
+        Option<&TlsKey>,
+    ) {
+        let Self {
+            connect_timeout,
+            request_timeout,
+            pool_idle_timeout,
+            pool_max_idle_per_host,
+            http_version,
+            http1_title_case_headers,
+            http2_adaptive_window,
+            http2_keep_alive_interval,
+            default_headers: _,
+            proxy,
+            #[cfg(feature = "rustls")]
+            tls,
+        } = self;
+        #[cfg(feature = "rustls")]
+        let tls = Some(tls);
+        #[cfg(not(feature = "rustls"))]
+        let tls = None;
+        (
+            connect_timeout,
+            request_timeout,
+            pool_idle_timeout,
+            pool_max_idle_per_host,
+            http_version,
+            http1_title_case_headers,
+            http2_adaptive_window,
+            http2_keep_alive_interval,
+            proxy,
+            tls,
+        )
+    }
+}
+
+/// What the TLS part of the key is: the TLS settings, or nothing in a build
+/// without TLS.
+#[cfg(feature = "rustls")]
+type TlsKey = TlsConfig;
+#[cfg(not(feature = "rustls"))]
+type TlsKey = ();
+
+impl PartialEq for HttpClientConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_without_headers() == other.key_without_headers()
+            && self.default_headers.len() == other.default_headers.len()
+            && self.default_headers.iter().zip(&other.default_headers).all(
+                |((name, value), (other_name, other_value))| {
+                    name == other_name && value == other_value && value.is_sensitive() == other_value.is_sensitive()
+                },
+            )
+    }
+}
+
+impl Eq for HttpClientConfig {}
+
+impl std::hash::Hash for HttpClientConfig {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key_without_headers().hash(state);
+        self.default_headers.len().hash(state);
+        for (name, value) in &self.default_headers {
+            name.hash(state);
+            value.hash(state);
+            value.is_sensitive().hash(state);
+        }
     }
 }
 
@@ -584,6 +674,30 @@ mod tests {
         let mut h = DefaultHasher::new();
         c.hash(&mut h);
         h.finish()
+    }
+
+    /// `HeaderValue`'s own `Eq` and `Hash` ignore its secret mark; the config's
+    /// do not: the same value marked secret in one config and not in the other
+    /// gives two keys, so neither config gets the other's client.
+    #[test]
+    fn a_headers_secret_mark_is_part_of_the_key() {
+        let plain = HttpClientConfig::builder()
+            .header("x-tenant", "S3CRET")
+            .build()
+            .unwrap();
+        let secret = HttpClientConfig::builder()
+            .sensitive_header("x-tenant", "S3CRET")
+            .build()
+            .unwrap();
+        assert_ne!(plain, secret);
+        assert_ne!(hash(&plain), hash(&secret));
+        let again = HttpClientConfig::builder()
+            .sensitive_header("x-tenant", "S3CRET")
+            .build()
+            .unwrap();
+        assert_eq!(secret, again);
+        assert_eq!(hash(&secret), hash(&again));
+        assert!(!format!("{secret:?}").contains("S3CRET"));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! guarantees. Shared entries are never closed by the cache: evicting or
 //! expiring one only drops the cache's reference, so a caller that still holds
 //! the client (or reads a streaming response from it) keeps a working client.
-//! Entries expire after a period without use (time-to-idle), so a client in
-//! steady use is never torn down and rebuilt cold.
+//! By default entries expire only after a period without use (time-to-idle,
+//! no time-to-live), so a client in steady use is not torn down and rebuilt
+//! cold; a `time_to_live` set on the builder retires it at that age however
+//! busy it is.
 //!
 //! # Examples
 //!
@@ -54,6 +56,7 @@ mod kind;
 mod proxy;
 #[cfg(feature = "reqwest")]
 mod reqwest_clients;
+mod runtime_check;
 #[cfg(feature = "serde")]
 mod serde_config;
 #[cfg(feature = "rustls")]

@@ -3,7 +3,7 @@
 
 use crate::clients::client_cache;
 use crate::config::{HttpClientConfig, HttpVersion};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::kind::ClientKind;
 
 client_cache! {
@@ -56,9 +56,7 @@ impl ClientKind for reqwest::Client {
     const CACHE_NAME: &'static str = "ReqwestClients";
 
     fn build(config: &HttpClientConfig) -> Result<Self, Error> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::message(ErrorKind::Runtime, "no tokio runtime is running"));
-        }
+        crate::runtime_check::check_current_runtime()?;
         config.reqwest_builder()?.build().map_err(|e| {
             Error::setting_with_source("reqwest", "<client builder>".into(), "reqwest refused the settings", e)
         })
@@ -86,16 +84,17 @@ impl HttpClientConfig {
     /// | default headers | `default_headers` (sensitive ones stay marked sensitive) |
     /// | TLS roots | a rustls config on the ring provider with the same roots as [`HttpClient`](crate::HttpClient), through `tls_backend_preconfigured` |
     /// | `proxy` | `Proxy::all`, credentials as a sensitive `Proxy-Authorization`; without it, `no_proxy` (environment variables are ignored) |
+    /// | redirects | up to 10 followed, as reqwest's default; but if any default header is secret (marked sensitive, or a name [`is_sensitive_header`](crate::is_sensitive_header) matches), a redirect to another origin (scheme, host or port) is not followed and its `3xx` response is returned: reqwest strips only `authorization`, `cookie` and `proxy-authorization` when it follows one, so an `x-api-key` would reach the other server |
+    /// | `Referer` | never sent (reqwest sends the previous URL, query included, on redirects) |
     ///
-    /// Everything else keeps reqwest's defaults (for example, up to 10
-    /// redirects are followed; `tcp_nodelay` is on). As with reqwest itself,
+    /// Everything else keeps reqwest's defaults (for example, `tcp_nodelay` is on). As with reqwest itself,
     /// a request URL with user info is sent with `Basic` credentials; what
     /// reqwest does with the URL (its errors include it unless
     /// `without_url` is called) is reqwest's.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used or
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) if the TLS settings cannot be used or
     /// reqwest refuses the proxy; the message never shows a secret.
     pub fn reqwest_builder(&self) -> Result<reqwest::ClientBuilder, Error> {
         let mut tls = crate::tls::client_config(self.tls())?;
@@ -125,10 +124,15 @@ impl HttpClientConfig {
             builder = builder.http2_keep_alive_interval(interval);
         }
         let mut headers = reqwest::header::HeaderMap::new();
+        let mut any_secret = false;
         for (name, value) in self.default_headers() {
+            any_secret |= value.is_sensitive() || crate::is_sensitive_header(name);
             headers.append(name.clone(), value.clone());
         }
-        builder = builder.default_headers(headers);
+        builder = builder
+            .default_headers(headers)
+            .referer(false)
+            .redirect(redirect_policy(any_secret));
         builder = match self.proxy() {
             Some(proxy) => {
                 let mut p = reqwest::Proxy::all(proxy.uri().to_string()).map_err(|e| {
@@ -148,4 +152,28 @@ impl HttpClientConfig {
         };
         Ok(builder)
     }
+}
+
+/// How many redirects a client follows, as reqwest's default policy.
+const MAX_REDIRECTS: usize = 10;
+
+/// reqwest's default redirect policy, except that with secret default headers
+/// a redirect to another origin is returned to the caller, not followed.
+fn redirect_policy(secret_headers: bool) -> reqwest::redirect::Policy {
+    if !secret_headers {
+        return reqwest::redirect::Policy::limited(MAX_REDIRECTS);
+    }
+    reqwest::redirect::Policy::custom(|attempt| {
+        let cross_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() != attempt.url().origin());
+        if cross_origin {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }

@@ -1115,3 +1115,42 @@ async fn proxy_from_the_config_with_credentials() {
     assert!(e.to_string().contains("proxy"), "{e}");
     assert!(!format!("{e} {e:?}").contains("SECRET"));
 }
+
+/// reqwest: with a secret default header, a redirect to another origin is not
+/// followed (reqwest would strip only `authorization`, `cookie` and
+/// `proxy-authorization`, so an `x-api-key` would reach the other server): the
+/// `302` comes back to the caller and the other server sees no request. A
+/// redirect within the origin is followed, and so is any redirect for a config
+/// without secrets; no `Referer` is ever sent.
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn reqwest_keeps_secret_headers_from_other_origins_on_redirects() {
+    let first = CountingServer::start().await.unwrap();
+    let other = CountingServer::start().await.unwrap();
+    let clients = tenure_http::ReqwestClients::new().unwrap();
+    let secret = HttpClientConfig::builder()
+        .header("x-api-key", "SK-NEVER-ELSEWHERE")
+        .build()
+        .unwrap();
+    let client = clients.get(&secret).await.unwrap();
+
+    let to_other = first.uri(&format!("/redirect?to={}", other.addr().port()));
+    let response = client.get(&to_other).send().await.unwrap();
+    assert_eq!(response.status(), 302, "not followed to another origin");
+    assert_eq!(other.requests(), 0);
+
+    let to_same = first.uri(&format!("/redirect?to={}", first.addr().port()));
+    let text = client.get(&to_same).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("x-api-key: SK-NEVER-ELSEWHERE\n"),
+        "followed within the origin"
+    );
+    assert!(!text.contains("referer"), "{text}");
+
+    let plain = HttpClientConfig::builder().header("x-trace", "1").build().unwrap();
+    let client = clients.get(&plain).await.unwrap();
+    let text = client.get(&to_other).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("x-trace: 1\n"), "followed: no secret to keep");
+    assert!(!text.contains("referer"), "{text}");
+    assert_eq!(other.requests(), 1);
+}

@@ -14,6 +14,7 @@
 //! | `/stream?chunks=N` | `200`, `N` chunks of [`STREAM_CHUNK_SIZE`] bytes, 1 ms apart; the bytes are [`stream_bytes(N)`](stream_bytes) |
 //! | `/delay?ms=N` | `200`, body `ok`, after `N` ms |
 //! | `/headers` | `200`, the request headers, one `name: value` line each |
+//! | `/redirect?to=PORT` | `302` to `http://127.0.0.1:PORT/headers` |
 //! | anything else | `404` |
 //!
 //! The TLS mode ([`CountingServer::start_tls`]) serves a certificate for
@@ -350,6 +351,14 @@ async fn route(request: Request<Incoming>) -> Result<Response<ServerBody>, Infal
                 text.push('\n');
             }
             respond(StatusCode::OK, full(text))
+        }
+        "/redirect" => {
+            let port = query_param(&request, "to").unwrap_or(0);
+            let mut response = respond(StatusCode::FOUND, full("moved"));
+            if let Ok(location) = hyper::header::HeaderValue::from_str(&format!("http://127.0.0.1:{port}/headers")) {
+                response.headers_mut().insert(hyper::header::LOCATION, location);
+            }
+            response
         }
         _ => respond(StatusCode::NOT_FOUND, full("not found")),
     };
