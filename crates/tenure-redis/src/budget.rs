@@ -27,10 +27,14 @@ use std::sync::{
 ///
 /// Not counted: pools handed in with
 /// [`insert_shared`](crate::RedisClients::insert_shared) (their owner sizes them),
-/// and short-lived helper connections: a sentinel pool creating a connection
-/// first asks the sentinels (one cached connection to each sentinel per pool) and
-/// checks the master's role on a connection it closes right after, so a master may
-/// briefly see one more connection per sentinel pool.
+/// and a sentinel pool's helper connections. To create a connection, a sentinel
+/// pool asks the sentinels for the master (the `redis` crate asks up to 3 of them at
+/// once, each on a connection the pool keeps open for its whole life: one per
+/// sentinel asked), and each sentinel lookup that names a master checks that
+/// master's role on a connection of its own, closed right after. So creating one
+/// sentinel-managed connection can make the master accept up to 4 connections (the
+/// pooled one and up to 3 role checks), and each sentinel holds one connection per
+/// open sentinel pool that asked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConnectionBudget {

@@ -97,11 +97,16 @@ impl SharedPools {
     }
 
     fn get(&self, config: &RedisConfig) -> Option<Shared<ExternalPool>> {
-        let found = self.read().get(config).cloned();
+        let found = self.peek(config);
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
         found
+    }
+
+    /// The pool handed in for `config`, if any, without counting a lookup.
+    fn peek(&self, config: &RedisConfig) -> Option<Shared<ExternalPool>> {
+        self.read().get(config).cloned()
     }
 
     /// Registers `pool` for `config`, unless the cache is shut down.
@@ -209,6 +214,14 @@ impl RedisClients {
             .owned
             .get_or_try_insert_with(config.clone(), || create_owned(config, &self.budget))
             .await?;
+        // A pool handed in while this one was being created wins, so that one
+        // configuration never has two pools: `insert_shared` retired the owned
+        // pools it found, and this one was not cached yet.
+        if let Some(pool) = self.shared.peek(config) {
+            drop(lease);
+            self.owned.invalidate(config);
+            return Ok(RedisPool::shared(pool, target));
+        }
         Ok(RedisPool::owned(lease, target))
     }
 

@@ -1,14 +1,15 @@
 //! Redis Cluster pools (feature `cluster`): a deadpool manager whose objects are the
 //! `redis` crate's async cluster connections.
 
-use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 use deadpool_redis::redis::{
-    RedisError,
+    self, RedisError,
     cluster::{ClusterClient, ClusterClientBuilder},
     cluster_async::ClusterConnection,
+    cluster_routing::{RoutingInfo, SingleNodeRoutingInfo},
 };
-use tenure_pool::deadpool::managed::{self, Metrics, RecycleResult};
+use tenure_pool::deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 
 use crate::{Error, RedisConfig};
 
@@ -19,9 +20,11 @@ use crate::{Error, RedisConfig};
 /// A cluster connection discovers the cluster's nodes from the startup nodes, holds
 /// one multiplexed connection to each node it routes to, and follows `MOVED` and
 /// `ASK` redirections itself.
+///
+/// Recycling waits on no server: it only checks that the connection's driver
+/// task still runs (the comment on `recycle` below says why).
 pub(crate) struct ClusterManager {
     client: ClusterClient,
-    ping_number: AtomicUsize,
 }
 
 impl ClusterManager {
@@ -37,10 +40,7 @@ impl ClusterManager {
             .response_timeout(config.response_timeout())
             .build()
             .map_err(|e| config.build_error(e.to_string()))?;
-        Ok(Self {
-            client,
-            ping_number: AtomicUsize::new(0),
-        })
+        Ok(Self { client })
     }
 }
 
@@ -52,7 +52,31 @@ impl managed::Manager for ClusterManager {
         self.client.get_async_connection().await
     }
 
+    // No wait on the servers, on purpose. A `PING` sent on a cluster connection
+    // goes to every primary and succeeds only if every one answers, so one paused or
+    // slow primary made every checkout wait for it, and one dead primary made every
+    // checkout discard the whole cluster connection (one connection per node) and
+    // build a new one, though commands for the other primaries' slots worked. A
+    // `PING` routed to one node and awaited has the same problem whenever it picks
+    // the bad node. Nor is a node check needed: a cluster connection repairs itself
+    // (its driver task reconnects to a node whose connection failed, refreshes the
+    // slot map on `MOVED`, and goes back to the startup nodes when it has lost them
+    // all), so a failing node shows up as errors on the commands routed to it.
+    //
+    // What must be caught is a connection whose driver task is gone (the Tokio
+    // runtime it was created on has shut down): every command on it fails. Handing
+    // the driver a `PING` for a random node shows that at once, without waiting
+    // for any node: the hand-over fails immediately when the driver is gone, and
+    // otherwise the `PING` is left to the driver and its answer is not awaited.
     async fn recycle(&self, conn: &mut ClusterConnection, _: &Metrics) -> RecycleResult<RedisError> {
-        crate::pool::ping(conn, &self.ping_number).await
+        let ping = conn.route_command(
+            redis::cmd("PING"),
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        );
+        match tokio::time::timeout(Duration::ZERO, ping).await {
+            // Handed over; not answered yet (or answered at once): the driver runs.
+            Err(_) | Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(RecycleError::Backend(error)),
+        }
     }
 }

@@ -351,6 +351,14 @@ impl RedisConfig {
     /// reaching the startup nodes and reading the slot map; for sentinel, asking the
     /// sentinels and checking the master's role first) is bounded by the pool at
     /// twice the connect timeout plus twice the response timeout.
+    ///
+    /// For sentinel, this timeout and the response timeout apply to the connection
+    /// to the master only: the sentinel lookup and the role checks use the `redis`
+    /// crate's own defaults (1 s to connect, 500 ms per response), which its
+    /// sentinel client does not let tenure change. A stopped or slow sentinel thus
+    /// delays every creation by up to those defaults, and with timeouts so short
+    /// that the pool's creation limit is under the lookup's time, every creation
+    /// fails.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }

@@ -35,6 +35,17 @@
 //! cached pool. [`RedisClients::connection_budget`] reports how many connections
 //! the owned pools may hold to any one node.
 //!
+//! A borrower's commands go to a connection that later borrowers get. When a
+//! connection of a standalone or sentinel pool the cache owns comes back into
+//! use, it is checked with `CLIENT INFO`: one whose database, user, protocol,
+//! open transaction, watched keys, subscriptions or client-side tracking a
+//! borrower changed (`SELECT`, `AUTH`, `HELLO`, `MULTI` without `EXEC`, ...)
+//! is discarded, not lent (a server before Redis 6.2, without `CLIENT INFO`,
+//! skips the check). A cluster connection is not checked: cluster mode has
+//! only database 0, and its `AUTH` or `CLIENT` commands go to one node of
+//! many. Pools handed in with [`RedisClients::insert_shared`] are the
+//! caller's, checked as the caller built them.
+//!
 //! # Examples
 //!
 //! ```no_run
@@ -93,6 +104,7 @@ mod clients;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod config;
+mod connection_state;
 mod error;
 mod external;
 mod handle;

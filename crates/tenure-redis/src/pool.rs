@@ -1,15 +1,10 @@
 //! Building deadpool pools from a [`RedisConfig`], honouring every setting, for each
 //! [`Topology`](crate::Topology); the pools the cache owns.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use deadpool_redis::{
-    Manager, Pool, Runtime,
-    redis::{self, AsyncConnectionConfig, RedisError, aio::ConnectionLike},
-};
+use deadpool_redis::{Manager, Pool, Runtime, redis::AsyncConnectionConfig};
 use tenure_pool::{
     Close, Closing, OwnedPool,
-    deadpool::managed::{self, Object, RecycleError, RecycleResult},
+    deadpool::managed::{self, Object},
 };
 
 use crate::{Error, RedisConfig, Topology, budget::BudgetToken};
@@ -64,13 +59,18 @@ impl RedisConfig {
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(self.wait_timeout()))
             // Connecting is bounded by the connect timeout plus the handshake's round
-            // trips (for sentinel, the sentinels' answer and the role check too).
+            // trips. For sentinel the bound also covers the sentinel lookup and the
+            // role checks, which use the redis crate's own timeouts (1 s to connect,
+            // 500 ms per response; its sentinel client has no setting), not these.
             .create_timeout(Some(
                 self.connect_timeout()
                     .saturating_mul(2)
                     .saturating_add(self.response_timeout().saturating_mul(2)),
             ))
-            // Recycling is one `PING` (`ROLE` for sentinel).
+            // Recycling is one round trip (`UNWATCH` + `PING`, `ROLE` for sentinel;
+            // for cluster, a check of the connection's driver that waits on no
+            // server), plus, for the standalone and sentinel pools the cache owns, a
+            // `CLIENT INFO` check of the connection's state (`connection_state.rs`).
             .recycle_timeout(Some(self.response_timeout()))
     }
 
@@ -101,7 +101,10 @@ impl OwnedRedisPool {
         let build_error = |e: managed::BuildError| config.build_error(e.to_string());
         let kind = match config.topology {
             Topology::Standalone => {
-                OwnedKind::Standalone(OwnedPool::from_builder(config.pool_builder()?).map_err(build_error)?)
+                let builder = config.pool_builder()?.post_recycle(crate::connection_state::hook(
+                    crate::connection_state::Expected::of(config),
+                ));
+                OwnedKind::Standalone(OwnedPool::from_builder(builder).map_err(build_error)?)
             }
             #[cfg(feature = "cluster")]
             Topology::Cluster => {
@@ -112,7 +115,11 @@ impl OwnedRedisPool {
             #[cfg(feature = "sentinel")]
             Topology::Sentinel => {
                 let manager = crate::sentinel::SentinelManager::new(config)?;
-                let builder = config.apply_pool_settings(managed::Pool::builder(manager));
+                let builder = config
+                    .apply_pool_settings(managed::Pool::builder(manager))
+                    .post_recycle(crate::connection_state::hook(crate::connection_state::Expected::of(
+                        config,
+                    )));
                 OwnedKind::Sentinel(OwnedPool::from_builder(builder).map_err(build_error)?)
             }
             // The builder refuses configurations of topologies this build lacks.
@@ -167,18 +174,6 @@ impl std::fmt::Debug for OwnedRedisPool {
         f.debug_struct("OwnedRedisPool")
             .field("status", &self.status())
             .finish()
-    }
-}
-
-/// Recycling check: `PING` with a fresh argument, which must come back.
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-pub(crate) async fn ping<C: ConnectionLike + Send>(conn: &mut C, counter: &AtomicUsize) -> RecycleResult<RedisError> {
-    let number = counter.fetch_add(1, Ordering::Relaxed).to_string();
-    let reply: String = redis::cmd("PING").arg(&number).query_async(conn).await?;
-    if reply == number {
-        Ok(())
-    } else {
-        Err(RecycleError::message("invalid PING response"))
     }
 }
 

@@ -11,14 +11,23 @@ use tokio::sync::Mutex;
 
 use crate::{Error, RedisConfig};
 
-/// Creates connections to the current master of one sentinel service, with the
-/// configuration's connect and response timeouts (deadpool-redis's own sentinel
-/// manager takes neither), and recycles only connections whose server still says
-/// it is the master.
+/// Creates connections to the current master of one sentinel service, and
+/// recycles only connections whose server still says it is the master.
+///
+/// The configuration's connect and response timeouts apply to the connection to
+/// the master only (deadpool-redis's own sentinel manager takes neither). The
+/// lookup before it does not use them: the `redis` crate's `SentinelClientBuilder`
+/// has no timeout setting, so the sentinel connections and the role checks use the
+/// `redis` crate's defaults (1 s to connect, 500 ms per response). It asks up to 3
+/// sentinels at once and takes their answers in list order, so with the first
+/// sentinel stopped (`SIGSTOP`) each new connection took about 1.25 s, and with
+/// connect and response timeouts of 150 ms (a pool creation limit of 600 ms) every
+/// creation failed.
 ///
 /// Each creation asks the sentinels for the master's address and checks its role
-/// on a short-lived connection before connecting, so after a failover new
-/// connections go to the new master. Recycling runs `ROLE`: a connection to a
+/// on a connection closed right after (one per sentinel lookup that names a
+/// master) before connecting, so after a failover new connections go to the new
+/// master. The connections to the sentinels stay open for the pool's life. Recycling runs `ROLE`: a connection to a
 /// server that is no longer the master (demoted, or gone) is discarded.
 pub(crate) struct SentinelManager {
     /// `SentinelClient` needs `&mut` to look up the master; creations take turns.

@@ -166,3 +166,45 @@ async fn handing_in_a_pool_retires_the_owned_one_for_that_config() {
     mine.close();
     assert_settles(&server, baseline, "after the caller closed its pool").await;
 }
+
+/// A pool handed in while `get` is still creating an owned pool for the same
+/// config wins: that `get` returns the handed-in pool and the owned one is
+/// retired, so one config never has two pools. (The server is paused so that
+/// the creation is still in flight when the pool is handed in.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_handed_in_during_a_creation_wins() {
+    let _watchdog = common::Watchdog::new("a_pool_handed_in_during_a_creation_wins", common::TEST_LIMIT);
+    let server = start_server();
+    let clients = RedisClients::new().unwrap();
+    // Database 1: connecting sends `SELECT 1`, which the pause holds.
+    let config = RedisConfig::builder(&server.url()).database(1).build().unwrap();
+    server.command(&["CLIENT", "PAUSE", "3000", "ALL"]).unwrap();
+    let creating = {
+        let (clients, config) = (clients.clone(), config.clone());
+        tokio::spawn(async move { clients.get(&config).await })
+    };
+    // The creation has begun (its pool holds a share of the budget) and waits
+    // on the pause. Bounded: 2,000 polls of 1 ms.
+    for _ in 0..2_000 {
+        if clients.connection_budget().open_pools == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert_eq!(clients.connection_budget().open_pools, 1, "the creation started");
+    let mine: Pool = config.create_pool().unwrap();
+    let registered = clients.insert_shared(config.clone(), mine.clone()).unwrap();
+    let found = creating.await.unwrap().unwrap();
+    assert_eq!(
+        clients.owned_stats().inserts,
+        1,
+        "the creation was in flight and finished after the hand-in"
+    );
+    assert_eq!(found.ownership(), Ownership::Shared);
+    assert!(RedisPool::same_entry(&registered, &found));
+    assert_eq!(clients.len(), 1, "the owned pool was retired: one pool for the config");
+    assert_eq!(clients.owned_stats().evictions.explicit, 1);
+    drop((found, registered));
+    common::shutdown(&clients).await;
+    mine.close();
+}

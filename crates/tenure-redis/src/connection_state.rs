@@ -1,0 +1,141 @@
+//! The recycle check that a pooled connection is still in the state its
+//! configuration gives it.
+//!
+//! A pool is keyed by its configuration (database, user, protocol), and a
+//! borrower's commands go to a connection that the next borrower gets: a
+//! borrower who sends `SELECT 7`, `AUTH other-user`, `HELLO 3`, `MULTI`
+//! without `EXEC`, `SUBSCRIBE` or `CLIENT TRACKING on` would hand that state
+//! on. So when a connection of a pool the cache owns comes back into use,
+//! `CLIENT INFO` is asked (one round trip, after deadpool-redis's own `PING`)
+//! and a connection whose database, user, protocol, transaction,
+//! subscriptions or tracking differ from a fresh one's is discarded instead
+//! of lent. A server too old for `CLIENT INFO` (before Redis 6.2) answers
+//! with an error: the check is then skipped, and the connection lent as
+//! before.
+
+use deadpool_redis::redis::{self, ErrorKind as RedisErrorKind, RedisError, aio::ConnectionLike};
+use tenure_pool::deadpool::managed::{self, HookError};
+
+use crate::{Protocol, RedisConfig};
+
+/// What `CLIENT INFO` shows for a connection in the state a pool gives it.
+#[derive(Debug, Clone)]
+pub(crate) struct Expected {
+    db: String,
+    user: String,
+    resp: &'static str,
+}
+
+impl Expected {
+    pub(crate) fn of(config: &RedisConfig) -> Self {
+        Self {
+            db: config.database().to_string(),
+            user: config.username().unwrap_or("default").to_owned(),
+            resp: match config.protocol() {
+                Protocol::Resp2 => "2",
+                Protocol::Resp3 => "3",
+            },
+        }
+    }
+
+    /// The first field of `info` (a `CLIENT INFO` line) that differs from a
+    /// fresh connection's, by name; fields the server does not report are not
+    /// checked.
+    fn drift(&self, info: &str) -> Option<&'static str> {
+        let mut drift = None;
+        for (field, value) in info.split_ascii_whitespace().filter_map(|pair| pair.split_once('=')) {
+            let wrong = match field {
+                "db" => value != self.db,
+                "user" => value != self.user,
+                "resp" => value != self.resp,
+                "multi" => value != "-1",
+                "sub" | "psub" | "ssub" | "watch" => value != "0",
+                "flags" => value.contains('t'), // client-side caching (`CLIENT TRACKING on`)
+                _ => false,
+            };
+            if wrong {
+                drift = Some(match field {
+                    "db" => "database",
+                    "user" => "user",
+                    "resp" => "protocol",
+                    "multi" => "transaction",
+                    "watch" => "watched keys",
+                    "flags" => "tracking",
+                    _ => "subscriptions",
+                });
+                break;
+            }
+        }
+        drift
+    }
+}
+
+/// A `post_recycle` hook: a connection whose state drifted is discarded.
+pub(crate) fn hook<M>(expected: Expected) -> managed::Hook<M>
+where
+    M: managed::Manager<Error = RedisError>,
+    M::Type: ConnectionLike + Send,
+{
+    managed::Hook::async_fn(move |conn: &mut M::Type, _| {
+        let expected = expected.clone();
+        Box::pin(async move {
+            let info: Result<String, RedisError> = redis::cmd("CLIENT").arg("INFO").query_async(conn).await;
+            match info {
+                Ok(info) => match expected.drift(&info) {
+                    None => Ok(()),
+                    Some(what) => {
+                        tracing::debug!(
+                            changed = what,
+                            "a returned Redis connection was changed by its borrower; discarded"
+                        );
+                        Err(HookError::message(format!(
+                            "the connection's {what} was changed by a borrower"
+                        )))
+                    }
+                },
+                // The server cannot tell (no `CLIENT INFO` before Redis 6.2:
+                // "unknown subcommand"). Any other error discards it.
+                Err(error)
+                    if matches!(error.kind(), RedisErrorKind::Server(_))
+                        && error.to_string().to_ascii_lowercase().contains("unknown") =>
+                {
+                    Ok(())
+                }
+                Err(error) => Err(HookError::Backend(error)),
+            }
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRESH: &str = "id=3 addr=127.0.0.1:5555 laddr=127.0.0.1:6379 fd=8 name= age=0 idle=0 flags=N db=0 \
+                         sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=26 qbuf-free=20448 argv-mem=10 \
+                         multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22298 events=r cmd=client|info \
+                         user=default redir=-1 resp=2 lib-name= lib-ver=";
+
+    #[test]
+    fn each_kind_of_drift_is_named_and_a_fresh_connection_has_none() {
+        let expected = Expected {
+            db: "0".to_owned(),
+            user: "default".to_owned(),
+            resp: "2",
+        };
+        assert_eq!(expected.drift(FRESH), None);
+        for (from, to, what) in [
+            (" db=0 ", " db=7 ", "database"),
+            (" user=default ", " user=alice ", "user"),
+            (" resp=2 ", " resp=3 ", "protocol"),
+            (" multi=-1 ", " multi=2 ", "transaction"),
+            (" sub=0 ", " sub=1 ", "subscriptions"),
+            (" watch=0 ", " watch=1 ", "watched keys"),
+            (" flags=N ", " flags=t ", "tracking"),
+        ] {
+            assert_eq!(expected.drift(&FRESH.replace(from, to)), Some(what), "{to}");
+        }
+        // An older server's line without some fields: those are not checked.
+        assert_eq!(expected.drift("id=3 addr=127.0.0.1:5555 db=0 flags=N"), None);
+    }
+}

@@ -1,0 +1,69 @@
+//! A borrower who changes its connection's state (database, user) does not
+//! hand that state to the next borrower of an owned pool: the connection is
+//! discarded when it comes back into use, and the next borrower gets a fresh
+//! one in the configured state.
+
+mod common;
+
+use common::start_server;
+use tenure_redis::deadpool_redis::redis::{self, AsyncCommands};
+use tenure_redis::{RedisClients, RedisConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_borrowers_select_or_auth_never_reaches_the_next_borrower() {
+    let _watchdog = common::Watchdog::new(
+        "a_borrowers_select_or_auth_never_reaches_the_next_borrower",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    server
+        .command(&["ACL", "SETUSER", "alice", "on", ">alice-pw", "~*", "+@all"])
+        .unwrap();
+    let clients = RedisClients::new().unwrap();
+    let config = RedisConfig::builder(&server.url())
+        .max_connections(1) // one connection: the next borrower would get the same one
+        .build()
+        .unwrap();
+    let pool = clients.get(&config).await.unwrap();
+
+    // Database: SELECT 7 on the pool's only connection.
+    let first_id: i64 = {
+        let mut conn = pool.get().await.unwrap();
+        let id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+        redis::cmd("SELECT").arg(7).query_async::<()>(&mut conn).await.unwrap();
+        let () = conn.set("poison", 1).await.unwrap();
+        id
+    };
+    let mut conn = pool.get().await.unwrap();
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+    assert_ne!(id, first_id, "the changed connection was discarded");
+    let poison: Option<i64> = conn.get("poison").await.unwrap();
+    assert_eq!(poison, None, "the next borrower is on database 0");
+    drop(conn);
+
+    // User: AUTH as another user.
+    {
+        let mut conn = pool.get().await.unwrap();
+        redis::cmd("AUTH")
+            .arg("alice")
+            .arg("alice-pw")
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+    }
+    let mut conn = pool.get().await.unwrap();
+    let user: String = redis::cmd("ACL").arg("WHOAMI").query_async(&mut conn).await.unwrap();
+    assert_eq!(user, "default", "the next borrower is the configured user");
+    drop(conn);
+
+    // An unchanged connection is lent again, not replaced.
+    let mut conn = pool.get().await.unwrap();
+    let kept: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+    drop(conn);
+    let mut conn = pool.get().await.unwrap();
+    let again: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+    assert_eq!(kept, again);
+    drop(conn);
+    drop(pool);
+    common::shutdown(&clients).await;
+}
