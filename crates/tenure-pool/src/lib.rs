@@ -68,6 +68,8 @@ mod clock;
 mod close_batch;
 mod close_slot;
 mod closer;
+#[doc(hidden)]
+pub mod config_file;
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 pub mod duration_text;

@@ -14,6 +14,8 @@ use std::{error::Error as StdError, fmt, sync::Arc};
 
 use deadpool_redis::{PoolError, redis::RedisError};
 
+use tenure_pool::config_file::is_plain_identifier;
+
 use crate::Topology;
 
 /// Longest scheme echoed back by [`ErrorKind::UnsupportedScheme`].
@@ -464,7 +466,7 @@ impl Error {
     }
 
     /// `name` is echoed only if it is a plain identifier (see
-    /// [`is_plain_identifier`]): anything else may be a mangled password.
+    /// `is_plain_identifier`): anything else may be a mangled password.
     pub(crate) fn unsupported_parameter(name: &str) -> Self {
         let message = if is_plain_identifier(name) {
             format!("invalid Redis URL: unsupported query parameter `{name}` (only `protocol` is supported)")
@@ -702,15 +704,6 @@ impl Error {
         }
         Self::new(ErrorKind::Cache, format!("Redis client cache: {error}")).with_source(error)
     }
-}
-
-/// Whether `name` is safe to echo: `[A-Za-z_][A-Za-z0-9_]{0,31}`, the shape of a
-/// parameter name, never of a mangled password (`6379?s3cretTail@host`).
-pub(crate) fn is_plain_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 32
 }
 
 /// How errors name one node of a list.
