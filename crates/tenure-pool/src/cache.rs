@@ -330,14 +330,14 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// refresher or its future panics, or the task is dropped unfinished (its
     /// runtime shut down), by [`RefreshAttempt`], counted in `refresh_failures`.
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
-        let attempt = RefreshAttempt {
+        let mut attempt = RefreshAttempt {
             inner: Arc::clone(self),
             key: Some(key),
             hash,
             id,
         };
         let Some(runtime) = self.runtime_for_reaper() else {
-            attempt.fail("there is no tokio runtime to build it on");
+            attempt.failed("there is no tokio runtime to build it on");
             return;
         };
         let span = tracing::debug_span!("tenure.refresh", cache = %self.settings.name, key = ?LogKey(attempt.key()));
@@ -411,15 +411,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             // Only where this lookup runs: the cache's own runtime may be the
             // one that shut down. (This may run under the shard's read lock:
             // it takes no lock.)
-            if let Ok(runtime) = Handle::try_current()
-                && self
-                    .reaper_running
-                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-            {
-                tracing::debug!("the reaper's runtime shut down; starting a new reaper here");
-                self.start_reaper(&runtime);
-            }
+            self.start_reaper_if_none(Handle::try_current().ok());
             return;
         }
         let beat = heartbeat::beat();
@@ -437,6 +429,22 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             .is_ok()
         {
             tracing::debug!("the reaper's runtime is not running; starting a new reaper here");
+            self.start_reaper(&runtime);
+        }
+    }
+
+    /// Starts a reaper on `runtime` unless one is running (never started, or
+    /// its runtime shut down); of callers racing here, one starts it.
+    fn start_reaper_if_none(self: &Arc<Self>, runtime: Option<Handle>) {
+        if self.reaper_running.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(runtime) = runtime
+            && self
+                .reaper_running
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
             self.start_reaper(&runtime);
         }
     }
@@ -616,7 +624,7 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
     /// lookup that triggered it) and swaps it in, or records the failure.
     async fn run(mut self) {
         let Some(refresher) = self.inner.refresher.clone() else {
-            return self.fail("the cache has no refresher");
+            return self.failed("the cache has no refresher");
         };
         let building = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refresher(self.key())));
         let outcome = match building {
@@ -630,12 +638,8 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
         self.inner.finish_refresh(key, self.hash, self.id, outcome);
     }
 
-    /// Ends the attempt as failed: counted, logged, and the next one set a
-    /// period from now.
-    fn fail(mut self, why: &str) {
-        self.failed(why);
-    }
-
+    /// Ends the attempt as failed (unless it has ended): counted, logged, and
+    /// the next one set a period from now.
     fn failed(&mut self, why: &str) {
         let Some(key) = self.key.take() else {
             return;
@@ -909,21 +913,10 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         self.inner.publish_metrics();
     }
 
-    /// Starts the reaper on the current runtime if it is not running (never started,
-    /// or its runtime shut down).
+    /// Starts the reaper on the current runtime (else the cache's) if it is not
+    /// running (never started, or its runtime shut down).
     fn ensure_reaper(&self) {
-        if self.inner.reaper_running.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(runtime) = self.inner.runtime_for_reaper()
-            && self
-                .inner
-                .reaper_running
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            self.inner.start_reaper(&runtime);
-        }
+        self.inner.start_reaper_if_none(self.inner.runtime_for_reaper());
     }
 }
 
