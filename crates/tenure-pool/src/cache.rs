@@ -285,15 +285,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             Lookup::Stale(id, cause) => {
                 drop(shard);
                 // Unless another caller took or replaced it in between.
-                let mut shard = self.shard(hash).write();
-                let removed = shard.take_stale(id, cause);
-                if let Some(removed) = &removed {
-                    removed.stored.start_drain();
-                }
-                drop(shard);
-                if let Some(removed) = removed {
-                    self.retire(removed);
-                }
+                self.retire_from(self.shard(hash), &mut Vec::new(), |shard, removed| {
+                    removed.extend(shard.take_stale(id, cause));
+                });
                 None
             }
             Lookup::Refresh(id) => {
@@ -539,6 +533,26 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         drop(held);
     }
 
+    /// Retires what `take` removes from `shard` (into `removed`, empty, and left
+    /// empty): under the shard's write lock each owned entry starts to drain
+    /// ([`Held::start_drain`]); after it, each is retired.
+    fn retire_from(
+        &self,
+        shard: &ShardLock<K, E>,
+        removed: &mut Vec<Removed<K, Held<K, E>>>,
+        take: impl FnOnce(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>),
+    ) {
+        let mut shard = shard.write();
+        take(&mut shard, removed);
+        for entry in removed.iter() {
+            entry.stored.start_drain();
+        }
+        drop(shard);
+        for entry in removed.drain(..) {
+            self.retire(entry);
+        }
+    }
+
     /// Retires what `take` removes from each shard in turn (under its write
     /// lock, retired after it); the closes start as one batch (`close_batch.rs`).
     fn retire_from_every_shard(
@@ -548,15 +562,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         close_batch::batch(|| {
             let mut removed = Vec::new();
             for shard in self.shards.iter() {
-                let mut shard = shard.0.write();
-                take(&mut shard, &mut removed);
-                for entry in &removed {
-                    entry.stored.start_drain();
-                }
-                drop(shard);
-                for entry in removed.drain(..) {
-                    self.retire(entry);
-                }
+                self.retire_from(&shard.0, &mut removed, &mut take);
             }
         });
     }
@@ -858,16 +864,10 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// Retires the entry under `key` (in every runtime's scope) as [`RemovalCause::Explicit`].
     pub fn invalidate(&self, key: &K) {
         let hash = self.inner.hash(key);
-        let mut removed = Vec::new();
-        let mut shard = self.inner.shard(hash).write();
-        shard.remove_all_scopes(hash, key, &mut removed);
-        for entry in &removed {
-            entry.stored.start_drain();
-        }
-        drop(shard);
-        for entry in removed {
-            self.inner.retire(entry);
-        }
+        self.inner
+            .retire_from(self.inner.shard(hash), &mut Vec::new(), |shard, removed| {
+                shard.remove_all_scopes(hash, key, removed);
+            });
     }
 
     /// Retires every entry as [`RemovalCause::Explicit`].
