@@ -13,13 +13,15 @@
 //! with an error: the check is then skipped, and the connection lent as
 //! before.
 
+use std::sync::Arc;
+
 use deadpool_redis::redis::{self, ErrorKind as RedisErrorKind, RedisError, aio::ConnectionLike};
 use tenure_pool::deadpool::managed::{self, HookError};
 
 use crate::{Protocol, RedisConfig};
 
 /// What `CLIENT INFO` shows for a connection in the state a pool gives it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Expected {
     db: String,
     user: String,
@@ -42,31 +44,19 @@ impl Expected {
     /// fresh connection's, by name; fields the server does not report are not
     /// checked.
     fn drift(&self, info: &str) -> Option<&'static str> {
-        let mut drift = None;
-        for (field, value) in info.split_ascii_whitespace().filter_map(|pair| pair.split_once('=')) {
-            let wrong = match field {
-                "db" => value != self.db,
-                "user" => value != self.user,
-                "resp" => value != self.resp,
-                "multi" => value != "-1",
-                "sub" | "psub" | "ssub" | "watch" => value != "0",
-                "flags" => value.contains('t'), // client-side caching (`CLIENT TRACKING on`)
-                _ => false,
-            };
-            if wrong {
-                drift = Some(match field {
-                    "db" => "database",
-                    "user" => "user",
-                    "resp" => "protocol",
-                    "multi" => "transaction",
-                    "watch" => "watched keys",
-                    "flags" => "tracking",
-                    _ => "subscriptions",
-                });
-                break;
-            }
-        }
-        drift
+        info.split_ascii_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .find_map(|(field, value)| match field {
+                "db" => (value != self.db).then_some("database"),
+                "user" => (value != self.user).then_some("user"),
+                "resp" => (value != self.resp).then_some("protocol"),
+                "multi" => (value != "-1").then_some("transaction"),
+                "watch" => (value != "0").then_some("watched keys"),
+                "sub" | "psub" | "ssub" => (value != "0").then_some("subscriptions"),
+                // Client-side caching (`CLIENT TRACKING on`).
+                "flags" => value.contains('t').then_some("tracking"),
+                _ => None,
+            })
     }
 }
 
@@ -76,8 +66,10 @@ where
     M: managed::Manager<Error = RedisError>,
     M::Type: ConnectionLike + Send,
 {
+    // Shared by every check: a check clones a reference, not the strings.
+    let expected = Arc::new(expected);
     managed::Hook::async_fn(move |conn: &mut M::Type, _| {
-        let expected = expected.clone();
+        let expected = Arc::clone(&expected);
         Box::pin(async move {
             let info: Result<String, RedisError> = redis::cmd("CLIENT").arg("INFO").query_async(conn).await;
             match info {
