@@ -34,18 +34,11 @@ const FIELDS: &[(&str, Kind)] = &[
 /// Applies the settings read by [`Settings`] to a builder, in the file's order
 /// (the builder reports the first invalid one); type errors name the setting and
 /// never quote its value.
-fn into_builder<E: de::Error>(values: Vec<(&'static str, Value)>) -> Result<HttpClientConfigBuilder, E> {
+fn into_builder<E: de::Error>(values: Vec<(Field, Value)>) -> Result<HttpClientConfigBuilder, E> {
     let mut b = HttpClientConfig::builder();
-    for (name, value) in values {
-        let field = FIELDS
-            .iter()
-            .find(|(known, _)| *known == name)
-            .map(|&(name, kind)| Field::new(name, kind))
-            .ok_or_else(|| E::custom("unknown setting"))?;
-        let text = |value| match value {
-            Value::Text(text) => Ok(text),
-            _ => Err(field.wrong::<E>("another type")),
-        };
+    for (field, value) in values {
+        let name = field.name();
+        let text = |value| field.text::<E>(value);
         b = match (name, value) {
             (_, Value::Absent) => b,
             ("connect_timeout", v) => b.connect_timeout(duration(name, &text(v)?)?),

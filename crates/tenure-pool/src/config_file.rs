@@ -103,6 +103,11 @@ mod file {
             }
         }
 
+        /// The setting's name.
+        pub fn name(self) -> &'static str {
+            self.name
+        }
+
         fn item(self, part: Part) -> Self {
             Self {
                 kind: Kind::Text,
@@ -271,7 +276,7 @@ mod file {
     }
 
     impl<'de> DeserializeSeed<'de> for Settings {
-        type Value = Vec<(&'static str, Value)>;
+        type Value = Vec<(Field, Value)>;
 
         fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
             deserializer.deserialize_any(self)
@@ -279,13 +284,13 @@ mod file {
     }
 
     impl<'de> Visitor<'de> for Settings {
-        type Value = Vec<(&'static str, Value)>;
+        type Value = Vec<(Field, Value)>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             write!(f, "{}: a map of settings", self.what)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut values: Vec<(&'static str, Value)> = Vec::new();
+            let mut values: Vec<(Field, Value)> = Vec::new();
             let key = Field {
                 name: "(setting name)",
                 kind: Kind::Text,
@@ -311,14 +316,14 @@ mod file {
                         ))
                     });
                 };
-                if values.iter().any(|(seen, _)| *seen == name) {
+                if values.iter().any(|(seen, _)| seen.name == name) {
                     return Err(de::Error::custom(format_args!(
                         "{}: `{name}` is given more than once",
                         self.what
                     )));
                 }
-                let value = map.next_value_seed(Field::new(name, kind))?;
-                values.push((name, value));
+                let field = Field::new(name, kind);
+                values.push((field, map.next_value_seed(field)?));
             }
             Ok(values)
         }

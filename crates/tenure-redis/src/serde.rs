@@ -68,14 +68,10 @@ struct RedisConfigFile {
 impl RedisConfigFile {
     /// The settings read by [`Settings`], typed; the errors name the setting and
     /// never quote its value.
-    fn from_values<E: de::Error>(values: Vec<(&'static str, Value)>) -> Result<Self, E> {
+    fn from_values<E: de::Error>(values: Vec<(Field, Value)>) -> Result<Self, E> {
         let mut file = Self::default();
-        for (name, value) in values {
-            let field = FIELDS
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map(|&(name, kind)| Field::new(name, kind))
-                .ok_or_else(|| E::custom("unknown setting"))?;
+        for (field, value) in values {
+            let name = field.name();
             let text = |value| field.text::<E>(value);
             match (name, value) {
                 (_, Value::Absent) => {}
