@@ -341,18 +341,30 @@ impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
     }
 
     /// Runs a close this runner took, catching a panic; counted however it ends.
-    pub(crate) async fn run(self: Arc<Self>, close: PendingClose) {
-        let running = Running {
+    ///
+    /// Not an `async fn`: the close is accounted for from this call on, so a
+    /// task spawned with the returned future and dropped before its first poll
+    /// (its runtime shut down with the task still queued, as a takeover's task
+    /// can be) abandons the close and counts it, instead of dropping the value
+    /// uncounted and leaving the entry draining for good.
+    pub(crate) fn run(self: Arc<Self>, close: PendingClose) -> impl Future<Output = ()> + Send + 'static {
+        let mut running = Running {
             closer: self,
+            close: Some(close),
             finished: false,
         };
-        let span = tracing::debug_span!(
-            "tenure.close",
-            cache = %running.closer.drains.name,
-            key = ?LogKey(running.closer.slot.key()),
-        );
-        let outcome = CatchUnwind::new(close).instrument(span).await;
-        running.finish(outcome.is_ok());
+        async move {
+            let Some(close) = running.close.take() else {
+                return; // unreachable: only this future takes it
+            };
+            let span = tracing::debug_span!(
+                "tenure.close",
+                cache = %running.closer.drains.name,
+                key = ?LogKey(running.closer.slot.key()),
+            );
+            let outcome = CatchUnwind::new(close).instrument(span).await;
+            running.finish(outcome.is_ok());
+        }
     }
 }
 
@@ -401,10 +413,13 @@ impl<K: fmt::Debug + Send + Sync + 'static> StartClose for EntryCloser<K> {
     }
 }
 
-/// Accounts for a close that was taken, however it ends: finished, panicked, or
-/// dropped mid-way because the runtime running it shut down.
+/// Accounts for a close that was taken, however it ends: finished, panicked,
+/// dropped mid-way because the runtime running it shut down, or dropped before
+/// it started.
 struct Running<K: fmt::Debug + Send + Sync + 'static> {
     closer: Arc<EntryCloser<K>>,
+    /// The close until it starts; dropped with this if it never does.
+    close: Option<PendingClose>,
     finished: bool,
 }
 
@@ -427,9 +442,77 @@ impl<K: fmt::Debug + Send + Sync + 'static> Running<K> {
 
 impl<K: fmt::Debug + Send + Sync + 'static> Drop for Running<K> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.closer
-                .abandoned("the runtime running it shut down before it finished");
+        if self.finished {
+            return;
         }
+        match self.close.take() {
+            Some(close) => {
+                // As in `abandon`: the value's `Drop` may panic, here inside the
+                // drop of a task.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(close))).is_err() {
+                    tracing::error!(
+                        key = ?LogKey(self.closer.slot.key()),
+                        "dropping the value of an abandoned close panicked (caught)"
+                    );
+                }
+                self.closer
+                    .abandoned("the runtime given its close shut down before running it");
+            }
+            None => self
+                .closer
+                .abandoned("the runtime running it shut down before it finished"),
+        }
+    }
+}
+
+#[cfg(all(test, not(tenure_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use super::*;
+
+    /// Counts its drops; the close below counts whether it ran.
+    struct Value(Arc<AtomicUsize>);
+
+    impl Drop for Value {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// A close taken over onto a runtime that shuts down before polling the
+    /// task (a current-thread runtime whose `block_on` returned, say): the
+    /// value is dropped once, unclosed, and counted as abandoned; the entry
+    /// no longer drains, so a later `shutdown` does not wait for it.
+    #[test]
+    fn a_takeover_whose_task_never_runs_is_abandoned_and_counted() {
+        let drains = Arc::new(Drains::<u32>::new(Arc::from("test"), Duration::from_secs(1)));
+        let (drops, closes) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let closer = EntryCloser::new(7, None, &drains);
+        closer.retire();
+        let (value, ran) = (Value(Arc::clone(&drops)), Arc::clone(&closes));
+        closer.queue(Box::pin(async move {
+            ran.fetch_add(1, SeqCst);
+            drop(value);
+        }));
+        assert_eq!(drains.len(), 1);
+
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        drains.take_over(vec![Arc::clone(&closer)], runtime.handle());
+        // Never driven: its queued task is dropped unpolled.
+        drop(runtime);
+
+        let mut stats = CacheStats::default();
+        drains.add_to(&mut stats);
+        assert_eq!((closes.load(SeqCst), drops.load(SeqCst)), (0, 1));
+        assert_eq!(
+            (
+                stats.closes,
+                stats.closes_abandoned,
+                stats.closes_taken_over,
+                stats.draining
+            ),
+            (0, 1, 1, 0)
+        );
     }
 }
