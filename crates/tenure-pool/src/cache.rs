@@ -405,7 +405,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             // Only where this lookup runs: the cache's own runtime may be the
             // one that shut down. (This may run under the shard's read lock:
             // it takes no lock.)
-            self.start_reaper_if_none(Handle::try_current().ok());
+            self.start_reaper_if_none(|| Handle::try_current().ok());
             return;
         }
         let beat = heartbeat::beat();
@@ -427,13 +427,14 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         }
     }
 
-    /// Starts a reaper on `runtime` unless one is running (never started, or
-    /// its runtime shut down); of callers racing here, one starts it.
-    fn start_reaper_if_none(self: &Arc<Self>, runtime: Option<Handle>) {
+    /// Starts a reaper on the runtime `runtime` names unless one is running
+    /// (never started, or its runtime shut down); of callers racing here, one
+    /// starts it. `runtime` is called only when no reaper runs.
+    fn start_reaper_if_none(self: &Arc<Self>, runtime: impl FnOnce() -> Option<Handle>) {
         if self.reaper_running.load(Ordering::Acquire) {
             return;
         }
-        if let Some(runtime) = runtime
+        if let Some(runtime) = runtime()
             && self
                 .reaper_running
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -916,7 +917,9 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// Starts the reaper on the current runtime (else the cache's) if it is not
     /// running (never started, or its runtime shut down).
     fn ensure_reaper(&self) {
-        self.inner.start_reaper_if_none(self.inner.runtime_for_reaper());
+        // The runtime is looked up only when no reaper runs: a `Handle` is an
+        // `Arc` whose count every insert on every thread would otherwise write.
+        self.inner.start_reaper_if_none(|| self.inner.runtime_for_reaper());
     }
 }
 
