@@ -182,11 +182,24 @@ mod file {
             // Beyond `i128` is out of range for every setting anyway.
             self.visit_i128(i128::try_from(v).unwrap_or(i128::MAX))
         }
-        fn visit_f64<E: de::Error>(self, _v: f64) -> Result<Value, E> {
-            Err(self.wrong(if self.kind == Kind::Int {
-                "a number with a fraction"
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+            if self.kind != Kind::Int {
+                return Err(self.wrong("a number"));
+            }
+            // Formats hand over a whole number beyond `u64` as a float
+            // (serde_json does): it is out of range, which the setting's own
+            // check says with its bound (`as` saturates at `i128`'s ends).
+            const BEYOND_64_BITS: f64 = 18_446_744_073_709_551_616.0; // 2^64
+            if v.is_finite() && v.fract() == 0.0 && v.abs() >= BEYOND_64_BITS / 2.0 {
+                #[allow(clippy::cast_possible_truncation)]
+                return self.visit_i128(v as i128);
+            }
+            Err(self.wrong(if !v.is_finite() {
+                "a number that is not finite"
+            } else if v.fract() == 0.0 {
+                "a number with a decimal point"
             } else {
-                "a number"
+                "a number with a fraction"
             }))
         }
         fn visit_char<E: de::Error>(self, v: char) -> Result<Value, E> {

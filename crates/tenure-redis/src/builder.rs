@@ -99,7 +99,9 @@ impl RedisConfigBuilder {
     }
 
     /// Authenticates to the server (for sentinel, to the master) as `username`,
-    /// overriding the URL's.
+    /// overriding the URL's. Sent only together with a password: the `redis`
+    /// crate authenticates only when one is set, so without a password the
+    /// connections are the server's default user.
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self

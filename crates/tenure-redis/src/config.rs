@@ -307,7 +307,9 @@ impl RedisConfig {
         self.root_certificates.len()
     }
 
-    /// The username, if any (for sentinel, the master's).
+    /// The username, if any (for sentinel, the master's). It is sent only with a
+    /// password: without one (`redis://user@host`), the connections are the
+    /// server's default user, as with the `redis` crate itself.
     pub fn username(&self) -> Option<&str> {
         self.username.as_deref()
     }
@@ -514,7 +516,16 @@ impl fmt::Display for RedisConfig {
         }
         f.write_str(&self.addr())?;
         if let Some(service) = &self.service_name {
-            write!(f, "/{service}")?;
+            // Percent-encoded as a path segment, so that the text parses back
+            // to this name (a `/` or `?` in it would otherwise end the segment).
+            f.write_str("/")?;
+            for byte in service.bytes() {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                    write!(f, "{}", char::from(byte))?;
+                } else {
+                    write!(f, "%{byte:02X}")?;
+                }
+            }
         }
         write!(f, "/{}", self.database)?;
         if self.protocol == Protocol::Resp3 {
@@ -589,6 +600,15 @@ mod tests {
             ("redis://[::ffff:0.0.0.0]:1", ErrorKind::WildcardHost, "::ffff:0.0.0.0"),
             ("redis://u:%FF@h/0", ErrorKind::InvalidCredentials, "password"),
             ("redis://h:99999/0", ErrorKind::InvalidUrl, "invalid port"),
+            // Left percent-encoded by the URL parser: an encoded `@` would make
+            // the credentials the host, and a non-ASCII name cannot be resolved.
+            (
+                "redis://app%3As3cret%40127.0.0.1:6379/0",
+                ErrorKind::InvalidHost,
+                "host name",
+            ),
+            ("redis://\u{127}unter.example/0", ErrorKind::InvalidHost, "punycode"),
+            ("redis://h\u{202e}/0", ErrorKind::InvalidHost, "host name"),
             ("not a url", ErrorKind::InvalidUrl, "invalid Redis URL"),
         ];
         #[cfg(not(feature = "rustls"))]
@@ -606,6 +626,15 @@ mod tests {
         }
         let err = RedisConfig::from_url("redis://u:%FF@h/0").unwrap_err();
         assert_eq!(err.part(), Some("password"));
+        let err = RedisConfig::from_url("redis://app%3As3cret%40127.0.0.1:6379/0").unwrap_err();
+        assert!(!err.to_string().contains("s3cret") && !format!("{err:?}").contains("s3cret"));
+        // Container and service names, and their domains, still pass.
+        for url in [
+            "redis://redis_cache-1.svc.local:6379/0",
+            "redis://xn--hunter-3ib.example/0",
+        ] {
+            RedisConfig::from_url(url).unwrap();
+        }
         let err = RedisConfig::from_url("not a url").unwrap_err();
         assert!(
             err.source().is_some_and(|s| s.is::<url::ParseError>()),
@@ -1028,6 +1057,17 @@ mod tests {
         // Display parses back to the same configuration, but for the credentials.
         let shown = RedisConfig::from_url(&c.to_string().replacen("***", "app", 1).replace("***", "s3cret")).unwrap();
         assert_eq!(shown, c);
+        // Also with a service name that needs escaping in a path segment.
+        for service in [
+            "my%2Fmaster",
+            "my%3Fmaster",
+            "my%23master",
+            "my%25master",
+            "m%C3%A4ster",
+        ] {
+            let c = RedisConfig::from_url(&format!("redis+sentinel://s1/{service}/2")).unwrap();
+            assert_eq!(RedisConfig::from_url(&c.to_string()).unwrap(), c, "{c}");
+        }
 
         let list = RedisConfig::sentinel_builder(["redis://:sentinel-pw@s1:5000", "s2"], "mymaster")
             .password("master-pw")
@@ -1065,6 +1105,26 @@ mod tests {
         assert_eq!(err.topology(), Some(Topology::Sentinel));
         let err = RedisConfig::from_url("redis+sentinel://u:%FF@s1/mymaster").unwrap_err();
         assert_eq!(err.part(), Some("password"));
+        // Credentials once, before the first sentinel: a host in front of them,
+        // or credentials per sentinel, would drop hosts silently.
+        for url in [
+            "redis+sentinel://:s3cret@s1:26379,:s3cret@s2:26379/mymaster",
+            "redis+sentinel://s1,alice:s3cret@s2/mymaster",
+        ] {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidUrl, "{url}: {err}");
+            assert!(err.to_string().contains("before the first sentinel"), "{err}");
+            assert!(!err.to_string().contains("s3cret") && !format!("{err:?}").contains("s3cret"));
+        }
+        // An `@` in a password, encoded or not, still parses (the last `@` ends them).
+        for url in [
+            "redis+sentinel://:p%40ss@s1,s2/mymaster",
+            "redis+sentinel://:p@ss@s1,s2/mymaster",
+        ] {
+            let c = RedisConfig::from_url(url).unwrap();
+            assert_eq!(c.node_addrs(), ["s1:26379", "s2:26379"], "{url}");
+            assert!(c.has_password());
+        }
         let err = RedisConfig::from_url("redis+sentinel://u:s3cret@s1,s2:notaport/mymaster").unwrap_err();
         assert_eq!(
             (err.index(), err.topology()),

@@ -32,7 +32,13 @@ impl Expected {
     pub(crate) fn of(config: &RedisConfig) -> Self {
         Self {
             db: config.database().to_string(),
-            user: config.username().unwrap_or("default").to_owned(),
+            // The `redis` crate authenticates (`AUTH`, or `HELLO 3 AUTH`) only
+            // when there is a password: without one, a configured username is
+            // not sent and the connection is the server's default user.
+            user: match (config.username(), config.has_password()) {
+                (Some(user), true) => user.to_owned(),
+                _ => "default".to_owned(),
+            },
             resp: match config.protocol() {
                 Protocol::Resp2 => "2",
                 Protocol::Resp3 => "3",

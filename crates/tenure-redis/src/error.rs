@@ -48,6 +48,12 @@ pub enum ErrorKind {
     MissingHost,
     /// The host is a wildcard address (`0.0.0.0`, `::` or `::ffff:0.0.0.0`), which cannot be connected to.
     WildcardHost,
+    /// The host is neither a host name (ASCII letters, digits, `-`, `_` and `.`),
+    /// nor an IPv4 address, nor a bracketed IPv6 address: for instance a
+    /// percent-encoded name, in which an encoded `@` could hide credentials, or a
+    /// non-ASCII name, which must be given in its ASCII (punycode) form. The
+    /// message never quotes it.
+    InvalidHost,
     /// The URL path is not a database index (`/` followed by a non-negative integer).
     InvalidDatabase,
     /// The database index set with the builder is negative
@@ -169,6 +175,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TlsNotEnabled => "TLS not enabled in this build",
             ErrorKind::MissingHost => "missing host",
             ErrorKind::WildcardHost => "wildcard host",
+            ErrorKind::InvalidHost => "invalid host",
             ErrorKind::InvalidDatabase => "invalid database",
             ErrorKind::NegativeDatabase => "negative database index",
             ErrorKind::InvalidCredentials => "invalid credentials",
@@ -433,6 +440,16 @@ impl Error {
 
     pub(crate) fn missing_host() -> Self {
         Self::new(ErrorKind::MissingHost, "invalid Redis URL: it has no host")
+    }
+
+    /// The host is never quoted: it may hold credentials (`user%3Apass%40host`).
+    pub(crate) fn invalid_host() -> Self {
+        Self::new(
+            ErrorKind::InvalidHost,
+            "invalid Redis URL: the host must be a host name (ASCII letters, digits, `-`, `_` and `.`; \
+             a non-ASCII name in its punycode form, nothing percent-encoded), an IPv4 address or a \
+             bracketed IPv6 address",
+        )
     }
 
     pub(crate) fn wildcard_host(host: &str) -> Self {

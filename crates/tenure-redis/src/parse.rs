@@ -151,6 +151,16 @@ fn parse_sentinel_url(input: &str) -> Result<RedisConfig, Error> {
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let (userinfo, hosts) = match authority.rsplit_once('@') {
+        // Credentials come once, before the first sentinel. A `,` before the
+        // last `@` means a host is in front of them (`s1,user:pass@s2`) or a
+        // sentinel has its own (`:pass@s1,:pass@s2`): either way the hosts
+        // before it would be taken for credentials, so it is refused.
+        Some((userinfo, _)) if userinfo.contains(',') => {
+            return Err(Error::malformed_url(
+                "credentials go once, before the first sentinel (`user:password@s1,s2`); \
+                 a `,` or `@` inside them must be percent-encoded (`%2C`, `%40`)",
+            ));
+        }
         Some((userinfo, hosts)) => (Some(userinfo), hosts),
         None => (None, authority),
     };
@@ -217,6 +227,21 @@ fn parse_sentinel_url(input: &str) -> Result<RedisConfig, Error> {
     Ok(config(Topology::Sentinel, nodes, first, Some(service)))
 }
 
+/// A host name as the URL parser hands it over: a `redis` URL's host is opaque
+/// to it, so it is left percent-encoded (`%40` for an `@`, and every non-ASCII
+/// character). Only what a resolver can look up passes: ASCII letters, digits,
+/// `-`, `_` (container and service names) and `.`.
+fn check_host_name(name: &str) -> Result<&str, Error> {
+    if name
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+    {
+        Ok(name)
+    } else {
+        Err(Error::invalid_host())
+    }
+}
+
 /// A `redis://` or `rediss://` URL naming one server.
 fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     let url = Url::parse(input).map_err(Error::invalid_url)?;
@@ -235,7 +260,7 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
         // A `redis` URL's host is opaque to the URL parser: an IPv4 address
         // arrives as a domain.
         Some(Host::Domain(name)) if !name.is_empty() => (
-            name.to_owned(),
+            check_host_name(name)?.to_owned(),
             name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_unspecified()),
         ),
         Some(Host::Ipv4(ip)) => (ip.to_string(), ip.is_unspecified()),

@@ -67,3 +67,54 @@ async fn a_borrowers_select_or_auth_never_reaches_the_next_borrower() {
     drop(pool);
     common::shutdown(&clients).await;
 }
+
+/// The check expects the user the connections really are: a configured user
+/// with a password, and the default user when a username comes without a
+/// password (the `redis` crate then sends no `AUTH`). An unchanged connection
+/// is lent again in each case, in both protocols, instead of being replaced at
+/// every checkout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_connections_are_kept_whatever_the_credentials() {
+    let _watchdog = common::Watchdog::new(
+        "unchanged_connections_are_kept_whatever_the_credentials",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    server
+        .command(&["ACL", "SETUSER", "alice", "on", ">alice-pw", "~*", "+@all"])
+        .unwrap();
+    server
+        .command(&["ACL", "SETUSER", "nopass-user", "on", "nopass", "~*", "+@all"])
+        .unwrap();
+    let clients = RedisClients::new().unwrap();
+    let port = server.port();
+    for (url, user) in [
+        (format!("redis://alice:alice-pw@127.0.0.1:{port}/0"), "alice"),
+        (
+            format!("redis://alice:alice-pw@127.0.0.1:{port}/0?protocol=resp3"),
+            "alice",
+        ),
+        (format!("redis://nopass-user@127.0.0.1:{port}/0"), "default"),
+        (
+            format!("redis://nopass-user@127.0.0.1:{port}/0?protocol=resp3"),
+            "default",
+        ),
+    ] {
+        let config = RedisConfig::builder(&url).max_connections(1).build().unwrap();
+        let pool = clients.get(&config).await.unwrap();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let mut conn = pool.get().await.unwrap();
+            let id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+            let whoami: String = redis::cmd("ACL").arg("WHOAMI").query_async(&mut conn).await.unwrap();
+            assert_eq!(whoami, user, "{config}");
+            ids.push(id);
+        }
+        assert!(
+            ids.iter().all(|&id| id == ids[0]),
+            "{config}: connection replaced: {ids:?}"
+        );
+        drop(pool);
+    }
+    common::shutdown(&clients).await;
+}

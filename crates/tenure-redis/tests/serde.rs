@@ -230,6 +230,24 @@ fn out_of_range_numbers_and_durations_in_a_file_are_refused() {
             r#"{"url": "redis://h", "max_connections": 1099511627776}"#,
             "it must be at most 65536",
         ),
+        // Beyond `u64`, serde_json hands the number over as a float: still
+        // refused as out of range, not as a fraction.
+        (
+            r#"{"url": "redis://h", "max_connections": 340282366920938463463374607431768211456}"#,
+            "`max_connections`: expected a whole number from 1 to 65536 (the value is not shown)",
+        ),
+        (
+            r#"{"url": "redis://h", "max_connections": 18446744073709551616}"#,
+            "`max_connections`: expected a whole number from 1 to 65536 (the value is not shown)",
+        ),
+        (
+            r#"{"url": "redis://h", "max_connections": 16.0}"#,
+            "`max_connections`: expected a whole number, found a number with a decimal point",
+        ),
+        (
+            r#"{"url": "redis://h", "max_connections": 1.5}"#,
+            "found a number with a fraction",
+        ),
         (
             r#"{"url": "redis://h", "max_connections": -1}"#,
             "`max_connections`: expected a whole number from 1 to 65536",
