@@ -16,8 +16,10 @@
 //! 1. through the incident's cache, built here from plain parts: a map whose
 //!    eviction closes the client it removes (the pool's connections are torn
 //!    down), as the incident's `_remove_key` called `aclose()`;
-//! 2. through tenure's `HttpClients`, whose clients are `Shared`: evicting one
-//!    only drops the cache's reference.
+//! 2. through tenure: a `ClientCache` of `Shared<HttpClient>` (tenure-http's
+//!    client, as `HttpClients` caches it), keyed by tenant and scoped by
+//!    runtime, whose eviction listener records the clients it evicts; evicting
+//!    one only drops the cache's reference.
 //!
 //! Both runs count the requests sent through a client that the cache had
 //! already evicted, and how many failed. Then the Redis half: pools the cache
@@ -68,15 +70,15 @@ evicts, then through tenure, and reports the failures each causes.
 Usage: cargo run --release --example incident --features full -- [OPTIONS]
 
 Options (every loop is bounded by both a count and the time limit):
-  --tasks N         concurrent tasks playing the routers           [default: 32]
-  --requests N      HTTP requests per run                           [default: 20000]
-  --tenants N       distinct client configurations                  [default: 10]
-  --capacity N      cache capacity, in clients                      [default: 2]
-  --idle-ms N       idle expiry of a cached client, in milliseconds [default: 5]
-  --seconds N       time limit of each run, at most 600             [default: 40]
-  --redis-ops N     Redis commands in the Redis half                [default: 4000]
-  --skip-redis      do not run the Redis half (needs redis-server); exit 0 without it
-  -h, --help        print this help
+  --tasks N      concurrent tasks playing the routers, at most 4096 [default: 32]
+  --requests N   HTTP requests per run                              [default: 20000]
+  --tenants N    distinct client configurations, at most 4096       [default: 10]
+  --capacity N   cache capacity, in clients, at most 1048576        [default: 2]
+  --idle-ms N    idle expiry of a cached client, in milliseconds    [default: 5]
+  --seconds N    time limit of each run, at most 600                [default: 40]
+  --redis-ops N  Redis commands in the Redis half                   [default: 4000]
+  --skip-redis   do not run the Redis half (needs redis-server); exit 0 without it
+  -h, --help     print this help
 
 Exits 0 only if no request through tenure failed, no connection leaked, and the
 Redis half ran (or --skip-redis was given).";
@@ -126,15 +128,23 @@ impl Settings {
             if number == 0 {
                 return Err(format!("{flag} must be at least 1"));
             }
-            let small = |max: u64| usize::try_from(number.min(max)).unwrap_or(usize::MAX);
+            let at_most = |max: u64| {
+                if number > max {
+                    Err(format!("{flag} must be at most {max}"))
+                } else {
+                    Ok(number)
+                }
+            };
+            let small = |max: u64| at_most(max).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
             match flag.as_str() {
-                "--tasks" => settings.tasks = small(4096),
+                "--tasks" => settings.tasks = small(4096)?,
                 "--requests" => settings.requests = number,
                 // `--configs` is the old name of `--tenants`.
-                "--tenants" | "--configs" => settings.tenants = small(4096),
-                "--capacity" => settings.capacity = number,
+                "--tenants" | "--configs" => settings.tenants = small(4096)?,
+                // The largest `max_capacity` a tenure cache takes.
+                "--capacity" => settings.capacity = at_most(1 << 20)?,
                 "--idle-ms" => settings.idle_ms = number,
-                "--seconds" => settings.seconds = number.min(600),
+                "--seconds" => settings.seconds = at_most(600)?,
                 _ => settings.redis_ops = number,
             }
         }

@@ -65,7 +65,10 @@ impl HttpClient {
     ///
     /// [`ErrorKind::Runtime`] outside a tokio runtime, or on one built without
     /// its timer or its IO driver (the client needs both: build the runtime
-    /// with `enable_all()`);
+    /// with `enable_all()`). tokio reports a missing driver only by
+    /// panicking: the check catches that panic, so the process's panic hook
+    /// runs; built with `panic = "abort"`, the driver check is skipped and such
+    /// a runtime panics at the first request instead;
     /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used or the
     /// config has a [`proxy`](HttpClientConfig::proxy) (this client does not
     /// support proxies).

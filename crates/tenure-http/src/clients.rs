@@ -172,7 +172,9 @@ macro_rules! client_cache {
             ///
             /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) outside a
             /// tokio runtime, or on one built without its timer or IO driver
-            /// (a client needs both: `enable_all()`),
+            /// (a client needs both: `enable_all()`; see
+            /// [`HttpClient::new`](crate::HttpClient::new) for how that is
+            /// detected, and `panic = "abort"`),
             /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig)
             /// if the client cannot be built from `config`,
             /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after the cache

@@ -521,7 +521,9 @@ impl HttpClientConfigBuilder {
     }
 
     /// Adds a default header, sent with every request that does not set this
-    /// header itself. Repeating a name adds another value. Values of
+    /// header itself. Repeating a name adds another value (a reqwest client,
+    /// feature `reqwest`, sends them as one field line, their values joined by
+    /// `, `, or `; ` for `cookie`). Values of
     /// sensitive names (see [`is_sensitive_header`]) are marked sensitive:
     /// redacted in `Debug` and never indexed by HTTP/2 header compression.
     pub fn header<K, V>(mut self, name: K, value: V) -> Self

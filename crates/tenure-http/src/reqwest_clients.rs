@@ -5,6 +5,7 @@ use crate::clients::client_cache;
 use crate::config::{HttpClientConfig, HttpVersion};
 use crate::error::Error;
 use crate::kind::ClientKind;
+use http::{HeaderName, HeaderValue};
 
 client_cache! {
     /// A cache of `reqwest::Client`s, one per [`HttpClientConfig`] and tokio
@@ -81,7 +82,7 @@ impl HttpClientConfig {
     /// | `pool_idle_timeout`, `pool_max_idle_per_host` | the same |
     /// | `http_version` | `Http1Only`: `http1_only`; `Http2Only`: `http2_prior_knowledge`; ALPN offers the same versions |
     /// | `http1_title_case_headers`, `http2_adaptive_window`, `http2_keep_alive_interval` | the same |
-    /// | default headers | `default_headers` (sensitive ones stay marked sensitive) |
+    /// | default headers | `default_headers` (sensitive ones stay marked sensitive); a name given several times is sent as one field line with its values joined by `, ` (`; ` for `cookie`), which HTTP defines as the same: reqwest keeps one value per default header |
     /// | TLS roots | a rustls config on the ring provider with the same roots as [`HttpClient`](crate::HttpClient), through `tls_backend_preconfigured` |
     /// | `proxy` | `Proxy::all`, credentials as a sensitive `Proxy-Authorization`; without it, `no_proxy` (environment variables are ignored) |
     /// | redirects | up to 10 followed, as reqwest's default; but if any default header is secret (marked sensitive, or a name [`is_sensitive_header`](crate::is_sensitive_header) matches), a redirect to another origin (scheme, host or port) is not followed and its `3xx` response is returned: reqwest strips only `authorization`, `cookie` and `proxy-authorization` when it follows one, so an `x-api-key` would reach the other server |
@@ -125,9 +126,20 @@ impl HttpClientConfig {
         }
         let mut headers = reqwest::header::HeaderMap::new();
         let mut any_secret = false;
+        // reqwest keeps one value per default header (the last one given; and a
+        // request takes only the first of a name's values): a name given several
+        // times is sent as one field line holding every value, in order.
+        let mut by_name: Vec<(&HeaderName, Vec<&HeaderValue>)> = Vec::new();
         for (name, value) in self.default_headers() {
-            any_secret |= value.is_sensitive() || crate::is_sensitive_header(name);
-            headers.append(name.clone(), value.clone());
+            match by_name.iter_mut().find(|(seen, _)| *seen == name) {
+                Some((_, values)) => values.push(value),
+                None => by_name.push((name, vec![value])),
+            }
+        }
+        for (name, values) in by_name {
+            let secret = crate::is_sensitive_header(name) || values.iter().any(|value| value.is_sensitive());
+            any_secret |= secret;
+            headers.insert(name.clone(), one_field_line(name, &values, secret)?);
         }
         builder = builder
             .default_headers(headers)
@@ -159,6 +171,29 @@ const MAX_REDIRECTS: usize = 10;
 
 /// reqwest's default redirect policy, except that with secret default headers
 /// a redirect to another origin is returned to the caller, not followed.
+/// The values of a header given several times, as one field line: joined by
+/// `, ` (HTTP's list syntax, RFC 9110 section 5.3), or by `; ` for `cookie`
+/// (RFC 6265 section 5.4); marked sensitive if `secret`.
+fn one_field_line(name: &HeaderName, values: &[&HeaderValue], secret: bool) -> Result<HeaderValue, Error> {
+    let mut value = match values {
+        [one] => (*one).clone(),
+        _ => {
+            let separator: &[u8] = if name == http::header::COOKIE { b"; " } else { b", " };
+            let joined = values
+                .iter()
+                .map(|value| value.as_bytes())
+                .collect::<Vec<_>>()
+                .join(separator);
+            // Valid bytes joined by valid bytes: this cannot fail.
+            HeaderValue::from_bytes(&joined).map_err(|_| {
+                Error::invalid_setting("header", name.as_str().to_owned(), "its values cannot be joined")
+            })?
+        }
+    };
+    value.set_sensitive(secret);
+    Ok(value)
+}
+
 fn redirect_policy(secret_headers: bool) -> reqwest::redirect::Policy {
     if !secret_headers {
         return reqwest::redirect::Policy::limited(MAX_REDIRECTS);

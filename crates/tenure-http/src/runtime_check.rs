@@ -3,6 +3,14 @@
 //! connection pool's idle timer). On a runtime built without either, tokio
 //! panics at the first request, inside hyper-util or in this crate's timeout;
 //! checked when a client is built, the mistake is a typed error there instead.
+//!
+//! tokio has no query for its drivers: the check makes a timer and registers a
+//! socket, and catches the panic tokio raises for a missing driver. So on such
+//! a runtime the process's panic hook runs (once per missing driver and client
+//! built; on a runtime with both drivers nothing panics). Built with
+//! `panic = "abort"`, a caught panic would still abort the process: the check
+//! is then skipped, and a runtime without a driver panics at the first
+//! request, as without tenure.
 
 use std::{net::Ipv4Addr, panic, time::Duration};
 
@@ -12,6 +20,9 @@ use crate::error::{Error, ErrorKind};
 pub(crate) fn check_current_runtime() -> Result<(), Error> {
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(Error::message(ErrorKind::Runtime, "no tokio runtime is running"));
+    }
+    if cfg!(panic = "abort") {
+        return Ok(());
     }
     // tokio has no query for its drivers; making a timer or registering a
     // socket without one panics, so each is tried once (a cached client is

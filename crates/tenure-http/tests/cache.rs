@@ -856,6 +856,10 @@ async fn default_headers_sent_and_secrets_redacted<K: Kind>() {
         .header("x-api-key", "SECRET-2")
         .header("x-override", "default")
         .header("user-agent", "tenure-test")
+        .header("x-multi", "a")
+        .header("x-multi", "b")
+        .header("cookie", "c1=1")
+        .header("cookie", "c2=2")
         .build()
         .unwrap();
     let client = K::get(&clients, &config).await.unwrap();
@@ -863,6 +867,16 @@ async fn default_headers_sent_and_secrets_redacted<K: Kind>() {
         .await
         .unwrap();
     let text = String::from_utf8(reply.body.to_vec()).unwrap();
+    // A repeated name sends every value, in order: as field lines of their
+    // own (hyper), or as one (reqwest keeps one value per default header).
+    let values = |name: &str, separator: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix(name))
+            .flat_map(|value| value.split(separator).map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    };
+    assert_eq!(values("x-multi: ", ", "), ["a", "b"], "{text}");
+    assert_eq!(values("cookie: ", "; "), ["c1=1", "c2=2"], "{text}");
     assert!(text.contains("authorization: Bearer SECRET-1\n"), "sent");
     assert!(text.contains("x-api-key: SECRET-2\n"), "sent");
     assert!(text.contains("user-agent: tenure-test\n"));
