@@ -298,8 +298,15 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             }
         };
         // Not on the fast path: only a lookup that read the clock (about once per
-        // heartbeat, or near a deadline) or missed.
-        if time.read_clock() || found.is_none() {
+        // heartbeat, or near a deadline) or missed, or one that finds the reaper
+        // gone (its runtime shut down): a cache without expiry whose lookups all
+        // hit would otherwise never start one again, and a scoped cache's
+        // entries of runtimes that shut down would never be purged. (A cache
+        // that never had a reaper, used off any runtime, does not look.)
+        if time.read_clock()
+            || found.is_none()
+            || (!self.reaper_running.load(Ordering::Relaxed) && self.reaper_generation.load(Ordering::Relaxed) != 0)
+        {
             self.restart_stalled_reaper();
         }
         found
@@ -684,6 +691,11 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
 
     fn set_reaper_ticking(&self, generation: u64, ticking: bool) {
         if self.is_current_reaper(generation) {
+            if ticking {
+                // The reaper's runtime may keep a paused clock the cache has not
+                // seen yet (it was built elsewhere): look before hits trust `recent`.
+                self.clock.look_for_virtual_time();
+            }
             self.reaper_ticking.store(ticking, Ordering::Release);
         }
     }
@@ -711,7 +723,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// found, and outside a runtime nothing is.
     pub fn get(&self, key: &K) -> Option<E::Handle> {
         let tag = if self.inner.settings.scoped {
-            runtime_scope::current_tag()?
+            let Some(tag) = runtime_scope::current_tag() else {
+                // Outside a runtime a scoped cache finds nothing: a miss.
+                self.inner.reads.miss();
+                return None;
+            };
+            tag
         } else {
             Scope::NONE.tag()
         };

@@ -13,7 +13,9 @@
 //!   off the CPU for longer than `slack`);
 //! - tokio's clock is real time: a paused clock (`tokio::time::pause`, tests)
 //!   jumps without real time passing, so once the cache sees tokio's clock
-//!   differ from the monotonic clock, every hit reads the clock;
+//!   stand still or differ from the monotonic clock, every hit reads the
+//!   clock (it looks where it is built, where each reaper starts, and at every
+//!   clock reading; see [`Clock::look_for_virtual_time`] for what that misses);
 //! - the entry's deadline is more than `slack` after `recent`.
 //!
 //! Then the entry has certainly not expired. Otherwise the hit reads the clock.
@@ -51,19 +53,34 @@ const VIRTUAL_DRIFT: Duration = Duration::from_millis(1);
 
 impl Clock {
     pub(crate) fn new() -> Self {
-        let base = Instant::now();
-        // A paused clock stands still while real time passes: wait 20 µs of real
-        // time and look. (Once per cache; a later `pause` is caught by `now`.)
+        let clock = Self {
+            base: Instant::now(),
+            recent: AtomicU64::new(0),
+            recent_beat: AtomicU64::new(0),
+            heartbeat: heartbeat::Holder::new(),
+            virtual_time: AtomicBool::new(false),
+        };
+        clock.look_for_virtual_time();
+        clock
+    }
+
+    /// Whether tokio's clock, as the current runtime (if any) keeps it, stands
+    /// still while real time passes: wait 20 µs of real time and look. If it
+    /// does, the cache never trusts `recent` again.
+    ///
+    /// Each runtime keeps its own clock, so this runs where the cache is built
+    /// and again where each reaper starts: a cache built outside a paused
+    /// runtime (a static, a test fixture) and then used in one notices when
+    /// that runtime's first insert starts a reaper there. A later `pause` is
+    /// caught by [`now`](Self::now) when it sees the clocks drift apart.
+    pub(crate) fn look_for_virtual_time(&self) {
+        let tokio_then = Instant::now();
         let real = std::time::Instant::now();
         while real.elapsed() < Duration::from_micros(20) {
             std::hint::spin_loop();
         }
-        Self {
-            base,
-            recent: AtomicU64::new(0),
-            recent_beat: AtomicU64::new(0),
-            heartbeat: heartbeat::Holder::new(),
-            virtual_time: AtomicBool::new(Instant::now() == base),
+        if Instant::now() == tokio_then {
+            self.virtual_time.store(true, Ordering::Relaxed);
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! It holds only a `Weak` reference between passes, so dropping the last cache
 //! handle ends it at its next tick. If its runtime shuts down, the next insert
-//! from a live runtime starts a new one; if its runtime is alive but idle (the
+//! or lookup on a live runtime starts a new one; if its runtime is alive but idle (the
 //! reaper is not polled), a lookup on another runtime starts a new one there,
 //! with a newer generation, and the stalled one stops if it ever runs again.
 //!

@@ -141,3 +141,38 @@ fn expired_entries_are_retired_after_the_reapers_runtime_shut_down() {
 
     look_up_key_1_on_another_runtime_until_both_expire(&cache);
 }
+
+/// A cache built outside any runtime (a static, a test fixture) and then used
+/// in a runtime whose clock is paused notices that clock when the runtime's
+/// first insert starts the reaper there: an entry past its time-to-live or
+/// time-to-idle, after `advance`, is not served. (Paused time, so no real
+/// time is involved here.)
+#[test]
+fn a_cache_built_outside_a_paused_runtime_notices_its_clock() {
+    for tti in [false, true] {
+        for round in 0..20 {
+            let builder = ClientCache::<u32, tenure_pool::Shared<u32>>::builder();
+            let builder = if tti {
+                builder.without_time_to_live().time_to_idle(Duration::from_secs(10))
+            } else {
+                builder.time_to_live(Duration::from_secs(10))
+            };
+            let cache = builder.build().unwrap();
+            let paused = Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let served = paused.block_on(async {
+                drop(cache.insert(1, tenure_pool::Shared::new(round)).unwrap());
+                tokio::time::advance(Duration::from_secs(11)).await;
+                cache.get(&1).is_some()
+            });
+            assert!(
+                !served,
+                "served past its {} (round {round})",
+                if tti { "time-to-idle" } else { "time-to-live" }
+            );
+        }
+    }
+}
