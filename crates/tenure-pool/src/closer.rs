@@ -319,13 +319,19 @@ impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
     /// not unwind.
     pub(crate) fn abandon(&self, why: &'static str) {
         if let Some(close) = self.take() {
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(close))).is_err() {
-                tracing::error!(
-                    key = ?LogKey(self.slot.key()),
-                    "dropping the value of an abandoned close panicked (caught)"
-                );
-            }
+            self.drop_unclosed(close);
             self.abandoned(why);
+        }
+    }
+
+    /// Drops a close that will not run, and with it the value; a panic in the
+    /// value's `Drop` is caught (this may run inside a lease's drop or a task's).
+    fn drop_unclosed(&self, close: PendingClose) {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(close))).is_err() {
+            tracing::error!(
+                key = ?LogKey(self.slot.key()),
+                "dropping the value of an abandoned close panicked (caught)"
+            );
         }
     }
 
@@ -447,14 +453,7 @@ impl<K: fmt::Debug + Send + Sync + 'static> Drop for Running<K> {
         }
         match self.close.take() {
             Some(close) => {
-                // As in `abandon`: the value's `Drop` may panic, here inside the
-                // drop of a task.
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(close))).is_err() {
-                    tracing::error!(
-                        key = ?LogKey(self.closer.slot.key()),
-                        "dropping the value of an abandoned close panicked (caught)"
-                    );
-                }
+                self.closer.drop_unclosed(close);
                 self.closer
                     .abandoned("the runtime given its close shut down before running it");
             }
