@@ -49,7 +49,10 @@ impl managed::Manager for ClusterManager {
     type Error = RedisError;
 
     async fn create(&self) -> Result<ClusterConnection, RedisError> {
-        self.client.get_async_connection().await
+        self.client
+            .get_async_connection()
+            .await
+            .map_err(as_timeout_if_timed_out)
     }
 
     // No wait on the servers, on purpose. A `PING` sent on a cluster connection
@@ -78,5 +81,22 @@ impl managed::Manager for ClusterManager {
             Err(_) | Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => Err(RecycleError::Backend(error)),
         }
+    }
+}
+
+/// The `redis` crate reports a cluster whose startup nodes all timed out as an
+/// `Io` error holding only the text of the timeout ("Failed to create initial
+/// connections" - "timed out"), which [`RedisError::is_timeout`] does not
+/// recognise; standalone and sentinel connections report it as a timeout. Made
+/// into one, with the same message, so `Error::is_timeout` says the same for
+/// every topology.
+fn as_timeout_if_timed_out(error: RedisError) -> RedisError {
+    let timed_out = error.kind() == redis::ErrorKind::Io
+        && !error.is_timeout()
+        && error.detail().is_some_and(|detail| detail.ends_with("timed out"));
+    if timed_out {
+        RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, error.to_string()))
+    } else {
+        error
     }
 }

@@ -66,6 +66,49 @@ async fn connecting_to_a_server_that_never_answers_is_a_timeout() {
     black_hole.abort();
 }
 
+/// The same for a cluster whose startup nodes accept and never answer: the
+/// `redis` crate reports it as an `Io` error holding only the text "timed
+/// out", which the adapter turns back into a timeout.
+#[cfg(feature = "cluster")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_to_a_cluster_that_never_answers_is_a_timeout() {
+    let _watchdog = common::Watchdog::new(
+        "connecting_to_a_cluster_that_never_answers_is_a_timeout",
+        common::TEST_LIMIT,
+    );
+    let mut urls = Vec::new();
+    let mut holes = Vec::new();
+    for _ in 0..3 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        urls.push(format!("redis://127.0.0.1:{}", listener.local_addr().unwrap().port()));
+        holes.push(tokio::spawn(async move {
+            let mut held = Vec::new();
+            for _ in 0..64 {
+                match listener.accept().await {
+                    Ok((socket, _)) => held.push(socket),
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    let clients = RedisClients::new().unwrap();
+    let config = RedisConfig::cluster_builder(urls.iter().map(String::as_str))
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = get_error(&clients, &config).await;
+    println!("timeouts/cluster never answers: {err}");
+    assert_eq!(err.kind(), tenure_redis::ErrorKind::Connection, "{err:?}");
+    assert!(
+        err.is_timeout(),
+        "a cluster's connect timeout must be a timeout: {err:?}"
+    );
+    for hole in holes {
+        hole.abort();
+    }
+}
+
 /// A listener that never accepts, with its backlog full: the TCP handshake itself
 /// never completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
