@@ -4,8 +4,11 @@
 //! the last [`Lease`] is dropped (or, if no tokio runtime is left to run the
 //! close, dropped unclosed and counted); [`Shared<T>`] entries (clients other
 //! code holds) are never closed by the cache. A [`Close`] runs only inside a
-//! close the cache runs for a retired owned entry: closing a shared client
-//! through tenure does not compile.
+//! close a cache runs for a retired owned entry: calling a close on a shared
+//! client through tenure does not compile. (The token decides who calls a
+//! close, not which value: a value of a `Close` type whose clones share state
+//! is closed, clones and all, by any cache it is inserted into as `Owned`; see
+//! [`Closing`].)
 //!
 //! # Examples
 //!

@@ -1,5 +1,5 @@
-// Class 2: a lease holder can clone a `Clone` value out through `Deref`, but it
-// cannot run tenure's close on it: `close` needs a `Closing` only the cache makes.
+// Class 2: a lease holder can clone a `Clone` value out through `Deref`, but it cannot call
+// tenure's close on it: `close` needs a `Closing` only a cache makes (adopting.md: a cache of its own).
 // control: tests/ui_pass/control_close_cloned_value.rs
 #![allow(unused_imports)]
 use tenure::{ClientCache, Close, Closing, Lease, Owned};

@@ -1,6 +1,6 @@
 // Class 3: `HttpClients` does not hand out its inner cache (which would let any
-// borrower insert a client under another tenant's config, invalidate entries, or
-// shut the adapter down); it has read-only views.
+// borrower insert a client under another tenant's config, or retire entries behind
+// the adapter's API); it has read-only views, and its own typed API on `&self`.
 // control: tests/ui_pass/control_http_clients_cache.rs
 #![allow(unused_imports)]
 use tenure_http::HttpClients;

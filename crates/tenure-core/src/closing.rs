@@ -5,7 +5,10 @@
 /// after the entry is retired and its last lease is dropped). So code that is not
 /// running inside such a close cannot call [`Close::close`](crate::Close::close) or
 /// [`EvictClose::evict_close`](crate::EvictClose::evict_close), whatever the type:
-/// a value had by `Clone` or `Copy`, a reference, a newtype.
+/// a value had by `Clone` or `Copy`, a reference, a newtype. It can still have
+/// a cache close a value it has by value, by inserting it as `Owned` into a
+/// cache of its own: the token decides who calls a close, not which value is
+/// closed, so a `Close` type whose clones share state is wrong (below).
 ///
 /// Inside a close you may pass the reference on to close the parts of your value
 /// (`self.inner.close(closing).await`). It cannot outlive the close: it borrows a

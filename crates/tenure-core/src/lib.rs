@@ -8,7 +8,8 @@
 //!   is closed exactly once, after the last lease is returned (drain, then close),
 //!   or, if no tokio runtime is left to run the close, dropped unclosed and counted.
 //! - [`Shared<T>`]: other code holds references (an HTTP client kept by a router).
-//!   Retiring it only drops the cache's reference; closing it does not compile.
+//!   Retiring it only drops the cache's reference; calling a close on it does
+//!   not compile (see [`Closing`] for what the types cannot rule out).
 //!
 //! [`Close`] says how a resource shuts down; its `close` takes a [`&Closing`](Closing)
 //! that only tenure makes, for the close of a retired owned entry, so no code but

@@ -10,7 +10,7 @@
 //!   (if no tokio runtime is left to run the close, it is dropped unclosed and
 //!   counted in `closes_abandoned`);
 //! - a `Shared<T>` is only dropped by the cache; whoever holds a clone keeps a
-//!   working value. Closing it does not compile.
+//!   working value. Calling a close on it does not compile.
 //!
 //! [`OwnedPool`] makes any deadpool pool an owned entry.
 //!

@@ -22,7 +22,10 @@ use crate::PoolGuard;
 ///
 /// What is out of its reach: a `Manager` that keeps a handle to its own pool, or
 /// a connection type (`M::Type`) that shares state with the pool, would carry
-/// the pool out; deadpool's own managers do neither.
+/// the pool out; deadpool's own managers do neither. And a [`PoolGuard`] lends
+/// `&mut M::Type`: a connection can be cloned out of it (if `M::Type` is
+/// `Clone`, as deadpool-redis's is) or moved with `std::mem::swap`, even into
+/// another pool's guard; such a connection outlives this pool's close.
 ///
 /// # Examples
 ///

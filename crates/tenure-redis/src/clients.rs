@@ -241,7 +241,11 @@ impl RedisClients {
     /// shared pool already registered for `config` is replaced (and not closed).
     ///
     /// `pool` is a `deadpool_redis::Pool`, `deadpool_redis::cluster::Pool` or
-    /// `deadpool_redis::sentinel::Pool` (see [`ExternalPool`]).
+    /// `deadpool_redis::sentinel::Pool` (see [`ExternalPool`]). Only its
+    /// topology is checked: a pool that connects elsewhere is served for
+    /// `config` all the same. Any holder of this `RedisClients` (or a clone) can
+    /// call this, so hand it only to code you would let choose where a
+    /// config's commands go.
     ///
     /// # Errors
     ///

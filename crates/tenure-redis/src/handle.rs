@@ -138,8 +138,12 @@ impl RedisPool {
         }
     }
 
-    /// The server: `host:port` for a standalone server, `cluster <nodes>`, or
-    /// `sentinel service <name> via <sentinels>`.
+    /// The server its configuration names: `host:port` for a standalone
+    /// server, `cluster <nodes>`, or `sentinel service <name> via <sentinels>`.
+    /// For a pool handed in with
+    /// [`insert_shared`](crate::RedisClients::insert_shared), that is the
+    /// configuration it was handed in for, which tenure does not check
+    /// against the pool.
     pub fn addr(&self) -> &str {
         &self.target
     }
@@ -237,8 +241,12 @@ pub struct RedisConnection {
 }
 
 impl RedisConnection {
-    /// The server: `host:port` for a standalone server, `cluster <nodes>`, or
-    /// `sentinel service <name> via <sentinels>`.
+    /// The server its configuration names: `host:port` for a standalone
+    /// server, `cluster <nodes>`, or `sentinel service <name> via <sentinels>`.
+    /// For a pool handed in with
+    /// [`insert_shared`](crate::RedisClients::insert_shared), that is the
+    /// configuration it was handed in for, which tenure does not check
+    /// against the pool.
     pub fn addr(&self) -> &str {
         self.pool.addr()
     }
