@@ -67,8 +67,10 @@ impl HttpClient {
     /// its timer or its IO driver (the client needs both: build the runtime
     /// with `enable_all()`). tokio reports a missing driver only by
     /// panicking: the check catches that panic, so the process's panic hook
-    /// runs; built with `panic = "abort"`, the driver check is skipped and such
-    /// a runtime panics at the first request instead;
+    /// runs; built with `panic = "abort"`, the driver check is skipped, and on
+    /// such a runtime the process aborts at tokio's first use of the missing
+    /// driver (the first request, or, without a timer, the client cache's
+    /// reaper);
     /// [`ErrorKind::InvalidConfig`] if the TLS settings cannot be used or the
     /// config has a [`proxy`](HttpClientConfig::proxy) (this client does not
     /// support proxies).

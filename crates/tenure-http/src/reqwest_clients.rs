@@ -169,8 +169,6 @@ impl HttpClientConfig {
 /// How many redirects a client follows, as reqwest's default policy.
 const MAX_REDIRECTS: usize = 10;
 
-/// reqwest's default redirect policy, except that with secret default headers
-/// a redirect to another origin is returned to the caller, not followed.
 /// The values of a header given several times, as one field line: joined by
 /// `, ` (HTTP's list syntax, RFC 9110 section 5.3), or by `; ` for `cookie`
 /// (RFC 6265 section 5.4); marked sensitive if `secret`.
@@ -194,6 +192,8 @@ fn one_field_line(name: &HeaderName, values: &[&HeaderValue], secret: bool) -> R
     Ok(value)
 }
 
+/// reqwest's default redirect policy, except that with secret default headers
+/// a redirect to another origin is returned to the caller, not followed.
 fn redirect_policy(secret_headers: bool) -> reqwest::redirect::Policy {
     if !secret_headers {
         return reqwest::redirect::Policy::limited(MAX_REDIRECTS);

@@ -9,8 +9,9 @@
 //! a runtime the process's panic hook runs (once per missing driver and client
 //! built; on a runtime with both drivers nothing panics). Built with
 //! `panic = "abort"`, a caught panic would still abort the process: the check
-//! is then skipped, and a runtime without a driver panics at the first
-//! request, as without tenure.
+//! is then skipped, and on a runtime without a driver the process aborts at
+//! tokio's first use of it (the first request, or the cache's reaper, which
+//! needs the timer), as without tenure.
 
 use std::{net::Ipv4Addr, panic, time::Duration};
 

@@ -185,6 +185,20 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     reaper_generation: AtomicU64,
     /// The heartbeat beat of the current reaper's last pass (or start).
     reaper_beat: AtomicU64,
+    /// The last runtime a reaper could not run on ([`runtime_key`]; 0: none):
+    /// one shutting down (it drops a new task at once) or one without timers.
+    /// No reaper is started there again, so lookups and inserts on it do not
+    /// spawn one reaper after another.
+    reaper_refused_by: AtomicU64,
+}
+
+/// A runtime's identity for `reaper_refused_by`: tokio's id, hashed, never 0.
+/// (A runtime started after that one shut down may reuse its id; such a
+/// runtime then gets its reaper from an insert on another runtime, or from a
+/// lookup or insert after another runtime's reaper ran, not from its own.)
+fn runtime_key(runtime: &Handle) -> u64 {
+    use std::hash::BuildHasher as _;
+    foldhash::fast::FixedState::with_seed(0).hash_one(runtime.id()) | 1
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
@@ -224,6 +238,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             reaper_ticking: AtomicBool::new(false),
             reaper_generation: AtomicU64::new(0),
             reaper_beat: AtomicU64::new(0),
+            reaper_refused_by: AtomicU64::new(0),
         }
     }
 
@@ -435,19 +450,31 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 
     /// Starts a reaper on the runtime `runtime` names unless one is running
-    /// (never started, or its runtime shut down); of callers racing here, one
-    /// starts it. `runtime` is called only when no reaper runs.
+    /// (never started, or its runtime shut down) or that runtime could not run
+    /// one before; of callers racing here, one starts it. `runtime` is called
+    /// only when no reaper runs.
     fn start_reaper_if_none(self: &Arc<Self>, runtime: impl FnOnce() -> Option<Handle>) {
         if self.reaper_running.load(Ordering::Acquire) {
             return;
         }
-        if let Some(runtime) = runtime()
-            && self
-                .reaper_running
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
+        let Some(runtime) = runtime() else {
+            return;
+        };
+        let key = runtime_key(&runtime);
+        if self.reaper_refused_by.load(Ordering::Relaxed) == key {
+            return;
+        }
+        if self
+            .reaper_running
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
         {
             self.start_reaper(&runtime);
+            // A runtime that is shutting down dropped the task at once, which
+            // cleared the flag again: not there again.
+            if !self.reaper_running.load(Ordering::Acquire) {
+                self.reaper_refused_by.store(key, Ordering::Relaxed);
+            }
         }
     }
 
@@ -455,6 +482,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let generation = self.reaper_generation.fetch_add(1, Ordering::AcqRel) + 1;
         self.reaper_beat.store(heartbeat::beat(), Ordering::Release);
         self.reaper_running.store(true, Ordering::Release);
+        tracing::debug!(generation, "starting the cache's reaper");
         reaper::spawn(self, generation, self.settings.reap_interval, runtime);
     }
 
@@ -700,6 +728,12 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
         }
     }
 
+    fn reaper_refused(&self, generation: u64, runtime: &Handle) {
+        if self.is_current_reaper(generation) {
+            self.reaper_refused_by.store(runtime_key(runtime), Ordering::Relaxed);
+        }
+    }
+
     fn reaper_stopped(&self, generation: u64) {
         if self.is_current_reaper(generation) {
             self.reaper_ticking.store(false, Ordering::Release);
@@ -780,12 +814,22 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         Fut: Future<Output = Result<E, Err>>,
         Err: Send + Sync + 'static,
     {
-        let scope = self.inner.scope().map_err(GetError::Cache)?;
+        let scope = match self.inner.scope() {
+            Ok(scope) => scope,
+            Err(error) => {
+                // Outside a runtime a scoped cache finds nothing, as `get` does: a miss.
+                self.inner.reads.miss();
+                return Err(GetError::Cache(error));
+            }
+        };
         // Every look after the first (below, and after a leader was cancelled or
         // failed with another error type) counts with the first as one lookup.
         let mut looked = false;
         let leader = loop {
             if self.inner.shut_down.load(Ordering::SeqCst) {
+                if !looked {
+                    self.inner.reads.miss(); // a call that finds the cache shut down misses
+                }
                 return Err(GetError::Cache(Error::shut_down()));
             }
             let found = if looked {

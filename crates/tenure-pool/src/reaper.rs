@@ -24,7 +24,10 @@ pub(crate) trait Reap: Send + Sync + 'static {
     fn is_current_reaper(&self, generation: u64) -> bool;
     /// Records whether the current reaper is being polled (and so keeps `recent` fresh).
     fn set_reaper_ticking(&self, generation: u64, ticking: bool);
-    /// Records that the current reaper stopped, so the next insert may start one.
+    /// Records that the current reaper cannot run on `runtime` (it has no
+    /// timer), so no reaper is started there again.
+    fn reaper_refused(&self, generation: u64, runtime: &Handle);
+    /// Records that the current reaper stopped, so the next insert or lookup may start one.
     fn reaper_stopped(&self, generation: u64);
 }
 
@@ -32,19 +35,21 @@ pub(crate) trait Reap: Send + Sync + 'static {
 pub(crate) fn spawn<R: Reap>(target: &Arc<R>, generation: u64, interval: Duration, runtime: &Handle) {
     let running = RunningFlag(Arc::downgrade(target), generation);
     drop(runtime.spawn(async move {
-        let mut running = running;
+        let running = running;
         // A runtime built without timers cannot make a `Sleep` (tokio panics):
-        // no reaper can run on it. This one stays marked as running (its flag is
-        // disarmed), so inserts on that runtime do not spawn one after another;
-        // as its beat never moves, a lookup starts a new one after the stall
-        // threshold, on a runtime that may have timers.
+        // no reaper can run on it. The cache remembers that runtime, so inserts
+        // and lookups there do not spawn one reaper after another, and the next
+        // insert or lookup on another runtime starts one there. (Built with
+        // `panic = "abort"`, tokio's panic here aborts the process.)
         let Ok(mut next) = std::panic::catch_unwind(|| tokio::time::sleep(interval)) else {
             tracing::warn!(
                 "the cache's reaper cannot run on a tokio runtime built without timers \
                  (`enable_time`); expired entries are retired by lookups until a reaper \
                  starts on a runtime with timers"
             );
-            running.0 = Weak::new();
+            if let (Some(target), Ok(runtime)) = (running.0.upgrade(), Handle::try_current()) {
+                target.reaper_refused(generation, &runtime);
+            }
             return;
         };
         // Only a reaper that is being polled keeps `recent` fresh for lookups.

@@ -54,8 +54,8 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     ///
     /// # Panics
     ///
-    /// On a tokio runtime built without timers (`enable_time`), as the reaper
-    /// does. (Polled outside any tokio runtime it does not panic, but it cannot
+    /// On a tokio runtime built without timers (`enable_time`): it waits with
+    /// tokio's timer. (Polled outside any tokio runtime it does not panic, but it cannot
     /// take closes over: it only waits, up to the deadline if one is set, timed
     /// by a helper thread.)
     pub fn shutdown(&self) -> Shutdown<'_, K, E> {

@@ -95,7 +95,8 @@ pub struct CacheStats {
     /// Lookups that found nothing, or only an expired entry. A
     /// `get_or_try_insert_with` call counts as one lookup however many times it
     /// looks: a hit if any look finds the entry, else one miss (whether it ran
-    /// `init` or got a waited-for leader's entry).
+    /// `init`, got a waited-for leader's entry, or failed before looking:
+    /// outside a runtime for a scoped cache, or after `shutdown`).
     pub misses: u64,
     /// Entries inserted (by `insert` or a successful `get_or_try_insert_with`).
     pub inserts: u64,

@@ -91,6 +91,8 @@ async fn insert_after_shutdown_is_refused_and_closed() {
         .err()
         .unwrap();
     assert!(error.to_string().contains("shut down"), "{error}");
+    // The refused call counts as one lookup, a miss.
+    assert_eq!((cache.stats().hits, cache.stats().misses), (0, 1));
     settle().await;
     assert_eq!(watch.closes(), 1);
     assert!(cache.is_empty());

@@ -17,6 +17,18 @@ struct Bound {
     serial: usize,
 }
 
+/// Polls `future` once, off any runtime: the calls here fail at once.
+fn poll_once<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("expected to fail at once, off any runtime"),
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -73,53 +85,64 @@ fn a_scoped_cache_outside_a_runtime_refuses_inserts_and_misses_lookups() {
     assert_eq!(error.kind(), ErrorKind::NoRuntime);
     assert!(error.to_string().contains("runtime"), "{error}");
     assert!(cache.get(&"k").is_none());
-    // The lookup counts, as a miss.
+    // The lookup counts, as a miss; so does a `get_with`, which fails.
     let stats = cache.stats();
     assert_eq!((stats.hits, stats.misses), (0, 1));
+    let error = poll_once(cache.get_with("k", || async { Shared::new(2) })).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoRuntime);
+    assert_eq!(cache.stats().misses, 2);
 }
 
 /// A scoped cache without expiry whose lookups all hit still purges the
-/// entries of a runtime that shut down (with the reaper, which ran there):
-/// the next lookup that finds no reaper running starts one. Runtime `b`'s
-/// clock is paused, so the reaper's passes take no real time.
+/// entries of a runtime that shut down, whether the reaper ran there (and died
+/// with it) or could not run there (no timers): the next lookup that finds no
+/// reaper running starts one. Runtime `b`'s clock is paused, so the reaper's
+/// passes take no real time.
 #[test]
 fn a_dead_runtimes_entries_are_purged_while_another_runtimes_lookups_all_hit() {
-    let purged = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&purged);
-    let cache = ClientCache::<u32, Shared<u32>>::builder()
-        .scope_by_runtime()
-        .without_time_to_live()
-        .eviction_listener(move |_, _, cause| {
-            if cause == tenure_pool::RemovalCause::RuntimeGone {
-                count.fetch_add(1, Ordering::SeqCst);
+    for a_has_timers in [true, false] {
+        let purged = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&purged);
+        let cache = ClientCache::<u32, Shared<u32>>::builder()
+            .scope_by_runtime()
+            .without_time_to_live()
+            .eviction_listener(move |_, _, cause| {
+                if cause == tenure_pool::RemovalCause::RuntimeGone {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .build()
+            .unwrap();
+        let a = if a_has_timers {
+            runtime()
+        } else {
+            tokio::runtime::Builder::new_current_thread().build().unwrap()
+        };
+        // The first insert starts the reaper on `a` (which, without timers,
+        // refuses at its first poll).
+        a.block_on(async {
+            for key in 0..5 {
+                drop(cache.insert(key, Shared::new(key)).unwrap());
             }
-        })
-        .build()
-        .unwrap();
-    let a = runtime();
-    // The first insert starts the reaper on `a`.
-    a.block_on(async {
-        for key in 0..5 {
-            drop(cache.insert(key, Shared::new(key)).unwrap());
-        }
-        tokio::task::yield_now().await;
-    });
-    let b = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    b.block_on(async { drop(cache.insert(50, Shared::new(50)).unwrap()) });
-    drop(a);
-    b.block_on(async {
-        for _ in 0..1_000 {
-            assert!(cache.get(&50).is_some());
-            if purged.load(Ordering::SeqCst) == 5 {
-                break;
+            tokio::task::yield_now().await;
+        });
+        let b = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        b.block_on(async { drop(cache.insert(50, Shared::new(50)).unwrap()) });
+        drop(a);
+        b.block_on(async {
+            for _ in 0..1_000 {
+                assert!(cache.get(&50).is_some());
+                if purged.load(Ordering::SeqCst) == 5 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    });
-    assert_eq!(purged.load(Ordering::SeqCst), 5);
-    assert_eq!((cache.len(), cache.stats().evictions.runtime_gone), (1, 5));
+        });
+        assert_eq!(purged.load(Ordering::SeqCst), 5, "timers on a: {a_has_timers}");
+        assert_eq!((cache.len(), cache.stats().evictions.runtime_gone), (1, 5));
+    }
 }

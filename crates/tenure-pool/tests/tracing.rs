@@ -138,3 +138,55 @@ fn a_runtime_without_timers_gets_one_warning_not_a_reaper_per_insert() {
     );
     assert_eq!(cache.len(), 3);
 }
+
+/// Lookups and inserts made where the current runtime has shut down (a thread
+/// that entered it, code running while it is dropped) start no reaper after
+/// reaper: tokio drops each new task at once, so the cache remembers that
+/// runtime after the first attempt. Nor do lookups on a runtime without
+/// timers, once its reaper found it could not run there.
+#[test]
+fn a_shut_down_runtime_gets_one_reaper_attempt_not_one_per_lookup() {
+    let capture = Capture::start();
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder()
+        .without_time_to_live()
+        .build()
+        .unwrap();
+    let live = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    live.block_on(async {
+        drop(cache.insert(1, Owned::new(Probe::new(1, &log))).unwrap());
+        settle().await;
+    });
+    let dead = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = dead.handle().clone();
+    drop(live); // the reaper's runtime: no reaper runs now
+    drop(dead);
+    {
+        let _entered = handle.enter();
+        for _ in 0..100 {
+            assert!(cache.get(&1).is_some());
+            assert!(cache.get(&2).is_none());
+        }
+    }
+    let output = capture.output();
+    assert_eq!(output.matches("starting the cache's reaper").count(), 2, "{output}");
+
+    // A runtime without timers: its reaper refuses at its first poll; then
+    // lookups and inserts there start no other.
+    let timerless = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    timerless.block_on(async {
+        for key in 10..20 {
+            drop(cache.insert(key, Owned::new(Probe::new(key, &log))).unwrap());
+            assert!(cache.get(&key).is_some());
+            settle().await;
+        }
+    });
+    let output = capture.output();
+    assert_eq!(output.matches("starting the cache's reaper").count(), 3, "{output}");
+}

@@ -1068,6 +1068,11 @@ mod tests {
             let c = RedisConfig::from_url(&format!("redis+sentinel://s1/{service}/2")).unwrap();
             assert_eq!(RedisConfig::from_url(&c.to_string()).unwrap(), c, "{c}");
         }
+        // Dot segments could not be written back: refused.
+        for service in [".", ".."] {
+            let err = RedisConfig::sentinel_builder(["s1"], service).build().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidServiceName, "{service}");
+        }
 
         let list = RedisConfig::sentinel_builder(["redis://:sentinel-pw@s1:5000", "s2"], "mymaster")
             .password("master-pw")

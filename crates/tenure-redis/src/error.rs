@@ -115,8 +115,8 @@ pub enum ErrorKind {
     MismatchedNode,
     /// A sentinel configuration without a service (master group) name.
     MissingServiceName,
-    /// The sentinel service name is empty after decoding, or holds whitespace or
-    /// control characters.
+    /// The sentinel service name is empty after decoding, holds whitespace or
+    /// control characters, or is `.` or `..`.
     InvalidServiceName,
     /// A cluster configuration selecting a database other than 0 (Redis Cluster
     /// has only database 0; [`Error::setting`] is `"database"`).
@@ -639,7 +639,8 @@ impl Error {
     pub(crate) fn invalid_service_name() -> Self {
         Self::new(
             ErrorKind::InvalidServiceName,
-            "invalid sentinel service name: it must be non-empty, without whitespace or control characters",
+            "invalid sentinel service name: it must be non-empty, without whitespace or control \
+             characters, and not `.` or `..`",
         )
     }
 

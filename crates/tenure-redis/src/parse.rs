@@ -90,7 +90,9 @@ fn check_service_name(name: &str) -> Result<String, Error> {
     if name.is_empty() {
         return Err(Error::missing_service_name());
     }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // `.` and `..` are dot segments to a URL parser: written in a URL they
+    // would not parse back to this name.
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) || name == "." || name == ".." {
         return Err(Error::invalid_service_name());
     }
     Ok(name.to_owned())
