@@ -94,7 +94,7 @@ pub enum HttpVersion {
 /// context to errors, though: `toml`'s messages quote the offending line of
 /// the input, so a config file with a secret on a bad line can show up in such
 /// an error; `serde_json`'s messages give only a line and column.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct HttpClientConfig {
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -106,7 +106,7 @@ pub struct HttpClientConfig {
     http2_keep_alive_interval: Option<Duration>,
     /// Sorted by name (stable), so insertion order of distinct names does not
     /// change the key.
-    default_headers: Vec<(HeaderName, HeaderValue)>,
+    default_headers: DefaultHeaders,
     proxy: Option<Proxy>,
     #[cfg(feature = "rustls")]
     tls: TlsConfig,
@@ -227,83 +227,45 @@ impl HttpClientConfig {
     }
 }
 
-impl HttpClientConfig {
-    /// Every field but the headers, for `Eq` and `Hash`. The pattern names each
-    /// field, so a field added later cannot be left out of the key by mistake.
-    #[allow(clippy::type_complexity)]
-    fn key_without_headers(
-        &self,
-    ) -> (
-        &Duration,
-        &Duration,
-        &Duration,
-        &usize,
-        &HttpVersion,
-        &bool,
-        &bool,
-        &Option<Duration>,
-        &Option<Proxy>,
-        Option<&TlsKey>,
-    ) {
-        let Self {
-            connect_timeout,
-            request_timeout,
-            pool_idle_timeout,
-            pool_max_idle_per_host,
-            http_version,
-            http1_title_case_headers,
-            http2_adaptive_window,
-            http2_keep_alive_interval,
-            default_headers: _,
-            proxy,
-            #[cfg(feature = "rustls")]
-            tls,
-        } = self;
-        #[cfg(feature = "rustls")]
-        let tls = Some(tls);
-        #[cfg(not(feature = "rustls"))]
-        let tls = None;
-        (
-            connect_timeout,
-            request_timeout,
-            pool_idle_timeout,
-            pool_max_idle_per_host,
-            http_version,
-            http1_title_case_headers,
-            http2_adaptive_window,
-            http2_keep_alive_interval,
-            proxy,
-            tls,
-        )
+/// The default headers of a config: `Eq` and `Hash` include each value's
+/// secret mark, which `HeaderValue`'s own ignore. The same value marked secret
+/// in one config and not in the other gives two keys, so neither config gets
+/// the other's client (whose `Debug` would show the value).
+#[derive(Clone, Default)]
+struct DefaultHeaders(Vec<(HeaderName, HeaderValue)>);
+
+impl std::ops::Deref for DefaultHeaders {
+    type Target = Vec<(HeaderName, HeaderValue)>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
-/// What the TLS part of the key is: the TLS settings, or nothing in a build
-/// without TLS.
-#[cfg(feature = "rustls")]
-type TlsKey = TlsConfig;
-#[cfg(not(feature = "rustls"))]
-type TlsKey = ();
+impl std::ops::DerefMut for DefaultHeaders {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
 
-impl PartialEq for HttpClientConfig {
+impl PartialEq for DefaultHeaders {
     fn eq(&self, other: &Self) -> bool {
-        self.key_without_headers() == other.key_without_headers()
-            && self.default_headers.len() == other.default_headers.len()
-            && self.default_headers.iter().zip(&other.default_headers).all(
-                |((name, value), (other_name, other_value))| {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((name, value), (other_name, other_value))| {
                     name == other_name && value == other_value && value.is_sensitive() == other_value.is_sensitive()
-                },
-            )
+                })
     }
 }
 
-impl Eq for HttpClientConfig {}
+impl Eq for DefaultHeaders {}
 
-impl std::hash::Hash for HttpClientConfig {
+impl std::hash::Hash for DefaultHeaders {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.key_without_headers().hash(state);
-        self.default_headers.len().hash(state);
-        for (name, value) in &self.default_headers {
+        self.len().hash(state);
+        for (name, value) in self.iter() {
             name.hash(state);
             value.hash(state);
             value.is_sensitive().hash(state);
@@ -322,7 +284,7 @@ impl Default for HttpClientConfig {
             http1_title_case_headers: false,
             http2_adaptive_window: false,
             http2_keep_alive_interval: None,
-            default_headers: Vec::new(),
+            default_headers: DefaultHeaders::default(),
             proxy: None,
             #[cfg(feature = "rustls")]
             tls: TlsConfig::default(),
@@ -678,6 +640,12 @@ mod tests {
         h.finish()
     }
 
+    /// Whether `a` and `b` are one key, checking that `Eq` and `Hash` agree.
+    fn one_key(a: &HttpClientConfig, b: &HttpClientConfig) -> bool {
+        assert_eq!(a == b, hash(a) == hash(b), "Eq and Hash disagree");
+        a == b
+    }
+
     /// `HeaderValue`'s own `Eq` and `Hash` ignore its secret mark; the config's
     /// do not: the same value marked secret in one config and not in the other
     /// gives two keys, so neither config gets the other's client.
@@ -687,36 +655,28 @@ mod tests {
             .header("x-tenant", "S3CRET")
             .build()
             .unwrap();
-        let secret = HttpClientConfig::builder()
-            .sensitive_header("x-tenant", "S3CRET")
-            .build()
-            .unwrap();
-        assert_ne!(plain, secret);
-        assert_ne!(hash(&plain), hash(&secret));
-        let again = HttpClientConfig::builder()
-            .sensitive_header("x-tenant", "S3CRET")
-            .build()
-            .unwrap();
-        assert_eq!(secret, again);
-        assert_eq!(hash(&secret), hash(&again));
-        assert!(!format!("{secret:?}").contains("S3CRET"));
+        let secret = || {
+            HttpClientConfig::builder()
+                .sensitive_header("x-tenant", "S3CRET")
+                .build()
+                .unwrap()
+        };
+        assert!(!one_key(&plain, &secret()));
+        assert!(one_key(&secret(), &secret()));
+        assert!(!format!("{:?}", secret()).contains("S3CRET"));
     }
 
     #[test]
     fn differing_credentials_are_different_keys() {
-        let a = HttpClientConfig::builder()
-            .header("authorization", "Bearer a")
-            .build()
-            .unwrap();
-        let b = HttpClientConfig::builder()
-            .header("authorization", "Bearer b")
-            .build()
-            .unwrap();
-        assert_ne!(a, b);
-        assert_ne!(hash(&a), hash(&b));
-        let a2 = a.to_builder().build().unwrap();
-        assert_eq!(a, a2);
-        assert_eq!(hash(&a), hash(&a2));
+        let bearer = |token: &str| {
+            HttpClientConfig::builder()
+                .header("authorization", format!("Bearer {token}"))
+                .build()
+                .unwrap()
+        };
+        let a = bearer("a");
+        assert!(!one_key(&a, &bearer("b")));
+        assert!(one_key(&a, &a.to_builder().build().unwrap()));
     }
 
     #[test]

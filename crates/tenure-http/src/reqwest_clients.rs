@@ -5,7 +5,7 @@ use crate::clients::client_cache;
 use crate::config::{HttpClientConfig, HttpVersion};
 use crate::error::Error;
 use crate::kind::ClientKind;
-use http::{HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue, header::GetAll};
 
 client_cache! {
     /// A cache of `reqwest::Client`s, one per [`HttpClientConfig`] and tokio
@@ -124,22 +124,20 @@ impl HttpClientConfig {
         if let Some(interval) = self.http2_keep_alive_interval() {
             builder = builder.http2_keep_alive_interval(interval);
         }
-        let mut headers = reqwest::header::HeaderMap::new();
-        let mut any_secret = false;
         // reqwest keeps one value per default header (the last one given; and a
         // request takes only the first of a name's values): a name given several
         // times is sent as one field line holding every value, in order.
-        let mut by_name: Vec<(&HeaderName, Vec<&HeaderValue>)> = Vec::new();
+        let mut given = reqwest::header::HeaderMap::new();
         for (name, value) in self.default_headers() {
-            match by_name.iter_mut().find(|(seen, _)| *seen == name) {
-                Some((_, values)) => values.push(value),
-                None => by_name.push((name, vec![value])),
-            }
+            given.append(name.clone(), value.clone());
         }
-        for (name, values) in by_name {
-            let secret = crate::is_sensitive_header(name) || values.iter().any(|value| value.is_sensitive());
+        let mut headers = reqwest::header::HeaderMap::new();
+        let mut any_secret = false;
+        for name in given.keys() {
+            let values = given.get_all(name);
+            let secret = crate::is_sensitive_header(name) || values.iter().any(HeaderValue::is_sensitive);
             any_secret |= secret;
-            headers.insert(name.clone(), one_field_line(name, &values, secret)?);
+            headers.insert(name.clone(), one_field_line(name, values, secret)?);
         }
         builder = builder
             .default_headers(headers)
@@ -172,22 +170,16 @@ const MAX_REDIRECTS: usize = 10;
 /// The values of a header given several times, as one field line: joined by
 /// `, ` (HTTP's list syntax, RFC 9110 section 5.3), or by `; ` for `cookie`
 /// (RFC 6265 section 5.4); marked sensitive if `secret`.
-fn one_field_line(name: &HeaderName, values: &[&HeaderValue], secret: bool) -> Result<HeaderValue, Error> {
-    let mut value = match values {
-        [one] => (*one).clone(),
-        _ => {
-            let separator: &[u8] = if name == http::header::COOKIE { b"; " } else { b", " };
-            let joined = values
-                .iter()
-                .map(|value| value.as_bytes())
-                .collect::<Vec<_>>()
-                .join(separator);
-            // Valid bytes joined by valid bytes: this cannot fail.
-            HeaderValue::from_bytes(&joined).map_err(|_| {
-                Error::invalid_setting("header", name.as_str().to_owned(), "its values cannot be joined")
-            })?
-        }
-    };
+fn one_field_line(name: &HeaderName, values: GetAll<'_, HeaderValue>, secret: bool) -> Result<HeaderValue, Error> {
+    let separator: &[u8] = if name == http::header::COOKIE { b"; " } else { b", " };
+    let joined = values
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect::<Vec<_>>()
+        .join(separator);
+    // Valid values joined by a valid separator: this cannot fail.
+    let mut value = HeaderValue::from_bytes(&joined)
+        .map_err(|_| Error::invalid_setting("header", name.as_str().to_owned(), "its values cannot be joined"))?;
     value.set_sensitive(secret);
     Ok(value)
 }
