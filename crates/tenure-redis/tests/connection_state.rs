@@ -9,16 +9,25 @@ use common::start_server;
 use tenure_redis::deadpool_redis::redis::{self, AsyncCommands};
 use tenure_redis::{RedisClients, RedisConfig};
 
+/// A private server with two ACL users besides the default one: `alice`
+/// (password `alice-pw`) and `nopass-user` (any password, or none).
+fn server_with_users() -> tenure_test_support::RedisServer {
+    let server = start_server();
+    for user in [["alice", ">alice-pw"], ["nopass-user", "nopass"]] {
+        server
+            .command(&["ACL", "SETUSER", user[0], "on", user[1], "~*", "+@all"])
+            .unwrap_or_else(|e| panic!("ACL SETUSER {}: {e}", user[0]));
+    }
+    server
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_borrowers_select_or_auth_never_reaches_the_next_borrower() {
     let _watchdog = common::Watchdog::new(
         "a_borrowers_select_or_auth_never_reaches_the_next_borrower",
         common::TEST_LIMIT,
     );
-    let server = start_server();
-    server
-        .command(&["ACL", "SETUSER", "alice", "on", ">alice-pw", "~*", "+@all"])
-        .unwrap();
+    let server = server_with_users();
     let clients = RedisClients::new().unwrap();
     let config = RedisConfig::builder(&server.url())
         .max_connections(1) // one connection: the next borrower would get the same one
@@ -79,13 +88,7 @@ async fn unchanged_connections_are_kept_whatever_the_credentials() {
         "unchanged_connections_are_kept_whatever_the_credentials",
         common::TEST_LIMIT,
     );
-    let server = start_server();
-    server
-        .command(&["ACL", "SETUSER", "alice", "on", ">alice-pw", "~*", "+@all"])
-        .unwrap();
-    server
-        .command(&["ACL", "SETUSER", "nopass-user", "on", "nopass", "~*", "+@all"])
-        .unwrap();
+    let server = server_with_users();
     let clients = RedisClients::new().unwrap();
     let port = server.port();
     for (url, user) in [

@@ -36,6 +36,25 @@ async fn get_error(clients: &RedisClients, config: &RedisConfig) -> Error {
         .expect_err("a black hole cannot give a pool")
 }
 
+/// A server on a free loopback port that accepts connections and never answers
+/// (bounded: the tests open a handful); abort the task to stop it.
+async fn black_hole() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("a free loopback port");
+    let port = listener.local_addr().expect("a bound listener").port();
+    let hole = tokio::spawn(async move {
+        let mut held = Vec::new();
+        for _ in 0..64 {
+            match listener.accept().await {
+                Ok((socket, _)) => held.push(socket),
+                Err(_) => break,
+            }
+        }
+    });
+    (port, hole)
+}
+
 /// A server that accepts connections and never answers: the Redis handshake never
 /// completes, so connecting times out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,18 +63,7 @@ async fn connecting_to_a_server_that_never_answers_is_a_timeout() {
         "connecting_to_a_server_that_never_answers_is_a_timeout",
         common::TEST_LIMIT,
     );
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let black_hole = tokio::spawn(async move {
-        let mut held = Vec::new();
-        // Bounded: the test opens a handful of connections.
-        for _ in 0..64 {
-            match listener.accept().await {
-                Ok((socket, _)) => held.push(socket),
-                Err(_) => break,
-            }
-        }
-    });
+    let (port, black_hole) = black_hole().await;
     let clients = RedisClients::new().unwrap();
     let config = short_timeouts(&format!("redis://127.0.0.1:{port}/0"));
     let err = get_error(&clients, &config).await;
@@ -79,17 +87,9 @@ async fn connecting_to_a_cluster_that_never_answers_is_a_timeout() {
     let mut urls = Vec::new();
     let mut holes = Vec::new();
     for _ in 0..3 {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-        urls.push(format!("redis://127.0.0.1:{}", listener.local_addr().unwrap().port()));
-        holes.push(tokio::spawn(async move {
-            let mut held = Vec::new();
-            for _ in 0..64 {
-                match listener.accept().await {
-                    Ok((socket, _)) => held.push(socket),
-                    Err(_) => break,
-                }
-            }
-        }));
+        let (port, hole) = black_hole().await;
+        urls.push(format!("redis://127.0.0.1:{port}"));
+        holes.push(hole);
     }
     let clients = RedisClients::new().unwrap();
     let config = RedisConfig::cluster_builder(urls.iter().map(String::as_str))
