@@ -185,20 +185,11 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     reaper_generation: AtomicU64,
     /// The heartbeat beat of the current reaper's last pass (or start).
     reaper_beat: AtomicU64,
-    /// The last runtime a reaper could not run on ([`runtime_key`]; 0: none):
-    /// one shutting down (it drops a new task at once) or one without timers.
-    /// No reaper is started there again, so lookups and inserts on it do not
-    /// spawn one reaper after another.
+    /// The last runtime a reaper stopped on before its first tick
+    /// ([`reaper::runtime_key`]; 0: none): one shutting down (it drops a new
+    /// task at once) or one without timers. No reaper is started there again,
+    /// so lookups and inserts on it do not spawn one reaper after another.
     reaper_refused_by: AtomicU64,
-}
-
-/// A runtime's identity for `reaper_refused_by`: tokio's id, hashed, never 0.
-/// (A runtime started after that one shut down may reuse its id; such a
-/// runtime then gets its reaper from an insert on another runtime, or from a
-/// lookup or insert after another runtime's reaper ran, not from its own.)
-fn runtime_key(runtime: &Handle) -> u64 {
-    use std::hash::BuildHasher as _;
-    foldhash::fast::FixedState::with_seed(0).hash_one(runtime.id()) | 1
 }
 
 impl<K: CacheKey, E: Entry> Inner<K, E> {
@@ -460,8 +451,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let Some(runtime) = runtime() else {
             return;
         };
-        let key = runtime_key(&runtime);
-        if self.reaper_refused_by.load(Ordering::Relaxed) == key {
+        if self.reaper_refused_by.load(Ordering::Relaxed) == reaper::runtime_key(&runtime) {
             return;
         }
         if self
@@ -470,11 +460,6 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             .is_ok()
         {
             self.start_reaper(&runtime);
-            // A runtime that is shutting down dropped the task at once, which
-            // cleared the flag again: not there again.
-            if !self.reaper_running.load(Ordering::Acquire) {
-                self.reaper_refused_by.store(key, Ordering::Relaxed);
-            }
         }
     }
 
@@ -728,14 +713,11 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
         }
     }
 
-    fn reaper_refused(&self, generation: u64, runtime: &Handle) {
+    fn reaper_stopped(&self, generation: u64, refused_by: Option<u64>) {
         if self.is_current_reaper(generation) {
-            self.reaper_refused_by.store(runtime_key(runtime), Ordering::Relaxed);
-        }
-    }
-
-    fn reaper_stopped(&self, generation: u64) {
-        if self.is_current_reaper(generation) {
+            if let Some(runtime) = refused_by {
+                self.reaper_refused_by.store(runtime, Ordering::Relaxed);
+            }
             self.reaper_ticking.store(false, Ordering::Release);
             self.reaper_running.store(false, Ordering::Release);
         }
