@@ -2,18 +2,23 @@
 //!
 //! A slot's generation grows on every removal, so an [`EntryId`] (index and
 //! generation) names one particular value even after its slot holds another.
+//! Generations are 64 bits: a slot would need 2^64 removals before an old id
+//! could name its value again (with 32 bits, 2^32 removals of one slot while a
+//! refresh was in flight would have let that refresh replace another key's
+//! value). The slot pays nothing for it: its value is 8-byte aligned, so the
+//! 32 bits beside a 32-bit generation were padding.
 //! Removed slots go on a free list and are filled again before the slab grows.
 
 /// A slot index with its generation: one particular value, even after its slot is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EntryId {
     pub(crate) index: u32,
-    generation: u32,
+    generation: u64,
 }
 
 #[derive(Debug)]
 struct Slot<T> {
-    generation: u32,
+    generation: u64,
     value: Option<T>,
 }
 
@@ -63,7 +68,7 @@ impl<T> Slab<T> {
     pub(super) fn remove(&mut self, index: u32) -> T {
         let slot = &mut self.slots[index as usize];
         let value = slot.value.take().expect("only full slots are removed");
-        slot.generation = slot.generation.wrapping_add(1);
+        slot.generation += 1;
         self.free.push(index);
         self.len -= 1;
         value
@@ -75,7 +80,7 @@ impl<T> Slab<T> {
     pub(super) fn drain(&mut self, mut each: impl FnMut(T)) {
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if let Some(value) = slot.value.take() {
-                slot.generation = slot.generation.wrapping_add(1);
+                slot.generation += 1;
                 self.free
                     .push(u32::try_from(index).expect("shard capacity fits in u32"));
                 each(value);
@@ -88,7 +93,7 @@ impl<T> Slab<T> {
     /// name what it holds now (its value was replaced in place).
     pub(super) fn renew(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
-        slot.generation = slot.generation.wrapping_add(1);
+        slot.generation += 1;
     }
 
     /// The value at a full slot.
@@ -139,6 +144,13 @@ impl<T> Slab<T> {
             return None;
         }
         slot.value.as_mut()
+    }
+
+    /// Moves a slot's generation on by `by`, as that many renewals would.
+    #[cfg(test)]
+    fn fast_forward(&mut self, index: u32, by: u64) {
+        let slot = &mut self.slots[index as usize];
+        slot.generation += by;
     }
 
     /// One past the highest slot index ever used: every full slot is below it.
@@ -207,5 +219,32 @@ mod tests {
         assert_eq!(refilled, indices, "the drained slots are reused before the slab grows");
         assert_eq!(slab.bound(), 4);
         assert_eq!(slab.len(), 4);
+    }
+
+    #[test]
+    fn an_id_does_not_name_a_value_2_pow_32_renewals_later() {
+        let mut slab = Slab::with_capacity(1);
+        let index = slab.insert("old");
+        let old = slab.id(index);
+        // What a refresh in flight holds while the slot is renewed 2^32 times
+        // (with 32-bit generations the old id named the new value again).
+        slab.fast_forward(index, 1 << 32);
+        *slab.get_mut(index) = "new";
+        assert!(!slab.holds(old));
+        assert!(slab.get_id_mut(old).is_none());
+        let next = slab.id(index);
+        slab.renew(index);
+        assert!(!slab.holds(next), "a renewal past 2^32 still moves the generation on");
+    }
+
+    #[test]
+    fn a_64_bit_generation_costs_an_aligned_slot_nothing() {
+        // The shard's nodes hold `AtomicU64`s: 8-byte aligned, as this value is.
+        type Value = (u64, u32);
+        assert_eq!(
+            std::mem::size_of::<Slot<Value>>(),
+            std::mem::size_of::<Option<Value>>() + 8,
+            "a 64-bit generation takes the 8 bytes a 32-bit one took with its padding"
+        );
     }
 }
