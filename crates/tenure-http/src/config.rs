@@ -540,7 +540,9 @@ impl HttpClientConfigBuilder {
     /// (`http://proxy:3128`, optionally `http://user:pass@proxy:3128`). The
     /// credentials are taken out of the URL and redacted in `Debug`; an error
     /// shows at most the proxy's scheme and host, never its credentials. The
-    /// port, if given, must be a number from 1 to 65535. Without this setting no proxy is used, whatever
+    /// port, if given, must be a number from 1 to 65535. The URL has no path,
+    /// query or fragment (`/` alone is allowed), so a `/`, `?` or `#` in the
+    /// credentials must be percent-encoded. Without this setting no proxy is used, whatever
     /// the environment says (`HTTP_PROXY` and the like are not read: the
     /// config is the whole cache key).
     ///

@@ -41,6 +41,15 @@ impl Proxy {
             Some("https") => "https",
             _ => return Err(invalid("the scheme must be http:// or https://")),
         };
+        // A path, query or fragment has no use in a proxy URL, and refusing it
+        // keeps credentials out of messages: the URI parser ends the authority
+        // at the first `/`, `?` or `#`, so in `http://user:pa/ss@proxy` the
+        // "host" would be `user` and the password's tail a path.
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() || url.contains('#') {
+            return Err(invalid(
+                "a proxy URL has no path, query or fragment (a `/`, `?` or `#` in its credentials must be percent-encoded)",
+            ));
+        }
         let authority = uri.authority().ok_or_else(|| invalid("the URL has no host"))?.as_str();
         let (userinfo, host_port) = match authority.rsplit_once('@') {
             Some((userinfo, host_port)) => (Some(userinfo), host_port),
@@ -159,5 +168,31 @@ mod tests {
             assert!(shown.contains("proxy"), "{shown}");
             assert!(!shown.contains("SECRET"), "{shown}");
         }
+    }
+
+    /// A `/`, `?` or `#` left unencoded in the credentials ends the URI's
+    /// authority early: the user name must not become the "host" of an error
+    /// or of the accepted URI, nor the password's tail a path.
+    #[test]
+    fn unencoded_delimiters_in_credentials_are_refused_without_echo() {
+        for url in [
+            "http://alice:SECRET/x@proxy:3128",
+            "http://alice:1234/x@proxy:3128",
+            "http://alice:SE?CRET@proxy:3128",
+            "http://alice:SE#CRET@proxy:3128",
+            "http://alice:SECRET@proxy:3128/path",
+            "http://alice:SECRET@proxy:3128/?q",
+        ] {
+            let e = Proxy::parse(url).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{url}: {e}");
+            let shown = format!("{e} {e:?}");
+            assert!(shown.contains("no path, query or fragment"), "{url}: {shown}");
+            for secret in ["alice", "SECRET", "SE", "1234"] {
+                assert!(!shown.contains(secret), "{url}: {shown}");
+            }
+        }
+        let p = Proxy::parse("http://alice:pa%2Fss@proxy:3128/").unwrap();
+        assert_eq!(p.uri().to_string(), "http://proxy:3128/");
+        assert!(p.has_credentials());
     }
 }
