@@ -85,7 +85,7 @@ impl HttpClientConfig {
     /// | default headers | `default_headers` (sensitive ones stay marked sensitive); a name given several times is sent as one field line with its values joined by `, ` (`; ` for `cookie`), which HTTP defines as the same: reqwest keeps one value per default header |
     /// | TLS roots | a rustls config on the ring provider with the same roots as [`HttpClient`](crate::HttpClient), through `tls_backend_preconfigured` |
     /// | `proxy` | `Proxy::all`, credentials as a sensitive `Proxy-Authorization`; without it, `no_proxy` (environment variables are ignored) |
-    /// | redirects | up to 10 followed, as reqwest's default; but if any default header is secret (marked sensitive, or a name [`is_sensitive_header`](crate::is_sensitive_header) matches), a redirect to another origin (scheme, host or port) is not followed and its `3xx` response is returned: reqwest strips only `authorization`, `cookie` and `proxy-authorization` when it follows one, so an `x-api-key` would reach the other server |
+    /// | redirects | up to 10 followed, as reqwest's default; but if any default header is secret (marked sensitive, or a name [`is_sensitive_header`](crate::is_sensitive_header) matches), a redirect to another origin (scheme, host or port) is not followed and its `3xx` response is returned: reqwest strips only `authorization`, `cookie`, `cookie2`, `proxy-authorization` and `www-authenticate` when it follows one (reqwest 0.13), so an `x-api-key` would reach the other server |
     /// | `Referer` | never sent (reqwest sends the previous URL, query included, on redirects) |
     ///
     /// Everything else keeps reqwest's defaults (for example, `tcp_nodelay` is on). As with reqwest itself,

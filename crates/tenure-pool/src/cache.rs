@@ -98,11 +98,12 @@ pub(crate) type Refresher<K, E> =
 /// Dropping the last handle retires every entry, as `invalidate_all` does: unleased
 /// owned entries are closed on their runtime, leased ones when their last lease is
 /// dropped. Nothing is force-closed; the drop does not wait for the closes. A
-/// close runs on the runtime current when its entry was inserted (the cache's
-/// own, if there was none): if that runtime has shut down by then, or there
-/// never was one, the value is dropped unclosed and a warning is logged
-/// (counted as `closes_abandoned`), even if another runtime is alive. Call
-/// [`shutdown`](Self::shutdown) to wait for every close.
+/// close runs on the runtime current when its entry was inserted, else the
+/// cache's own (the one it was built on), else the runtime current where the
+/// entry's last reference is dropped. If the runtime so chosen has shut down,
+/// or none of the three exists, the value is dropped unclosed and a warning is
+/// logged (counted as `closes_abandoned`), even if another runtime is alive.
+/// Call [`shutdown`](Self::shutdown) to wait for every close.
 pub struct ClientCache<K: CacheKey, E: Entry> {
     pub(crate) inner: Arc<Inner<K, E>>,
 }
@@ -757,9 +758,10 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// [`RemovalCause::Replaced`]; at capacity, a victim is retired to make room.
     ///
     /// An owned entry is closed on the runtime current here, or, called outside
-    /// any runtime, on the one the cache was built on; if there is neither, its
-    /// close cannot run when it is retired and the value is dropped unclosed,
-    /// counted as `closes_abandoned` (see "Dropping without `shutdown`").
+    /// any runtime, on the one the cache was built on; if there is neither, on
+    /// the runtime current where its last reference is dropped, and if there is
+    /// none there either, the value is dropped unclosed, counted as
+    /// `closes_abandoned` (see "Dropping without `shutdown`").
     ///
     /// # Errors
     ///

@@ -98,7 +98,8 @@ pub struct CacheStats {
     /// `init`, got a waited-for leader's entry, or failed before looking:
     /// outside a runtime for a scoped cache, or after `shutdown`).
     pub misses: u64,
-    /// Entries inserted (by `insert` or a successful `get_or_try_insert_with`).
+    /// Entries inserted (by `insert`, a successful `get_or_try_insert_with`, or
+    /// a refresh whose new value was swapped in).
     pub inserts: u64,
     /// Entries that left the cache, by cause.
     pub evictions: Evictions,

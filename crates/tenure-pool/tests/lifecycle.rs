@@ -362,6 +362,37 @@ fn a_close_whose_runtime_is_gone_is_counted_as_abandoned() {
     assert_eq!(Arc::strong_count(&log), 1, "the probe was dropped, not leaked");
 }
 
+/// An entry inserted into a cache built outside any runtime has no runtime of
+/// its own to close on: its close runs on the runtime current where its last
+/// reference is dropped, and only with none there is it abandoned.
+#[test]
+fn an_entry_with_no_runtime_closes_on_the_one_current_at_its_last_drop() {
+    let log = Arc::new(Log::default());
+    let cache = ClientCache::<u32, Owned<Probe>>::builder().build().unwrap();
+    let closed_probe = Probe::new(1, &log);
+    let closed = closed_probe.watch();
+    let abandoned_probe = Probe::new(2, &log);
+    let abandoned = abandoned_probe.watch();
+    drop(cache.insert(1, Owned::new(closed_probe)).unwrap());
+    let lease = cache.insert(2, Owned::new(abandoned_probe)).unwrap();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        cache.invalidate(&1);
+        settle().await;
+    });
+    assert_eq!(closed.closes(), 1, "closed on the runtime current at the retirement");
+
+    cache.invalidate(&2);
+    drop(lease); // the last reference, dropped outside any runtime
+    assert_eq!(abandoned.closes(), 0);
+    let stats = cache.stats();
+    assert_eq!((stats.closes, stats.closes_abandoned, stats.draining), (1, 1, 0));
+}
+
 /// Every owned entry handed to the cache is inserted, discarded after a
 /// refresh, or refused: once nothing drains, the closes balance them.
 #[tokio::test]

@@ -19,7 +19,11 @@
 //!
 //! Passwords (the servers' and the sentinels') never appear in `Debug`,
 //! `Display`, this crate's errors or its tracing output; nor do usernames, which
-//! may hold a password written in the wrong place (`redis://s3cret@host`).
+//! may hold a password written in the wrong place (`redis://s3cret@host`). A
+//! password written where a name goes is another matter: an unsupported query
+//! parameter's name, and an unknown setting's name in a configuration file, are
+//! shown when they are plain identifiers (see
+//! [`ErrorKind::UnsupportedParameter`]), so `?s3cret=1` shows `s3cret`.
 //!
 //! # Topologies
 //!
