@@ -99,5 +99,23 @@ async fn the_reaper_publishes_every_stat_labelled_by_the_cache_name() {
     let got = values("llm-proxy-redis");
     assert_eq!(got.get(&("tenure_cache_draining".to_owned(), None)), Some(&0.0));
     assert_eq!(got.get(&("tenure_cache_closes_total".to_owned(), None)), Some(&2.0));
-    assert!(values("another-cache").is_empty());
+
+    // A second named cache publishes its own numbers under its own label, and
+    // leaves the first one's as they were.
+    let another = ClientCache::<u32, Owned<Probe>>::builder()
+        .name("another-cache")
+        .build()
+        .unwrap();
+    for id in 0..5 {
+        drop(another.insert(id, Owned::new(Probe::new(id, &log))).unwrap());
+    }
+    another.publish_metrics();
+    let theirs = values("another-cache");
+    assert_eq!(theirs.get(&("tenure_cache_inserts_total".to_owned(), None)), Some(&5.0));
+    assert_eq!(theirs.get(&("tenure_cache_entries".to_owned(), None)), Some(&5.0));
+    assert_eq!(theirs.get(&("tenure_cache_hits_total".to_owned(), None)), Some(&0.0));
+    cache.publish_metrics(); // a snapshot takes what was published: publish again
+    let ours = values("llm-proxy-redis");
+    assert_eq!(ours.get(&("tenure_cache_inserts_total".to_owned(), None)), Some(&3.0));
+    assert_eq!(ours.get(&("tenure_cache_entries".to_owned(), None)), Some(&1.0));
 }

@@ -142,6 +142,7 @@ async fn a_lease_dropped_during_shutdown_is_closed_though_its_runtime_is_idle() 
     let report = bounded(cache.shutdown()).await;
     assert!(report.is_complete(), "{report:?}");
     assert!(holder.is_finished());
+    holder.await.unwrap(); // its assertion held
     assert_eq!(watch.closes(), 1);
     assert_eq!((report.stats.closes, report.stats.closes_taken_over), (1, 1));
     drop_elsewhere(idle);
