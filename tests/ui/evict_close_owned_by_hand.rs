@@ -1,4 +1,4 @@
-// Class 2: wrapping a copy in `Owned` does not let you close it by hand: `evict_close` needs a `Closing` too.
+// Class 2: wrapping a copy in `Owned` does not let you close it by hand: `evict_close` needs a `Closing` too (short of the hidden `__` plumbing, not API).
 // control: tests/ui_pass/control_evict_close_owned_by_hand.rs
 #![allow(unused_imports)]
 use tenure::{Close, Closing, EvictClose, Lease, Owned};

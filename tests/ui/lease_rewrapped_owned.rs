@@ -1,5 +1,5 @@
-// Re-wrapping a lease as a new owned entry (to insert it elsewhere) is refused:
-// the lease is a loan, and the entry it lends is closed by the cache that owns it.
+// `Owned::new(lease)` is refused (a `Lease` is not `Close`): the lease is a loan,
+// and its entry is closed by the cache that owns it (a newtype can: adopting.md).
 use tenure::{Close, Closing, Lease, Owned};
 
 struct RedisPool;
