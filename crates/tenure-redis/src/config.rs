@@ -714,6 +714,7 @@ mod tests {
         for url in [
             "redis://SECRETPW@host:6379",
             "redis://SECRETPW:pw@host:6379",
+            #[cfg(feature = "rustls")]
             "rediss://SECRETPW@host",
         ] {
             let c = RedisConfig::from_url(url).unwrap();
@@ -727,6 +728,12 @@ mod tests {
                 assert!(!shown.contains("SECRETPW"), "{url}: {shown}");
             }
             assert!(c.to_string().contains("***@host:"), "{c}");
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            let err = RedisConfig::from_url("rediss://SECRETPW@host").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::TlsNotEnabled);
+            assert!(!format!("{err} {err:?}").contains("SECRETPW"), "{err:?}");
         }
         assert_eq!(
             RedisConfig::from_url("redis://SECRETPW@host:6379").unwrap().to_string(),
