@@ -46,14 +46,17 @@ use crate::{
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
 /// use tenure::redis::{RedisClients, RedisConfig};
 /// use tenure::redis::deadpool_redis::redis::AsyncCommands;
 ///
-/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = tenure_test_support::RedisServer::start()?; // private, never 6379
+/// # let url = server.url();
 /// let clients = RedisClients::new()?;
-/// let config = RedisConfig::builder("redis://127.0.0.1:6390/0")
+/// let config = RedisConfig::builder(&url) // e.g. "redis://127.0.0.1:6390/0"
 ///     .max_connections(8)
 ///     .build()?;
 ///

@@ -222,7 +222,7 @@ macro_rules! with_conn {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// # async fn f(pool: tenure_redis::RedisPool) -> Result<(), tenure_redis::Error> {
 /// # mod tenure { pub use tenure_redis as redis; } // the facade: `tenure::redis`
 /// use tenure::redis::deadpool_redis::redis::AsyncCommands;
@@ -230,6 +230,16 @@ macro_rules! with_conn {
 /// let mut conn = pool.get().await?;
 /// let () = conn.set("greeting", "hello").await?;
 /// let value: String = conn.get("greeting").await?;
+/// assert_eq!(value, "hello");
+/// # Ok(())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = tenure_test_support::RedisServer::start()?; // private, never 6379
+/// # let clients = tenure_redis::RedisClients::new()?;
+/// # let config = tenure_redis::RedisConfig::from_url(&server.url())?;
+/// # f(clients.get(&config).await?).await?;
+/// # assert!(clients.shutdown().await.is_complete());
 /// # Ok(())
 /// # }
 /// ```

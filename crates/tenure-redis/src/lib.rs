@@ -52,16 +52,22 @@
 //!
 //! # Examples
 //!
-//! ```no_run
+//! ```
 //! use tenure_redis::{RedisClients, RedisConfig};
 //! use tenure_redis::deadpool_redis::redis::AsyncCommands;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A private redis-server (never the one on 6379) with the user `app`.
+//! # let server = tenure_test_support::RedisServer::start()?;
+//! # server.command(&["ACL", "SETUSER", "app", "on", ">secret", "~*", "+@all"])?;
+//! # let url = format!("redis://app:secret@127.0.0.1:{}/0", server.port());
 //! let clients = RedisClients::builder()
 //!     .max_capacity(200)
 //!     .time_to_live(std::time::Duration::from_secs(600))
 //!     .build()?;
-//! let config = RedisConfig::builder("redis://app:secret@127.0.0.1:6390/0")
+//! // `url` is like "redis://app:secret@127.0.0.1:6390/0".
+//! let config = RedisConfig::builder(&url)
 //!     .max_connections(10)
 //!     .build()?;
 //!
