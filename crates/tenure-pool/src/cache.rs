@@ -163,7 +163,7 @@ pub(crate) struct Inner<K: CacheKey, E: Entry> {
     /// Every draining owned entry: the one source of `draining`, the stuck-entry
     /// warnings and the shutdown report.
     pub(crate) drains: Arc<Drains<K>>,
-    flights: Flights<K, E::Handle>,
+    flights: Flights<K>,
     /// Hits and misses, per thread (see `read_counters.rs`).
     reads: ReadCounters,
     listener: Option<Listener<K, E>>,
@@ -253,21 +253,25 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
 
     #[inline]
     fn lookup(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
-        self.lookup_counting(key, tag, false)
+        self.lookup_counting(key, tag, Count::First)
     }
 
     /// A second look by a caller whose first lookup already counted its miss:
     /// it leaves the counters as one lookup would (a hit, or one miss).
     fn lookup_again(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
-        self.lookup_counting(key, tag, true)
+        self.lookup_counting(key, tag, Count::Again)
     }
 
-    /// One lookup, under the shard's read lock. With `again` (a second look
-    /// after a counted miss) the two looks count as one: a hit, or the first
-    /// look's miss (`again` is `false` on the hit path, where the branch folds
-    /// away).
+    /// A look that counts nothing: a single-flight waiter's, whose call counted
+    /// its miss already and is documented to count nothing more.
+    fn lookup_uncounted(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
+        self.lookup_counting(key, tag, Count::Not)
+    }
+
+    /// One lookup, under the shard's read lock, counted as `count` says
+    /// (`Count::First` on the hit path, where the other branches fold away).
     #[inline]
-    fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, again: bool) -> Option<E::Handle> {
+    fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, count: Count) -> Option<E::Handle> {
         let hash = self.hash(key);
         let mut time = Reading::new(
             &self.clock,
@@ -277,14 +281,14 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let shard = self.shard(hash).read();
         let lookup = shard.get(hash, key, tag, &mut time, self.settings.expiry);
         // A second look turns the first look's miss into this hit, or leaves it.
-        match (matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)), again) {
-            (true, false) => self.reads.hit(),
-            (true, true) => {
+        match (matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)), count) {
+            (true, Count::First) => self.reads.hit(),
+            (true, Count::Again) => {
                 self.reads.hit();
                 self.reads.unmiss();
             }
-            (false, false) => self.reads.miss(),
-            (false, true) => {}
+            (false, Count::First) => self.reads.miss(),
+            (false, Count::Again) | (_, Count::Not) => {}
         }
         let found = match lookup {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
@@ -628,6 +632,18 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 }
 
+/// How a lookup counts in the cache's hits and misses.
+#[derive(Clone, Copy)]
+enum Count {
+    /// A call's first look: a hit or a miss.
+    First,
+    /// A later look of a call whose first look counted a miss: a hit turns
+    /// that miss into a hit; a miss counts nothing more.
+    Again,
+    /// Nothing (a single-flight waiter's look at the leader's entry).
+    Not,
+}
+
 /// One refresh of an entry, from its lookup to `finish_refresh`. Dropped
 /// without finishing (the refresher panicked, or the task running it was
 /// dropped because its runtime shut down), it counts a failed refresh and sets
@@ -779,6 +795,9 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     ///
     /// Concurrent callers that miss the same key run `init` once: the first runs
     /// it, the others wait and get a handle to the same entry, or the same error.
+    /// A waiter takes the entry the cache holds once the first caller's is in: if
+    /// that entry was retired in between (an `invalidate`, an eviction), the
+    /// waiter runs `init` in its turn, so it is never handed a retired entry.
     /// Errors are not cached: the next call runs `init` again. If the caller running
     /// `init` is cancelled (its future dropped), a waiting caller takes over and
     /// runs its own `init`.
@@ -830,13 +849,24 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                     // Our lookup may have missed just before another leader
                     // inserted and left: look once more before building.
                     if let Some(handle) = self.inner.lookup_again(&key, scope.tag()) {
-                        leader.publish(Outcome::Ready(handle.clone()));
+                        leader.publish(Outcome::Ready);
                         return Ok(handle);
                     }
                     break leader;
                 }
                 Role::Wait(rx) => match single_flight::wait(rx).await {
-                    Some(Outcome::Ready(handle)) => return Ok(handle),
+                    // The leader inserted its entry, then published; in between
+                    // the entry may have been retired (`invalidate`, an eviction,
+                    // expiry), even before this call began. So a waiter takes
+                    // what the cache holds now, never the published handle: if
+                    // the key is gone, it looks again and leads a new flight.
+                    // The flight was unregistered before it was published, so
+                    // the next `join` does not find it.
+                    Some(Outcome::Ready) => {
+                        if let Some(handle) = self.inner.lookup_uncounted(&key, scope.tag()) {
+                            return Ok(handle);
+                        }
+                    }
                     Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
                     Some(Outcome::InitFailed(error)) => {
                         if let Ok(error) = error.downcast::<Err>() {
@@ -855,7 +885,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                 self.ensure_reaper();
                 match self.inner.insert(key, entry, scope) {
                     Ok(handle) => {
-                        leader.publish(Outcome::Ready(handle.clone()));
+                        leader.publish(Outcome::Ready);
                         Ok(handle)
                     }
                     Err(error) => {

@@ -1,8 +1,10 @@
 //! Single-flight initialisation: concurrent misses for one key run `init` once.
 //!
 //! The first caller to miss becomes the leader and registers a watch channel
-//! under the key; later callers subscribe and wait. The leader publishes the
-//! handle or the error. If the leader is cancelled, its guard removes the flight
+//! under the key; later callers subscribe and wait. The leader unregisters the
+//! flight, then publishes the handle or the error; a waiter given a handle
+//! takes what the cache holds under the key at that moment instead (the
+//! leader's entry may have been retired since its insert). If the leader is cancelled, its guard removes the flight
 //! and drops the sender unpublished: waiters see the channel close and retry, and
 //! one of them becomes the new leader.
 
@@ -13,29 +15,31 @@ use tokio::sync::watch;
 use crate::Error;
 
 /// A published outcome; the init error is type-erased because flights are keyed by
-/// cache key, not by the caller's error type.
+/// cache key, not by the caller's error type. `Ready` carries no handle: a
+/// waiter looks the entry up (see the module docs), and a lease parked in the
+/// channel would keep an owned entry open for as long as the channel lives.
 #[derive(Clone)]
-pub(crate) enum Outcome<H> {
-    Ready(H),
+pub(crate) enum Outcome {
+    Ready,
     InitFailed(Arc<dyn Any + Send + Sync>),
     Refused(Error),
 }
 
 /// What a flight's channel holds: `None` until the leader publishes.
-type Published<H> = Option<Outcome<H>>;
+type Published = Option<Outcome>;
 
 /// The flights under way, by (key, runtime tag).
-pub(crate) type Flights<K, H> =
-    parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Published<H>>, foldhash::fast::RandomState>>;
+pub(crate) type Flights<K> =
+    parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Published>, foldhash::fast::RandomState>>;
 
 /// What a caller that missed should do.
-pub(crate) enum Role<'a, K: Hash + Eq + Clone, H> {
-    Lead(Leader<'a, K, H>),
-    Wait(watch::Receiver<Published<H>>),
+pub(crate) enum Role<'a, K: Hash + Eq + Clone> {
+    Lead(Leader<'a, K>),
+    Wait(watch::Receiver<Published>),
 }
 
 /// Joins the flight under `key`, or starts one.
-pub(crate) fn join<'a, K: Hash + Eq + Clone, H>(flights: &'a Flights<K, H>, key: &K, tag: u64) -> Role<'a, K, H> {
+pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, tag: u64) -> Role<'a, K> {
     let mut map = flights.lock();
     let flight_key = (key.clone(), tag);
     if let Some(rx) = map.get(&flight_key) {
@@ -54,7 +58,7 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone, H>(flights: &'a Flights<K, H>, key:
 }
 
 /// Waits for the leader; `None` if it was cancelled (the caller should retry).
-pub(crate) async fn wait<H: Clone>(mut rx: watch::Receiver<Published<H>>) -> Option<Outcome<H>> {
+pub(crate) async fn wait(mut rx: watch::Receiver<Published>) -> Option<Outcome> {
     let published = rx
         .wait_for(Option::is_some)
         .await
@@ -65,26 +69,32 @@ pub(crate) async fn wait<H: Clone>(mut rx: watch::Receiver<Published<H>>) -> Opt
 }
 
 /// The right to run `init` for a key.
-pub(crate) struct Leader<'a, K: Hash + Eq + Clone, H> {
+pub(crate) struct Leader<'a, K: Hash + Eq + Clone> {
     // Field order matters: the guard unregisters before the sender closes.
-    guard: FlightGuard<'a, K, H>,
-    tx: watch::Sender<Published<H>>,
+    guard: FlightGuard<'a, K>,
+    tx: watch::Sender<Published>,
 }
 
-impl<K: Hash + Eq + Clone, H> Leader<'_, K, H> {
-    pub(crate) fn publish(self, outcome: Outcome<H>) {
-        self.tx.send_replace(Some(outcome));
-        drop(self.guard);
+impl<K: Hash + Eq + Clone> Leader<'_, K> {
+    /// Unregisters the flight, then hands `outcome` to its waiters. In that
+    /// order: a caller that misses once the outcome is out starts a flight of
+    /// its own instead of joining this finished one (whose entry may already
+    /// be retired), and a waiter that looks again finds no stale flight to
+    /// rejoin.
+    pub(crate) fn publish(self, outcome: Outcome) {
+        let Self { guard, tx } = self;
+        drop(guard);
+        tx.send_replace(Some(outcome));
     }
 }
 
-struct FlightGuard<'a, K: Hash + Eq + Clone, H> {
-    flights: &'a Flights<K, H>,
+struct FlightGuard<'a, K: Hash + Eq + Clone> {
+    flights: &'a Flights<K>,
     key: (K, u64),
-    rx: watch::Receiver<Published<H>>,
+    rx: watch::Receiver<Published>,
 }
 
-impl<K: Hash + Eq + Clone, H> Drop for FlightGuard<'_, K, H> {
+impl<K: Hash + Eq + Clone> Drop for FlightGuard<'_, K> {
     fn drop(&mut self) {
         let mut map = self.flights.lock();
         if map.get(&self.key).is_some_and(|rx| rx.same_channel(&self.rx)) {

@@ -168,3 +168,93 @@ async fn different_keys_fly_separately() {
     assert!(!slow.is_finished());
     slow.abort();
 }
+
+/// A caller that starts after `invalidate(k)` returned never gets the entry it
+/// retired. The leader inserts its entry and only then hands it to its
+/// waiters; here the entry is invalidated in between (the leader's insert is
+/// held up in an eviction listener, as a preempted thread would be), and a
+/// caller that starts then must not be given it: it builds a new one.
+#[test]
+fn a_caller_that_starts_after_an_invalidate_never_gets_the_retired_entry() {
+    use std::{
+        future::Future,
+        sync::{Mutex, mpsc},
+        task::{Context, Waker},
+    };
+    use tenure_pool::{Lease, RemovalCause};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let log = Arc::new(Log::default());
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let hold = Mutex::new(Some((entered_tx, go_rx)));
+    let cache = {
+        let _entered = runtime.enter();
+        ClientCache::<u32, Owned<Probe>>::builder()
+            .max_capacity(1)
+            .eviction_listener(move |&key, _: &Lease<Probe>, cause| {
+                // Inside the leader's insert of key 1, which evicts key 0.
+                if key == 0
+                    && cause == RemovalCause::Capacity
+                    && let Some((entered, go)) = hold.lock().unwrap().take()
+                {
+                    entered.send(()).unwrap();
+                    go.recv_timeout(Duration::from_secs(30)).unwrap();
+                }
+            })
+            .build()
+            .unwrap()
+    };
+    drop(cache.insert(0, Owned::new(Probe::new(0, &log))).unwrap());
+
+    let leader = {
+        let (cache, log) = (cache.clone(), Arc::clone(&log));
+        runtime.spawn(async move {
+            cache
+                .get_or_try_insert_with(
+                    1,
+                    || async move { Ok::<_, InitFailed>(Owned::new(Probe::new(10, &log))) },
+                )
+                .await
+                .unwrap()
+        })
+    };
+    entered_rx.recv_timeout(Duration::from_secs(30)).unwrap(); // inserted, not yet handed out
+    cache.invalidate(&1);
+    assert!(cache.get(&1).is_none(), "retired");
+
+    // A caller that starts now: polled once by hand, it misses and joins the
+    // leader's flight (still open: the leader is inside its insert).
+    let caller = {
+        let (cache, log) = (cache.clone(), Arc::clone(&log));
+        async move {
+            cache
+                .get_or_try_insert_with(
+                    1,
+                    || async move { Ok::<_, InitFailed>(Owned::new(Probe::new(11, &log))) },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let mut caller = std::pin::pin!(caller);
+    {
+        let _entered = runtime.enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(caller.as_mut().poll(&mut cx).is_pending(), "waiting for the leader");
+    }
+    go_tx.send(()).unwrap();
+    let (from_leader, from_caller) = runtime.block_on(async { (leader.await.unwrap(), caller.await) });
+    assert_eq!(from_leader.id, 10, "the leader gets the entry it built");
+    assert_eq!(from_caller.id, 11, "the later caller never gets the retired entry");
+    assert!(!Lease::ptr_eq(&from_leader, &from_caller));
+    assert_eq!(cache.get(&1).map(|lease| lease.id), Some(11));
+    drop((from_leader, from_caller));
+    let report = runtime.block_on(async { cache.shutdown().await });
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(log.closes.load(Ordering::SeqCst), 3, "0, 10 and 11, each once");
+}
