@@ -52,6 +52,14 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// entry came from; a close that never finishes is waited for (without a
     /// deadline) and reported as [`PendingState::CloseRunning`] (with one).
     ///
+    /// A close that has started is never moved: it is a task of its runtime.
+    /// One that started on a current-thread runtime and is waiting at an
+    /// `.await` when that runtime's `block_on` returns goes on only when the
+    /// runtime is driven again, and is abandoned (counted) when the runtime is
+    /// dropped. Until then it is draining: a shutdown without a deadline waits
+    /// for it, and one with a deadline reports it as
+    /// [`PendingState::CloseRunning`].
+    ///
     /// # Panics
     ///
     /// On a tokio runtime built without timers (`enable_time`): it waits with

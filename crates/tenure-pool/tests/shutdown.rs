@@ -365,3 +365,79 @@ async fn a_taken_over_close_that_panics_is_caught_and_counted() {
     drop_elsewhere(idle);
     assert_eq!(cache.stats().close_panics, 1, "run once");
 }
+
+/// A close waiting on a gate; says when it has started.
+struct Gated {
+    started: Arc<std::sync::atomic::AtomicBool>,
+    gate: tokio::sync::oneshot::Receiver<()>,
+    closed: Arc<AtomicUsize>,
+}
+
+impl Close for Gated {
+    async fn close(self, _: &Closing) {
+        self.started.store(true, Ordering::SeqCst);
+        let _ = self.gate.await;
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A close that has started is never moved: one that started on a
+/// current-thread runtime and is waiting when that runtime's `block_on`
+/// returns stays draining (reported as running) until the runtime is driven
+/// again, even once what it waits for is ready; then it finishes there, once.
+#[test]
+fn a_started_close_on_a_runtime_no_longer_driven_finishes_when_it_is_driven_again() {
+    let current = idle_runtime();
+    let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (open_gate, gate) = tokio::sync::oneshot::channel();
+    let cache = ClientCache::<&str, Owned<Gated>>::builder().build().unwrap();
+    current.block_on(async {
+        let value = Gated {
+            started: Arc::clone(&started),
+            gate,
+            closed: Arc::clone(&closed),
+        };
+        drop(cache.insert("parked", Owned::new(value)).unwrap());
+        cache.invalidate(&"parked");
+        for _ in 0..1_000 {
+            if started.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(started.load(Ordering::SeqCst), "the close started on this runtime");
+    }); // `current` is no longer driven; the close waits at its gate
+
+    let other = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = other.block_on(cache.shutdown().deadline(Duration::from_millis(200)).into_future());
+    assert!(
+        matches!(report.pending.as_slice(), [p] if p.key == "parked" && matches!(p.state, PendingState::CloseRunning { .. })),
+        "{report:?}"
+    );
+    assert_eq!(report.stats.closes_taken_over, 0, "a started close is not taken over");
+    open_gate.send(()).unwrap();
+    assert_eq!(
+        (cache.stats().draining, closed.load(Ordering::SeqCst)),
+        (1, 0),
+        "ready, but its runtime is not driven"
+    );
+
+    current.block_on(async {
+        for _ in 0..1_000 {
+            if closed.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    assert_eq!(closed.load(Ordering::SeqCst), 1, "finished where it started, once");
+    let report = other.block_on(cache.shutdown().into_future());
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!((report.stats.closes, report.stats.draining), (1, 0));
+    drop_elsewhere(other);
+}
