@@ -128,9 +128,9 @@ async fn a_rediss_pool_without_the_test_ca_gets_a_typed_error_naming_the_server(
         err.to_string().to_lowercase().contains("certificate"),
         "the error says the certificate is the problem: {err}"
     );
-    // Within the configured timeouts (connect + response), with slack for a slow machine.
-    let bound = config.connect_timeout() + config.response_timeout() + Duration::from_secs(2);
-    assert!(elapsed < bound, "took {elapsed:?}, more than {bound:?}");
+    // The handshake's own failure, not a timeout waited out (no retry loop
+    // until a deadline); no bound on the time taken, which a slow machine moves.
+    assert!(!err.is_timeout(), "{err:?}");
     // A failed creation is not cached.
     assert!(clients.is_empty());
     // A pool built directly is lazy: its checkout fails the same way.
