@@ -109,6 +109,18 @@ fn pem_problem(e: &rustls::pki_types::pem::Error) -> &'static str {
 /// Builds the rustls client config: ring provider, safe default protocol
 /// versions; ALPN is set by the connector from the HTTP version.
 pub(crate) fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Error> {
+    let roots = root_store(tls)?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::setting_with_source("tls", "ring".into(), "protocol versions unsupported", e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// The roots a client trusts: the web PKI's (unless turned off), then the added ones.
+fn root_store(tls: &TlsConfig) -> Result<rustls::RootCertStore, Error> {
     let mut roots = rustls::RootCertStore::empty();
     if tls.webpki_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -124,11 +136,46 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, Err
             )
         })?;
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::setting_with_source("tls", "ring".into(), "protocol versions unsupported", e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(config)
+    Ok(roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(webpki_roots: bool, extra_roots: Vec<Vec<u8>>) -> TlsConfig {
+        TlsConfig {
+            webpki_roots,
+            extra_roots,
+        }
+    }
+
+    #[test]
+    fn webpki_roots_are_trusted_only_when_enabled() {
+        let web = webpki_roots::TLS_SERVER_ROOTS.len();
+        assert!(web > 10, "{web}");
+        let ca = tenure_test_support::TestCertificates::generate()
+            .unwrap()
+            .ca_der()
+            .to_vec();
+
+        // `client_config` trusts exactly this store.
+        let count = |tls: &TlsConfig| root_store(tls).unwrap().len();
+        assert_eq!(count(&TlsConfig::default()), web);
+        assert_eq!(count(&tls(true, Vec::new())), web);
+        assert_eq!(count(&tls(false, Vec::new())), 0);
+        assert_eq!(count(&tls(false, vec![ca.clone()])), 1);
+        assert_eq!(count(&tls(true, vec![ca.clone()])), web + 1);
+
+        // Through the config builder, as the clients get it.
+        let config = |webpki: bool| {
+            crate::HttpClientConfig::builder()
+                .webpki_roots(webpki)
+                .add_root_certificate_der(ca.clone())
+                .build()
+                .unwrap()
+        };
+        assert_eq!(count(config(false).tls()), 1);
+        assert_eq!(count(config(true).tls()), web + 1);
+    }
 }

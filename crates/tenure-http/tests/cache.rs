@@ -41,6 +41,8 @@ enum Failure {
     Connect,
     /// The TLS handshake failed (hyper-util clients tell it apart).
     Tls,
+    /// The connect timeout or the request timeout elapsed.
+    Timeout,
     Other(String),
 }
 
@@ -223,6 +225,7 @@ fn hyper_failure(e: &Error) -> Failure {
         ErrorKind::InvalidRequest => Failure::InvalidRequest,
         ErrorKind::Connect => Failure::Connect,
         ErrorKind::Tls => Failure::Tls,
+        ErrorKind::Timeout => Failure::Timeout,
         _ => Failure::Other(format!("{e:?}")),
     }
 }
@@ -272,6 +275,9 @@ struct Reqwest;
 fn reqwest_failure(e: &tenure_http::reqwest::Error) -> Failure {
     if e.is_builder() {
         Failure::InvalidRequest
+    } else if e.is_timeout() {
+        // Before `is_connect`: a connect timeout is both.
+        Failure::Timeout
     } else if e.is_connect() {
         Failure::Connect
     } else {
@@ -396,6 +402,26 @@ macro_rules! behaviour_tests {
             #[tokio::test]
             async fn listener_entry_count_alias_and_shutdown() {
                 super::listener_entry_count_alias_and_shutdown::<$kind>().await;
+            }
+
+            #[tokio::test(start_paused = true)]
+            async fn request_timeout_covers_a_slow_head() {
+                super::request_timeout_covers_a_slow_head::<$kind>().await;
+            }
+
+            #[tokio::test(start_paused = true)]
+            async fn request_timeout_covers_a_slow_body_read_in_full() {
+                super::request_timeout_covers_a_slow_body_read_in_full::<$kind>().await;
+            }
+
+            #[tokio::test(start_paused = true)]
+            async fn connect_timeout_against_a_full_backlog() {
+                super::connect_timeout_against_a_full_backlog::<$kind>().await;
+            }
+
+            #[tokio::test]
+            async fn http1_title_case_headers_on_the_wire() {
+                super::http1_title_case_headers_on_the_wire::<$kind>().await;
             }
         }
     };
@@ -1038,6 +1064,165 @@ async fn listener_entry_count_alias_and_shutdown<K: Kind>() {
     assert_works::<K>(&b, &server, 2).await;
     // A second shutdown is safe.
     assert!(K::shutdown(&clients).await.is_complete());
+}
+
+/// A config with this request timeout (and defaults otherwise).
+fn with_request_timeout(timeout: Duration) -> HttpClientConfig {
+    HttpClientConfig::builder()
+        .request_timeout(timeout)
+        .build()
+        .expect("valid config")
+}
+
+/// A head that comes after the request timeout is a timeout (paused time: the
+/// runtime jumps to the client's 1 s timeout while the server sleeps 10 s);
+/// the client works afterwards.
+async fn request_timeout_covers_a_slow_head<K: Kind>() {
+    let server = CountingServer::start().await.unwrap();
+    let clients = K::new().unwrap();
+    let client = K::get(&clients, &with_request_timeout(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let failure = K::send(&client, &server.uri("/delay?ms=10000"), &[]).await.unwrap_err();
+    assert_eq!(failure, Failure::Timeout);
+    let reply = K::send(&client, &server.uri("/delay?ms=10"), &[]).await.unwrap();
+    assert_eq!(reply.body.as_ref(), b"ok");
+}
+
+/// A body that outlasts the request timeout, read in full (`get_bytes` for
+/// the hyper-util client, `bytes()` for reqwest), is a timeout: the head
+/// arrives at once, then `/stream?chunks=4096` takes 4096 sleeps of 1 ms of
+/// paused time, far beyond the 1 s timeout.
+async fn request_timeout_covers_a_slow_body_read_in_full<K: Kind>() {
+    let server = CountingServer::start().await.unwrap();
+    let clients = K::new().unwrap();
+    let client = K::get(&clients, &with_request_timeout(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let url = server.uri("/stream?chunks=4096");
+    // The head alone comes within the timeout: what times out is the body.
+    let mut head_only = K::open(&client, &url).await.expect("the head within the timeout");
+    assert!(head_only.next_chunk().await.is_some());
+    drop(head_only);
+    let failure = K::send(&client, &url, &[]).await.unwrap_err();
+    assert_eq!(failure, Failure::Timeout);
+}
+
+/// A loopback listener that never accepts, its accept queue full: a connection
+/// to it hangs in the TCP handshake. Keep both until the test ends.
+fn full_backlog() -> (std::net::SocketAddr, tokio::net::TcpListener, Vec<std::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
+        .unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue: connections complete until it is full, then hang
+    // (a real-time bound on the blocking connect, not a timing assertion).
+    let mut fillers = Vec::new();
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(stream) => fillers.push(stream),
+            Err(_) => return (addr, listener, fillers),
+        }
+    }
+    panic!(
+        "the backlog never filled ({} connections accepted by the kernel)",
+        fillers.len()
+    );
+}
+
+/// The connect timeout applies: against a full backlog, a 1 s connect timeout
+/// fires while the request timeout is an hour away. Paused time: the runtime
+/// jumps to the next timer when idle, so the 600 s guard fires first if the
+/// connect timeout is not set.
+async fn connect_timeout_against_a_full_backlog<K: Kind>() {
+    let (addr, listener, fillers) = full_backlog();
+    let clients = K::new().unwrap();
+    let config = HttpClientConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .request_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let client = K::get(&clients, &config).await.unwrap();
+    let failure = tokio::time::timeout(
+        Duration::from_secs(600),
+        K::send(&client, &format!("http://{addr}/"), &[]),
+    )
+    .await
+    .expect("the connect timeout should fire long before the 600 s guard")
+    .unwrap_err();
+    assert_eq!(failure, Failure::Timeout);
+    drop((fillers, listener));
+}
+
+/// Answers one request on a raw loopback socket with a minimal HTTP/1.1
+/// response, and returns the request head as it came on the wire.
+async fn request_head_on_the_wire<K: Kind>(client: &K::Client) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        // Bounded: at most 64 reads.
+        for _ in 0..64 {
+            if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello")
+            .await
+            .unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let reply = K::send(client, &url, &[("x-request-header", "r")]).await.unwrap();
+    assert_eq!(reply.body.as_ref(), b"hello");
+    server.await.unwrap()
+}
+
+/// `http1_title_case_headers` writes header names in title case on the wire,
+/// default headers and the request's own alike; off (the default), they go
+/// lowercase.
+async fn http1_title_case_headers_on_the_wire<K: Kind>() {
+    let clients = K::new().unwrap();
+    for title_case in [true, false] {
+        let config = HttpClientConfig::builder()
+            .header("x-default-header", "d")
+            .http1_title_case_headers(title_case)
+            .build()
+            .unwrap();
+        let client = K::get(&clients, &config).await.unwrap();
+        let head = request_head_on_the_wire::<K>(&client).await;
+        let (shown, hidden) = if title_case {
+            (
+                ["X-Default-Header: d", "X-Request-Header: r", "Host: "],
+                "x-default-header",
+            )
+        } else {
+            (
+                ["x-default-header: d", "x-request-header: r", "host: "],
+                "X-Default-Header",
+            )
+        };
+        for line in shown {
+            assert!(
+                head.contains(&format!("\r\n{line}")),
+                "title case {title_case}: {head:?}"
+            );
+        }
+        assert!(!head.contains(hidden), "title case {title_case}: {head:?}");
+    }
 }
 
 // ---- Behaviours only one kind has.

@@ -95,6 +95,58 @@ async fn request_timeout_is_a_typed_error_naming_the_host() {
     assert_eq!(ok.body().as_ref(), b"ok");
 }
 
+/// `get_bytes`: a head that comes after the request timeout is a timeout
+/// naming the host (paused time: the runtime jumps to the client's 1 s timeout
+/// while the server sleeps 10 s).
+#[tokio::test(start_paused = true)]
+async fn get_bytes_times_out_on_a_slow_head() {
+    let server = CountingServer::start().await.unwrap();
+    let config = HttpClientConfig::builder()
+        .request_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let client = HttpClient::new(&config).unwrap();
+    let e = client.get_bytes(server.uri("/delay?ms=10000")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
+    assert!(e.is_timeout());
+    let addr = server.addr().to_string();
+    assert_eq!(e.addr(), Some(addr.as_str()));
+    assert_eq!(e.to_string(), format!("request to {addr} timed out after 1s"));
+    let ok = client.get_bytes(server.uri("/delay?ms=10")).await.unwrap();
+    assert_eq!(ok.body().as_ref(), b"ok");
+}
+
+/// `get_bytes`: the request timeout covers reading the body. The head of
+/// `/stream?chunks=4096` comes at once; its body takes 4096 sleeps of 1 ms of
+/// paused time. Read through `get` (whose timeout stops at the head), the body
+/// arrives in full and outlasts the 1 s timeout; through `get_bytes`, the
+/// timeout fires mid-body.
+#[tokio::test(start_paused = true)]
+async fn get_bytes_times_out_on_a_slow_body() {
+    const CHUNKS: usize = 4096;
+    let server = CountingServer::start().await.unwrap();
+    let timeout = Duration::from_secs(1);
+    let config = HttpClientConfig::builder().request_timeout(timeout).build().unwrap();
+    let client = HttpClient::new(&config).unwrap();
+    let url = server.uri(&format!("/stream?chunks={CHUNKS}"));
+
+    // Control: the body outlasts the timeout (paused, virtual time: exact
+    // whatever the machine's speed).
+    let start = tokio::time::Instant::now();
+    let response = client.get(url.as_str()).await.expect("the head within the timeout");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.as_ref(), stream_bytes(CHUNKS).as_slice());
+    assert!(start.elapsed() > timeout, "{:?}", start.elapsed());
+
+    let e = client.get_bytes(url.as_str()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e:?}");
+    assert!(e.is_timeout());
+    assert_eq!(e.addr(), Some(server.addr().to_string().as_str()));
+    // The client works afterwards.
+    let ok = client.get_bytes(server.uri("/stream?chunks=4")).await.unwrap();
+    assert_eq!(ok.body().as_ref(), stream_bytes(4).as_slice());
+}
+
 #[tokio::test]
 async fn bad_input_gives_typed_errors() {
     let client = HttpClient::new(&HttpClientConfig::default()).unwrap();

@@ -169,8 +169,25 @@ fn wrong_types_never_quote_the_value() {
         ("http2_adaptive_window", "true or false"),
         ("webpki_roots", "true or false"),
     ];
+    // The JSON type of a value as messages name it, from its first character.
+    let found = |value: &str| match value.as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'[') => "a list",
+        Some(b'{') => "a map",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    // The JSON type a setting's own type is written as.
+    let written_as = |kind: &str| match kind {
+        "a string" => "a string",
+        "a map of strings" => "a map",
+        "a list of strings" => "a list",
+        "true or false" => "a boolean",
+        _ => "a number",
+    };
     let mut refused = 0;
-    for (setting, _) in settings {
+    let mut wrong_type = 0;
+    for (setting, kind) in settings {
         for value in &values {
             let json = format!(r#"{{"{setting}": {value}}}"#);
             let Err(e) = serde_json::from_str::<HttpClientConfig>(&json) else {
@@ -189,9 +206,21 @@ fn wrong_types_never_quote_the_value() {
             );
             let named = shown.contains(setting) || shown.contains("root certificate #0") || shown.contains("`header`");
             assert!(named, "{json}: the setting is named: {shown}");
+            let found = found(value);
+            if found != written_as(kind) {
+                // A value of another type: the message names the type expected
+                // and the type found.
+                wrong_type += 1;
+                let expected = format!("`{setting}`: expected {kind}, found {found}");
+                assert!(shown.contains(&expected), "{json}: {expected:?} in {shown}");
+            } else if kind == "a whole number" {
+                // A number, but negative or not whole.
+                assert!(shown.contains("expected a whole number"), "{json}: {shown}");
+            }
         }
     }
     assert!(refused > 100, "{refused}");
+    assert!(wrong_type > 90, "{wrong_type}");
     // The whole config, in a form other than a map; secrets in the map's keys.
     for value in values.iter().map(String::as_str).chain([
         "null",
