@@ -45,6 +45,7 @@ pub mod certificates;
 pub mod http_server;
 mod redis_admin;
 pub mod redis_cluster;
+mod redis_orphans;
 pub mod redis_sentinel;
 pub mod redis_server;
 

@@ -6,6 +6,16 @@
 //! directory; it never touches a Redis that is already running (such as the one on
 //! port 6379). Dropping the [`RedisServer`] kills the process.
 //!
+//! The process does not outlive the test process either when that one dies
+//! without running destructors (`SIGTERM`, `SIGKILL`, a CI time limit): each
+//! server has a small `sh` watcher that kills it and removes its directory as soon
+//! as the test process has exited, and the first server a process starts first
+//! kills and removes what earlier, dead test processes left behind (Linux). The
+//! temporary directory is `<temp dir>/tenure-redis-test-<pid>-<n>`; it records its
+//! owner (`owner`) and the server's process id (`server.pid`). Processes are
+//! identified by their command line or working directory naming that directory,
+//! never by port.
+//!
 //! [`RedisServer::start_tls`] starts one that also listens for TLS on a second
 //! port ([`RedisServer::tls_url`]), with a server certificate for `127.0.0.1` and
 //! `localhost` signed by a fresh [`TestCertificates`] CA and written to the
@@ -50,7 +60,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{TestCertificates, redis_admin};
+use crate::{TestCertificates, redis_admin, redis_orphans};
 
 /// What to do when `redis-server` is missing.
 pub const INSTALL_HINT: &str = "redis-server is not installed: install it with \
@@ -70,12 +80,33 @@ const START_ATTEMPTS: u32 = 5;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
-/// Process ids and directories of the servers this process started and has not
-/// reaped yet.
-static LIVE_SERVERS: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
+/// A server this process started and has not reaped yet.
+#[derive(Debug)]
+struct LiveServer {
+    /// The server's process id.
+    pid: u32,
+    /// Its watcher's process id (not reaped yet either), if it has one.
+    watcher: Option<u32>,
+    dir: PathBuf,
+}
 
-fn live_servers() -> std::sync::MutexGuard<'static, Vec<(u32, PathBuf)>> {
+/// The servers this process started and has not reaped yet. A server is reaped
+/// (and its watcher killed and reaped first) with this lock held, so that
+/// [`kill_all_servers`] only ever signals process ids that cannot have been reused.
+static LIVE_SERVERS: Mutex<Vec<LiveServer>> = Mutex::new(Vec::new());
+
+fn live_servers() -> std::sync::MutexGuard<'static, Vec<LiveServer>> {
     LIVE_SERVERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `kill -KILL <pid>`.
+fn kill_pid(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Kills (`SIGKILL`) every `redis-server` this process started and still runs,
@@ -86,22 +117,21 @@ fn live_servers() -> std::sync::MutexGuard<'static, Vec<(u32, PathBuf)>> {
 /// would outlive the process. A [`RedisServer`] whose process was killed this way
 /// reports it as not running.
 pub fn kill_all_servers() {
-    for (pid, dir) in live_servers().iter() {
+    for server in live_servers().iter() {
         // The processes are this process's unreaped children, so their ids cannot
-        // have been reused by anybody else.
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = fs::remove_dir_all(dir);
+        // have been reused by anybody else. The watcher first, so that it does not
+        // act once this process has exited.
+        if let Some(watcher) = server.watcher {
+            kill_pid(watcher);
+        }
+        kill_pid(server.pid);
+        let _ = fs::remove_dir_all(&server.dir);
     }
 }
 
 /// The `redis-server` binary: `$REDIS_SERVER_BIN`, else `/usr/bin/redis-server` if it
 /// exists, else `redis-server` on `PATH`.
-fn server_binary() -> PathBuf {
+pub(crate) fn server_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("REDIS_SERVER_BIN") {
         return PathBuf::from(bin);
     }
@@ -115,13 +145,19 @@ fn server_binary() -> PathBuf {
 
 /// Whether a `redis-server` binary can be run (see [`INSTALL_HINT`] if not).
 pub fn redis_server_available() -> bool {
+    server_version().is_some()
+}
+
+/// What `redis-server --version` prints, if it runs.
+fn server_version() -> Option<String> {
     Command::new(server_binary())
         .arg("--version")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// A private `redis-server` process on a loopback port; killed on drop.
@@ -132,6 +168,13 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// The watcher that kills the server if this process dies without dropping
+    /// it (see the [module docs](self)). Its stdin must stay open while the server
+    /// runs.
+    watcher: Option<Child>,
+    /// Whether to run with `set-proc-title no` (so that the arguments naming
+    /// `dir` stay visible), which older servers do not know.
+    keep_title: bool,
     tls: Option<TlsListener>,
     mode: Mode,
     /// The cluster bus port of a cluster node.
@@ -197,12 +240,13 @@ impl RedisServer {
 
     /// Starts a process of the given kind on free ports of 127.0.0.1.
     pub(crate) fn start_mode(tls: bool, mode: Mode) -> io::Result<Self> {
-        if !redis_server_available() {
+        let Some(version) = server_version() else {
             return Err(io::Error::new(io::ErrorKind::NotFound, INSTALL_HINT));
-        }
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("tenure-redis-test-{}-{id}", std::process::id()));
-        fs::create_dir_all(&dir)?;
+        };
+        let keep_title = redis_orphans::has_set_proc_title(&version);
+        // What dead test processes left behind: their servers and directories.
+        redis_orphans::reap_orphans_once();
+        let dir = redis_orphans::claim_dir(|| NEXT_ID.fetch_add(1, Ordering::Relaxed))?;
         let material = if tls {
             match TestCertificates::generate() {
                 Ok(material) => Some(material),
@@ -221,6 +265,8 @@ impl RedisServer {
                 port,
                 dir: dir.clone(),
                 child: None,
+                watcher: None,
+                keep_title,
                 tls: material.clone().map(|material| TlsListener {
                     port: second_port,
                     material,
@@ -279,9 +325,21 @@ impl RedisServer {
 
     /// Whether the process is running (it may have been stopped or have died).
     pub fn is_running(&mut self) -> bool {
-        match &mut self.child {
-            Some(child) => matches!(child.try_wait(), Ok(None)),
-            None => false,
+        let Some(child) = &mut self.child else {
+            return false;
+        };
+        // Held while the process may be reaped: see `LIVE_SERVERS`.
+        let mut live = live_servers();
+        match child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(_)) => {
+                // Reaped: its pid may now be reused, so its watcher must not act on it.
+                let pid = child.id();
+                stop_watcher(&mut self.watcher);
+                live.retain(|server| server.pid != pid);
+                false
+            }
+            Err(_) => false,
         }
     }
 
@@ -292,15 +350,22 @@ impl RedisServer {
     ///
     /// If the process could not be killed or waited for.
     pub fn stop(&mut self) -> io::Result<()> {
+        // Held while the process is reaped: see `LIVE_SERVERS`.
+        let mut live = live_servers();
+        // The watcher first: it must be gone before the server's pid can be reused.
+        stop_watcher(&mut self.watcher);
         if let Some(mut child) = self.child.take() {
             match child.kill() {
                 Ok(()) => {}
                 // It has already exited.
                 Err(e) if e.kind() == io::ErrorKind::InvalidInput => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.child = Some(child);
+                    return Err(e);
+                }
             }
             child.wait()?;
-            live_servers().retain(|(pid, _)| *pid != child.id());
+            live.retain(|server| server.pid != child.id());
         }
         Ok(())
     }
@@ -391,8 +456,13 @@ impl RedisServer {
     fn spawn_and_wait(&mut self) -> io::Result<()> {
         // redis-server exits before it opens its log if `--dir` is missing.
         fs::create_dir_all(&self.dir)?;
+        redis_orphans::write_owner(&self.dir)?;
         let log = self.dir.join("redis.log");
         let mut command = Command::new(server_binary());
+        // Where the server `chdir`s anyway (to its `--dir`): from its start on, so
+        // that its working directory identifies it (see `redis_orphans`).
+        command.current_dir(&self.dir);
+        let title = if self.keep_title { "set-proc-title no\n" } else { "" };
         if let Mode::Sentinel {
             service,
             master_port,
@@ -406,7 +476,7 @@ impl RedisServer {
             fs::write(
                 &conf,
                 format!(
-                    "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {dir}\nlogfile {log}\n\
+                    "{title}port {port}\nbind 127.0.0.1\ndaemonize no\ndir {dir}\nlogfile {log}\n\
                      sentinel monitor {service} 127.0.0.1 {master_port} {quorum}\n\
                      sentinel down-after-milliseconds {service} {down}\n\
                      sentinel failover-timeout {service} {failover}\n\
@@ -463,6 +533,9 @@ impl RedisServer {
             .arg(&self.dir)
             .arg("--logfile")
             .arg(&log);
+        if self.keep_title {
+            command.args(["--set-proc-title", "no"]);
+        }
         self.spawn_command(command, &log)
     }
 
@@ -484,8 +557,18 @@ impl RedisServer {
                     e
                 }
             })?;
-        live_servers().push((child.id(), self.dir.clone()));
+        let pid = child.id();
+        // Recorded right away, for the reaping at start of a later test process,
+        // should this one die before the watcher is up.
+        let _ = redis_orphans::write_pid(&self.dir, pid);
+        let watcher = redis_orphans::spawn_watcher(pid, &self.dir);
+        live_servers().push(LiveServer {
+            pid,
+            watcher: watcher.as_ref().map(Child::id),
+            dir: self.dir.clone(),
+        });
         self.child = Some(child);
+        self.watcher = watcher;
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
             if !self.is_running() {
@@ -522,6 +605,16 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.stop();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Kills and reaps a server's watcher, so that it does nothing more. Call it before
+/// the server is reaped, with the [`LIVE_SERVERS`] lock held.
+fn stop_watcher(watcher: &mut Option<Child>) {
+    if let Some(mut watcher) = watcher.take() {
+        // Killed before its stdin closes (`wait` closes it), so it never acts.
+        let _ = watcher.kill();
+        let _ = watcher.wait();
     }
 }
 
