@@ -955,7 +955,10 @@ fn clients_are_scoped_by_runtime<K: Kind>() {
     assert!(Shared::ptr_eq(&c2, &get(&rt2)), "same runtime, same client");
 
     drop(rt1);
-    // Several new runtimes: any of them may reuse rt1's id.
+    // Several new runtimes, none served rt1's client. (tokio takes runtime ids
+    // from a global counter, so none reuses rt1's id here; the reused-id case
+    // is forced in tenure-pool's unit test
+    // `a_reused_runtime_id_never_gets_the_dead_runtimes_entry`.)
     for _ in 0..5 {
         let rt = runtime();
         let c = get(&rt);
