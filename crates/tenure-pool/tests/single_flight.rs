@@ -56,6 +56,10 @@ async fn hundred_concurrent_misses_run_init_once() {
         stats.misses, 100,
         "every caller missed: they all waited on the one flight"
     );
+    assert_eq!(
+        stats.hits, 0,
+        "a waiter's look at the leader's entry counts nothing more"
+    );
 }
 
 /// Errors reach every waiter, are not cached, and the next call runs `init` again.

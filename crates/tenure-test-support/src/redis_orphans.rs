@@ -61,17 +61,26 @@ const OWNER_FILE: &str = "owner";
 const PID_FILE: &str = "server.pid";
 
 /// The watcher's script; `$1` is the server's pid, `$2` its directory, `$3` the
-/// directory's canonical path (what `/proc/<pid>/cwd` shows). It waits for
-/// end-of-file on its stdin (the test process exited), checks on Linux that `$1` is
-/// still the server of `$2` (an argument names it, or it is the working directory),
-/// kills it, waits (up to 5 s) until it has exited or is a zombie, and removes `$2`.
+/// directory's canonical path (what `/proc/<pid>/cwd` shows), `$4` the file name
+/// of the configured server binary. It waits for end-of-file on its stdin (the
+/// test process exited), checks on Linux that `$1` is still the server of `$2`
+/// (its program's file name contains `redis-server` or is `$4`, and an argument
+/// names `$2` or `$2` is its working directory, as `serves` checks), kills
+/// it, waits (up to 5 s) until it has exited or is a zombie, and removes `$2`.
 const WATCHER_SCRIPT: &str = r#"trap '' HUP INT QUIT TERM
 while read -r _; do :; done
-pid=$1 dir=$2 real=$3 ours=yes
+pid=$1 dir=$2 real=$3 binary=$4 ours=yes
 if [ -r /proc/self/cmdline ]; then
   ours=no
-  tr '\000' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e "$dir" -e "$dir/sentinel.conf" && ours=yes
-  case $(readlink "/proc/$pid/cwd" 2>/dev/null) in "$real" | "$real (deleted)") ours=yes ;; esac
+  prog=$(tr '\000' '\n' < "/proc/$pid/cmdline" 2>/dev/null | head -n 1)
+  prog=${prog%% *}
+  prog=${prog##*/}
+  case $prog in
+    *redis-server* | "$binary")
+      tr '\000' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -qxF -e "$dir" -e "$dir/sentinel.conf" && ours=yes
+      case $(readlink "/proc/$pid/cwd" 2>/dev/null) in "$real" | "$real (deleted)") ours=yes ;; esac
+      ;;
+  esac
 fi
 if [ "$ours" = yes ]; then
   kill -KILL "$pid" 2>/dev/null
@@ -217,6 +226,7 @@ pub(crate) fn spawn_watcher(server_pid: u32, dir: &Path) -> Option<Child> {
         .arg(server_pid.to_string())
         .arg(dir)
         .arg(real)
+        .arg(crate::redis_server::server_binary().file_name().unwrap_or_default())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
