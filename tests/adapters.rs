@@ -242,6 +242,30 @@ fn a_refresh_setting_is_refused_by_every_cache_of_shared_entries() {
     assert_eq!(cache_error(&http), cache);
     assert_eq!(cache_error(&reqwest), cache);
     assert!(RedisClients::builder().policy(policy()).build().is_ok());
+
+    // A share of the time-to-live too, even with none set (the HTTP caches'
+    // default): it could never take effect.
+    fn percent<K, H>() -> CachePolicy<K, H> {
+        CachePolicy::new().refresh_after_ttl_percent(50)
+    }
+    for error in [
+        HttpClients::builder()
+            .policy(percent())
+            .build()
+            .unwrap_err()
+            .to_string(),
+        ReqwestClients::builder()
+            .policy(percent())
+            .build()
+            .unwrap_err()
+            .to_string(),
+    ] {
+        assert!(
+            error.contains("invalid `refresh_after_ttl_percent` = 50: this cache cannot refresh ahead"),
+            "{error}"
+        );
+    }
+    assert!(RedisClients::builder().policy(percent()).build().is_ok());
 }
 
 /// A whole policy given to an adapter keeps that adapter's defaults for what it

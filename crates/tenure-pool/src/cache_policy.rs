@@ -161,8 +161,8 @@ impl<K, H> CachePolicy<K, H> {
     /// (as [`refresh_after`](Self::refresh_after) with that duration), whatever
     /// the time-to-live is set to; no refresh without a time-to-live, nor when
     /// that share rounds down to zero. Must be between 1 and 99. A cache that
-    /// cannot refresh refuses it when it would refresh (there is a
-    /// time-to-live), as it refuses [`refresh_after`](Self::refresh_after).
+    /// cannot refresh refuses it when it is built, with or without a
+    /// time-to-live, as it refuses [`refresh_after`](Self::refresh_after).
     pub fn refresh_after_ttl_percent(mut self, percent: u8) -> Self {
         self.refresh = Some(Refresh::TtlPercent(percent));
         self
@@ -309,7 +309,8 @@ impl<K, H> CachePolicy<K, H> {
                 ));
             }
         }
-        let refresh_after = match policy.refresh.unwrap_or(Refresh::Off) {
+        let refresh = policy.refresh.unwrap_or(Refresh::Off);
+        let refresh_after = match refresh {
             Refresh::Off => None,
             Refresh::After(after) => {
                 if after.is_zero() {
@@ -348,14 +349,25 @@ impl<K, H> CachePolicy<K, H> {
                     .map(|after| ("refresh_after_ttl_percent", after))
             }
         };
-        if let Some((setting, after)) = refresh_after
-            && !can_refresh
-        {
-            return Err(Error::invalid_setting(
-                setting,
-                after,
-                "this cache cannot refresh ahead: only a cache of owned entries with a refresh function can (shared entries are never rebuilt)",
-            ));
+        // After each setting's own rules (so every cache gives the same message
+        // for a value out of range): refused whatever the time-to-live, quoting
+        // the value as given. A setting that can never take effect is a
+        // mistake, not a no-op.
+        const CANNOT_REFRESH: &str = "this cache cannot refresh ahead: only a cache of owned entries with a refresh function can (shared entries are never rebuilt)";
+        if !can_refresh {
+            match refresh {
+                Refresh::Off => {}
+                Refresh::After(after) => {
+                    return Err(Error::invalid_setting("refresh_after", after, CANNOT_REFRESH));
+                }
+                Refresh::TtlPercent(percent) => {
+                    return Err(Error::invalid_setting(
+                        "refresh_after_ttl_percent",
+                        percent,
+                        CANNOT_REFRESH,
+                    ));
+                }
+            }
         }
         Ok(Resolved {
             max_capacity,
@@ -594,24 +606,31 @@ mod tests {
     }
 
     #[test]
-    fn a_cache_that_cannot_refresh_refuses_a_refresh_that_would_happen() {
-        assert!(
-            Policy::new()
-                .refresh_after_ttl_percent(80)
-                .without_time_to_live()
-                .resolve(false)
-                .is_ok()
-        );
+    fn a_cache_that_cannot_refresh_refuses_any_refresh_setting_quoting_it() {
+        for policy in [
+            Policy::new().refresh_after_ttl_percent(80),
+            Policy::new().refresh_after_ttl_percent(80).without_time_to_live(),
+        ] {
+            let err = policy.resolve(false).map(|_| ()).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("invalid `refresh_after_ttl_percent` = 80: this cache cannot refresh ahead"),
+                "{err}"
+            );
+        }
         let err = Policy::new()
-            .refresh_after_ttl_percent(80)
+            .refresh_after(Duration::from_secs(60))
+            .without_time_to_live()
             .resolve(false)
             .map(|_| ())
             .unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("invalid `refresh_after_ttl_percent` = 480s: this cache cannot refresh ahead"),
+                .starts_with("invalid `refresh_after` = 60s: this cache cannot refresh ahead"),
             "{err}"
         );
+        assert!(Policy::new().without_refresh().resolve(false).is_ok());
+        assert!(Policy::new().resolve(false).is_ok());
     }
 
     #[test]
