@@ -191,14 +191,17 @@ impl RedisClients {
     /// pool the cache has for it, else a new owned pool.
     ///
     /// Creating a pool is single-flight (concurrent callers for one configuration
-    /// wait for one creation) and opens one connection, so that an unreachable
-    /// server is reported here rather than cached. That connection stays in the
+    /// wait for one creation) and opens one connection and sends it a `PING`, so
+    /// that an unreachable server, or one that refuses the configuration's
+    /// credentials or needs a password it lacks (`NOAUTH`), is reported here
+    /// rather than cached. That connection stays in the
     /// pool. A failed creation is not cached: the next call tries again.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming `host:port` if
-    /// the server cannot be reached within the configuration's timeouts,
+    /// the server cannot be reached within the configuration's timeouts, or its
+    /// first connection's `PING` fails (wrong or missing credentials),
     /// [`ErrorKind::Build`](crate::ErrorKind::Build) if the pool cannot be built,
     /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after [`shutdown`](Self::shutdown),
     /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) if polled outside a tokio

@@ -134,14 +134,27 @@ impl OwnedRedisPool {
         Ok(Self { kind, _budget: budget })
     }
 
-    /// Opens one connection and puts it back in the pool.
+    /// Opens one connection, sends it a `PING`, and puts it back in the pool.
+    ///
+    /// The `PING` is what tells a server that needs a password from one that
+    /// takes the connection: with no password in the configuration, the
+    /// connection opens and every command then fails with `NOAUTH`. Without it
+    /// such a pool would be cached and fail every caller.
     pub(crate) async fn connect_once(&self) -> Result<(), deadpool_redis::PoolError> {
+        async fn ping<C: deadpool_redis::redis::aio::ConnectionLike + Send>(
+            connection: &mut C,
+        ) -> Result<(), deadpool_redis::PoolError> {
+            deadpool_redis::redis::cmd("PING")
+                .query_async::<()>(connection)
+                .await
+                .map_err(managed::PoolError::Backend)
+        }
         match &self.kind {
-            OwnedKind::Standalone(pool) => pool.get().await.map(drop),
+            OwnedKind::Standalone(pool) => ping(&mut *pool.get().await?).await,
             #[cfg(feature = "cluster")]
-            OwnedKind::Cluster(pool) => pool.get().await.map(drop),
+            OwnedKind::Cluster(pool) => ping(&mut *pool.get().await?).await,
             #[cfg(feature = "sentinel")]
-            OwnedKind::Sentinel(pool) => pool.get().await.map(drop),
+            OwnedKind::Sentinel(pool) => ping(&mut *pool.get().await?).await,
         }
     }
 

@@ -1,13 +1,13 @@
 //! A borrower who changes its connection's state (database, user) does not
 //! hand that state to the next borrower of an owned pool: the connection is
 //! discarded when it comes back into use, and the next borrower gets a fresh
-//! one in the configured state.
+//! one in the configured state. A pool that cannot authenticate is refused.
 
 mod common;
 
 use common::start_server;
 use tenure_redis::deadpool_redis::redis::{self, AsyncCommands};
-use tenure_redis::{RedisClients, RedisConfig};
+use tenure_redis::{ErrorKind, RedisClients, RedisConfig};
 
 /// A private server with two ACL users besides the default one: `alice`
 /// (password `alice-pw`) and `nopass-user` (any password, or none).
@@ -120,4 +120,41 @@ async fn unchanged_connections_are_kept_whatever_the_credentials() {
         drop(pool);
     }
     common::shutdown(&clients).await;
+}
+
+/// A server that needs a password accepts the connection of a configuration
+/// without one; only a command fails (`NOAUTH`). `get` sends a `PING` on its
+/// first connection, so such a pool is refused with a typed error, not cached,
+/// and every later caller does not inherit it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_that_cannot_authenticate_is_refused_not_cached() {
+    let _watchdog = common::Watchdog::new(
+        "a_pool_that_cannot_authenticate_is_refused_not_cached",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    let port = server.port();
+    // The last command of the harness's own (password-less) connections.
+    server
+        .command(&["CONFIG", "SET", "requirepass", "the-pw"])
+        .expect("CONFIG SET requirepass");
+    let clients = RedisClients::new().unwrap();
+
+    let without = RedisConfig::from_url(&format!("redis://127.0.0.1:{port}/0")).unwrap();
+    let err = clients
+        .get(&without)
+        .await
+        .expect_err("a pool that cannot run a command");
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err:?}");
+    assert_eq!(err.addr(), Some(format!("127.0.0.1:{port}").as_str()));
+    assert!(err.to_string().contains("NOAUTH"), "{err}");
+    assert!(clients.is_empty(), "not cached");
+
+    let with = RedisConfig::from_url(&format!("redis://:the-pw@127.0.0.1:{port}/0")).unwrap();
+    let pool = clients.get(&with).await.expect("the password logs in");
+    let mut conn = pool.get().await.unwrap();
+    let reply: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+    assert_eq!(reply, "PONG");
+    drop((conn, pool));
+    assert!(clients.shutdown().await.is_complete());
 }
