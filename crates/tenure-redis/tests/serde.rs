@@ -55,6 +55,50 @@ fn every_topology_loads_with_its_settings() {
     assert_eq!(url.topology(), Topology::Sentinel);
 }
 
+/// The settings a file can give beyond the URL's reach the config: user names,
+/// and (with `rustls`) extra root certificates.
+#[test]
+fn user_names_and_root_certificates_in_a_file_reach_the_config() {
+    let standalone = load(r#"{"url": "redis://10.0.0.1:6380/0", "username": "app", "password": "s3cret"}"#).unwrap();
+    assert_eq!(standalone.username(), Some("app"));
+    let built = RedisConfig::builder("redis://10.0.0.1:6380/0")
+        .username("app")
+        .password("s3cret")
+        .build()
+        .unwrap();
+    assert_eq!(standalone, built, "the same key as the builder's");
+
+    let sentinel = load(
+        r#"{"sentinels": ["10.0.0.5"], "service_name": "mymaster",
+            "sentinel_username": "watcher", "sentinel_password": "s3cret"}"#,
+    )
+    .unwrap();
+    assert_eq!(sentinel.sentinel_username(), Some("watcher"));
+    let built = RedisConfig::sentinel_builder(["10.0.0.5"], "mymaster")
+        .sentinel_username("watcher")
+        .sentinel_password("s3cret")
+        .build()
+        .unwrap();
+    assert_eq!(sentinel, built, "the same key as the builder's");
+
+    #[cfg(feature = "rustls")]
+    {
+        let certificates = tenure_test_support::TestCertificates::generate().unwrap();
+        let pem = certificates.ca_pem();
+        let json = format!(
+            r#"{{"url": "rediss://10.0.0.1:6380/0", "root_certificates_pem": [{}]}}"#,
+            serde_json::to_string(pem).unwrap()
+        );
+        let tls = load(&json).unwrap();
+        assert_eq!(tls.root_certificate_count(), 1);
+        let built = RedisConfig::builder("rediss://10.0.0.1:6380/0")
+            .add_root_certificate_pem(pem)
+            .build()
+            .unwrap();
+        assert_eq!(tls, built, "the same key as the builder's");
+    }
+}
+
 #[test]
 fn bad_files_are_errors_that_never_show_the_password() {
     for (json, expect) in [
