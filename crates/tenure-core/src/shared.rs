@@ -29,8 +29,13 @@ use std::{fmt, ops::Deref, sync::Arc};
 /// # use tenure_core::{Close, Closing, EvictClose, Shared};
 /// # struct Client;
 /// # impl Close for Client { async fn close(self, _: &Closing) {} }
-/// async fn evict(client: Shared<Client>) {
-///     EvictClose::evict_close(client).await;
+/// // Even with a token in hand (inside a close the cache runs), a `Shared` is not
+/// // `EvictClose`: the cache's one path to closing refuses it.
+/// struct Tenant(Shared<Client>);
+/// impl Close for Tenant {
+///     async fn close(self, closing: &Closing) {
+///         EvictClose::evict_close(self.0, closing).await;
+///     }
 /// }
 /// ```
 ///
