@@ -264,7 +264,6 @@ mod linux {
         fs,
         os::unix::ffi::OsStrExt,
         path::{Path, PathBuf},
-        process::{Command, Stdio},
         time::{Duration, Instant, SystemTime},
     };
 
@@ -278,14 +277,18 @@ mod linux {
     /// How long to wait for a killed server to disappear.
     const KILL_WAIT: Duration = Duration::from_secs(2);
 
-    /// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks
-    /// since boot.
-    pub(super) fn start_time(pid: &str) -> Option<String> {
+    /// Field `n` (3 or later) of `/proc/<pid>/stat`, if the process exists.
+    fn stat_field(pid: &str, n: usize) -> Option<String> {
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // Field 2 (the command name, in parentheses) may contain spaces.
         let rest = &stat[stat.rfind(')')? + 1..];
         // `rest` starts at field 3.
-        rest.split_whitespace().nth(22 - 3).map(str::to_owned)
+        rest.split_whitespace().nth(n - 3).map(str::to_owned)
+    }
+
+    /// When the process started, in clock ticks since boot (field 22).
+    pub(super) fn start_time(pid: &str) -> Option<String> {
+        stat_field(pid, 22)
     }
 
     pub(super) fn boot_id() -> Option<String> {
@@ -300,15 +303,9 @@ mod linux {
             .map(|link| link.to_string_lossy().into_owned())
     }
 
-    /// Whether the process `pid` is gone or a zombie.
+    /// Whether the process `pid` is gone or a zombie (its state, field 3).
     fn exited(pid: &str) -> bool {
-        match fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => stat
-                .rfind(')')
-                .and_then(|end| stat[end + 1..].split_whitespace().next())
-                .is_none_or(|state| state == "Z" || state == "X"),
-            Err(_) => true,
-        }
+        stat_field(pid, 3).is_none_or(|state| state == "Z" || state == "X")
     }
 
     /// Whether the owner of `dir` (named `tenure-redis-test-<pid>-<n>`) has exited.
@@ -402,12 +399,7 @@ mod linux {
                 continue;
             }
             if dirs.iter().any(|(dir, real)| serves(pid, dir, real.as_deref())) {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &pid.to_string()])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+                crate::redis_server::kill_pid(pid);
                 killed.push(pid.to_string());
             }
         }

@@ -100,7 +100,7 @@ fn live_servers() -> std::sync::MutexGuard<'static, Vec<LiveServer>> {
 }
 
 /// `kill -KILL <pid>`.
-fn kill_pid(pid: u32) {
+pub(crate) fn kill_pid(pid: u32) {
     let _ = Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .stdin(Stdio::null())
