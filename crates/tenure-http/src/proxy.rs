@@ -149,6 +149,13 @@ mod tests {
         assert_eq!(p.host_port(), "proxy.example");
     }
 
+    /// `url`'s refusal as shown (`Display` and `Debug`), after checking its kind.
+    fn refusal(url: &str) -> String {
+        let e = Proxy::parse(url).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{url}: {e}");
+        format!("{e} {e:?}")
+    }
+
     #[test]
     fn bad_proxy_urls_are_typed_errors_that_do_not_echo() {
         for url in [
@@ -162,9 +169,7 @@ mod tests {
             "http://u:SECRET@[::1]:",
             "http://u:SECRET@proxy:99999",
         ] {
-            let e = Proxy::parse(url).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{e}");
-            let shown = format!("{e} {e:?}");
+            let shown = refusal(url);
             assert!(shown.contains("proxy"), "{shown}");
             assert!(!shown.contains("SECRET"), "{shown}");
         }
@@ -183,9 +188,7 @@ mod tests {
             "http://alice:SECRET@proxy:3128/path",
             "http://alice:SECRET@proxy:3128/?q",
         ] {
-            let e = Proxy::parse(url).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{url}: {e}");
-            let shown = format!("{e} {e:?}");
+            let shown = refusal(url);
             assert!(shown.contains("no path, query or fragment"), "{url}: {shown}");
             for secret in ["alice", "SECRET", "SE", "1234"] {
                 assert!(!shown.contains(secret), "{url}: {shown}");
