@@ -309,8 +309,12 @@ impl<K, H> CachePolicy<K, H> {
                 ));
             }
         }
-        let refresh = policy.refresh.unwrap_or(Refresh::Off);
-        let refresh_after = match refresh {
+        // A cache that cannot refresh refuses a refresh setting after its own
+        // rules (so every cache gives the same message for a value out of
+        // range), whatever the time-to-live, quoting the value as given: a
+        // setting that can never take effect is a mistake, not a no-op.
+        const CANNOT_REFRESH: &str = "this cache cannot refresh ahead: only a cache of owned entries with a refresh function can (shared entries are never rebuilt)";
+        let refresh_after = match policy.refresh.unwrap_or(Refresh::Off) {
             Refresh::Off => None,
             Refresh::After(after) => {
                 if after.is_zero() {
@@ -329,7 +333,10 @@ impl<K, H> CachePolicy<K, H> {
                         "must be shorter than time_to_live, or no entry is ever refreshed before it expires",
                     ));
                 }
-                Some(("refresh_after", after))
+                if !can_refresh {
+                    return Err(Error::invalid_setting("refresh_after", after, CANNOT_REFRESH));
+                }
+                Some(after)
             }
             Refresh::TtlPercent(percent) => {
                 if !(1..=99).contains(&percent) {
@@ -339,6 +346,13 @@ impl<K, H> CachePolicy<K, H> {
                         "must be between 1 and 99",
                     ));
                 }
+                if !can_refresh {
+                    return Err(Error::invalid_setting(
+                        "refresh_after_ttl_percent",
+                        percent,
+                        CANNOT_REFRESH,
+                    ));
+                }
                 time_to_live
                     // `ttl * percent` overflows for a time-to-live near `Duration::MAX`.
                     .map(|ttl| {
@@ -346,35 +360,14 @@ impl<K, H> CachePolicy<K, H> {
                             .map_or_else(|| ttl / 100 * u32::from(percent), |scaled| scaled / 100)
                     })
                     .filter(|after| !after.is_zero())
-                    .map(|after| ("refresh_after_ttl_percent", after))
             }
         };
-        // After each setting's own rules (so every cache gives the same message
-        // for a value out of range): refused whatever the time-to-live, quoting
-        // the value as given. A setting that can never take effect is a
-        // mistake, not a no-op.
-        const CANNOT_REFRESH: &str = "this cache cannot refresh ahead: only a cache of owned entries with a refresh function can (shared entries are never rebuilt)";
-        if !can_refresh {
-            match refresh {
-                Refresh::Off => {}
-                Refresh::After(after) => {
-                    return Err(Error::invalid_setting("refresh_after", after, CANNOT_REFRESH));
-                }
-                Refresh::TtlPercent(percent) => {
-                    return Err(Error::invalid_setting(
-                        "refresh_after_ttl_percent",
-                        percent,
-                        CANNOT_REFRESH,
-                    ));
-                }
-            }
-        }
         Ok(Resolved {
             max_capacity,
             expiry: Expiry {
                 ttl: time_to_live.map(crate::clock::nanos),
                 tti: time_to_idle.map(crate::clock::nanos),
-                refresh: refresh_after.map(|(_, after)| crate::clock::nanos(after)),
+                refresh: refresh_after.map(crate::clock::nanos),
             },
             shortest_expiry: [time_to_live, time_to_idle].into_iter().flatten().min(),
             scoped: policy.scoped.unwrap_or(false),
