@@ -101,7 +101,9 @@ pub use tenure_redis as redis;
 /// [`RedisSentinels`](test_util::RedisSentinels) run private `redis-server`
 /// processes on free loopback ports and kill them when dropped;
 /// [`TestCertificates`](test_util::TestCertificates) is a fresh test CA and a
-/// server certificate for `127.0.0.1` and `localhost`.
+/// server certificate for `127.0.0.1` and `localhost`;
+/// [`FullBacklog`](test_util::FullBacklog) is a listener a connection to which
+/// hangs in the TCP handshake, for connect timeouts.
 ///
 /// # Examples
 ///

@@ -1111,36 +1111,12 @@ async fn request_timeout_covers_a_slow_body_read_in_full<K: Kind>() {
     assert_eq!(failure, Failure::Timeout);
 }
 
-/// A loopback listener that never accepts, its accept queue full: a connection
-/// to it hangs in the TCP handshake. Keep both until the test ends.
-fn full_backlog() -> (std::net::SocketAddr, tokio::net::TcpListener, Vec<std::net::TcpStream>) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket
-        .bind(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)))
-        .unwrap();
-    let listener = socket.listen(1).unwrap();
-    let addr = listener.local_addr().unwrap();
-    // Fill the accept queue: connections complete until it is full, then hang
-    // (a real-time bound on the blocking connect, not a timing assertion).
-    let mut fillers = Vec::new();
-    for _ in 0..16 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            Ok(stream) => fillers.push(stream),
-            Err(_) => return (addr, listener, fillers),
-        }
-    }
-    panic!(
-        "the backlog never filled ({} connections accepted by the kernel)",
-        fillers.len()
-    );
-}
-
 /// The connect timeout applies: against a full backlog, a 1 s connect timeout
 /// fires while the request timeout is an hour away. Paused time: the runtime
 /// jumps to the next timer when idle, so the 600 s guard fires first if the
 /// connect timeout is not set.
 async fn connect_timeout_against_a_full_backlog<K: Kind>() {
-    let (addr, listener, fillers) = full_backlog();
+    let hole = tenure_test_support::FullBacklog::start().unwrap();
     let clients = K::new().unwrap();
     let config = HttpClientConfig::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -1150,13 +1126,13 @@ async fn connect_timeout_against_a_full_backlog<K: Kind>() {
     let client = K::get(&clients, &config).await.unwrap();
     let failure = tokio::time::timeout(
         Duration::from_secs(600),
-        K::send(&client, &format!("http://{addr}/"), &[]),
+        K::send(&client, &format!("http://{}/", hole.addr()), &[]),
     )
     .await
     .expect("the connect timeout should fire long before the 600 s guard")
     .unwrap_err();
     assert_eq!(failure, Failure::Timeout);
-    drop((fillers, listener));
+    drop(hole);
 }
 
 /// Answers one request on a raw loopback socket with a minimal HTTP/1.1

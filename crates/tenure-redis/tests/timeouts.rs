@@ -4,17 +4,14 @@
 
 mod common;
 
-use std::{
-    net::{Ipv4Addr, SocketAddr, TcpStream},
-    time::Duration,
-};
+use std::{net::Ipv4Addr, time::Duration};
 
 use common::start_server;
 use tenure_redis::{
     Error, RedisClients, RedisConfig,
     deadpool_redis::redis::{self, AsyncCommands},
 };
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::TcpListener;
 
 /// A hang guard far above every configured timeout, not a timing assertion.
 const HANG_GUARD: Duration = Duration::from_secs(20);
@@ -114,34 +111,14 @@ async fn connecting_to_a_cluster_that_never_answers_is_a_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connecting_to_a_full_backlog_is_a_timeout() {
     let _watchdog = common::Watchdog::new("connecting_to_a_full_backlog_is_a_timeout", common::TEST_LIMIT);
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
-    let listener = socket.listen(1).unwrap();
-    let addr = listener.local_addr().unwrap();
-    // Fill the accept queue: connections complete until it is full, then hang.
-    let mut fillers = Vec::new();
-    let mut full = false;
-    for _ in 0..16 {
-        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            Ok(stream) => fillers.push(stream),
-            Err(_) => {
-                full = true;
-                break;
-            }
-        }
-    }
-    assert!(
-        full,
-        "the backlog never filled ({} connections accepted by the kernel)",
-        fillers.len()
-    );
+    let hole = tenure_test_support::FullBacklog::start().expect("a full backlog");
     let clients = RedisClients::new().unwrap();
-    let config = short_timeouts(&format!("redis://{addr}/0"));
+    let config = short_timeouts(&format!("redis://{}/0", hole.addr()));
     let err = get_error(&clients, &config).await;
-    println!("timeouts/full backlog ({} fillers): {err}", fillers.len());
+    println!("timeouts/full backlog ({} fillers): {err}", hole.fillers());
     assert_eq!(err.kind(), tenure_redis::ErrorKind::Connection, "{err:?}");
     assert!(err.is_timeout(), "a connect timeout must be a timeout: {err:?}");
-    drop((fillers, listener));
+    drop(hole);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

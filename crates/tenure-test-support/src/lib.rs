@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | [`http_server`] | [`CountingServer`]: an in-process hyper server (HTTP/1.1, HTTP/2, optionally TLS) that counts the connections it accepts |
 //! | [`certificates`] | [`TestCertificates`]: a fresh test CA and a server certificate for `127.0.0.1` and `localhost` |
+//! | [`full_backlog`] | [`FullBacklog`]: a loopback listener whose accept queue is full, so a connection hangs in the TCP handshake (for connect timeouts) |
 //! | [`redis_server`] | [`RedisServer`]: a private `redis-server` process on a free port (optionally with a TLS port), which counts its clients |
 //! | [`redis_cluster`] | [`RedisCluster`]: private Redis Cluster masters joined with `redis-cli --cluster create` |
 //! | [`redis_sentinel`] | [`RedisSentinels`]: a private master, its replicas and the sentinels monitoring it |
@@ -42,6 +43,7 @@
 //! Rust 1.88 or newer (the workspace's `rust-version`).
 
 pub mod certificates;
+pub mod full_backlog;
 pub mod http_server;
 mod redis_admin;
 pub mod redis_cluster;
@@ -50,6 +52,7 @@ pub mod redis_sentinel;
 pub mod redis_server;
 
 pub use certificates::TestCertificates;
+pub use full_backlog::FullBacklog;
 pub use http_server::CountingServer;
 pub use redis_cluster::RedisCluster;
 pub use redis_sentinel::RedisSentinels;
