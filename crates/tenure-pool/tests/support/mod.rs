@@ -8,7 +8,7 @@ use std::sync::{
     atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
-use tenure_pool::{Close, Closing};
+use tenure_pool::{ClientCache, Close, Closing, Entry};
 
 /// What every probe of one test reports to.
 #[derive(Debug, Default)]
@@ -77,4 +77,23 @@ pub async fn settle() {
     for _ in 0..16 {
         tokio::task::yield_now().await;
     }
+}
+
+/// The control of a real-time expiry test: the cache serves a live entry, so
+/// that "never served past its time-to-live" is not vacuous. Each of ten
+/// attempts inserts a fresh key (100 and up, made by `entry`) and looks it up
+/// at once; only a stall of a whole time-to-live between the two makes one
+/// miss (no wall-clock bound), so one is served unless serving is broken.
+/// Returns how many of the control's keys were retired as expired; every
+/// other control key leaves as invalidated.
+pub fn assert_serves_a_live_entry<E: Entry>(cache: &ClientCache<u32, E>, entry: impl Fn(u32) -> E) -> u64 {
+    let expired_before = cache.stats().evictions.expired;
+    let served = (100..110).any(|key| {
+        drop(cache.insert(key, entry(key)).unwrap());
+        let hit = cache.get(&key).is_some();
+        cache.invalidate(&key);
+        hit
+    });
+    assert!(served, "a live entry is never served");
+    cache.stats().evictions.expired - expired_before
 }
