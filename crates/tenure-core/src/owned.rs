@@ -16,8 +16,9 @@ use crate::Close;
 /// taken back out. Once a cache holds it, the only way out is
 /// [`EvictClose`](crate::EvictClose), which closes it. An `Owned` that no cache
 /// ever holds (never inserted; refused by a runtime-scoped cache outside a
-/// runtime; made by an `init` whose caller was cancelled) is dropped like any
-/// value, unclosed.
+/// runtime; made by an `init` whose caller was cancelled; passed to an insert
+/// whose key's `Hash` or `Clone` panicked, which the cache runs before it takes
+/// the entry) is dropped like any value, unclosed.
 ///
 /// # Examples
 ///

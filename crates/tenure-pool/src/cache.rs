@@ -251,27 +251,22 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         runtime_scope::current().map(Scope::of).ok_or_else(Error::no_runtime)
     }
 
+    /// A lookup counted as one hit or one miss ([`ClientCache::get`]'s).
     #[inline]
     fn lookup(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
-        self.lookup_counting(key, tag, Count::First)
+        self.lookup_counting(key, tag, true)
     }
 
-    /// A second look by a caller whose first lookup already counted its miss:
-    /// it leaves the counters as one lookup would (a hit, or one miss).
-    fn lookup_again(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
-        self.lookup_counting(key, tag, Count::Again)
-    }
-
-    /// A look that counts nothing: a single-flight waiter's, whose call counted
-    /// its miss already and is documented to count nothing more.
+    /// A look that counts nothing: one of a `get_or_try_insert_with` call's,
+    /// which counts the whole call once when it ends ([`CallLookup`]).
     fn lookup_uncounted(self: &Arc<Self>, key: &K, tag: u64) -> Option<E::Handle> {
-        self.lookup_counting(key, tag, Count::Not)
+        self.lookup_counting(key, tag, false)
     }
 
-    /// One lookup, under the shard's read lock, counted as `count` says
-    /// (`Count::First` on the hit path, where the other branches fold away).
+    /// One lookup, under the shard's read lock, counted as a hit or a miss if
+    /// `counted` (on the hit path, where the other branch folds away).
     #[inline]
-    fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, count: Count) -> Option<E::Handle> {
+    fn lookup_counting(self: &Arc<Self>, key: &K, tag: u64, counted: bool) -> Option<E::Handle> {
         let hash = self.hash(key);
         let mut time = Reading::new(
             &self.clock,
@@ -280,15 +275,12 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         );
         let shard = self.shard(hash).read();
         let lookup = shard.get(hash, key, tag, &mut time, self.settings.expiry);
-        // A second look turns the first look's miss into this hit, or leaves it.
-        match (matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)), count) {
-            (true, Count::First) => self.reads.hit(),
-            (true, Count::Again) => {
+        if counted {
+            if matches!(lookup, Lookup::Hit(_) | Lookup::Refresh(_)) {
                 self.reads.hit();
-                self.reads.unmiss();
+            } else {
+                self.reads.miss();
             }
-            (false, Count::First) => self.reads.miss(),
-            (false, Count::Again) | (_, Count::Not) => {}
         }
         let found = match lookup {
             Lookup::Hit(index) => Some(E::__handle(&shard.stored(index).stored)),
@@ -477,8 +469,11 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 
     fn insert(&self, key: K, entry: E, scope: Scope) -> Result<E::Handle, Error> {
-        let held = self.hold(&key, entry);
+        // The key's `Hash` (here) and `Clone` (in `hold`) run before the cache
+        // takes the entry: if either panics, the entry was never the cache's
+        // and is dropped as any unused `Owned` is.
         let hash = self.hash(&key);
+        let held = self.hold(&key, entry);
         // Without time-to-live, time-to-idle or refresh, no entry time is ever
         // read: skip the clock. Otherwise read it about once per heartbeat, not
         // per insert (`Clock::insertion_time`): precise readings, two clock
@@ -503,7 +498,12 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             return Err(Error::shut_down());
         }
         tracing::debug!(key = ?LogKey(&key), "entry inserted");
+        // The key's `Eq` runs in there, after the cache took the entry: if it
+        // panics, the entry is dropped in the unwind (an owned one is closed)
+        // and counted as refused, so the stats still balance.
+        let refused_if_unwinding = CountOnUnwind(&self.inserts_refused);
         let (index, displaced) = shard.insert(hash, key, scope, held, now, self.settings.expiry);
+        std::mem::forget(refused_if_unwinding);
         let handle = E::__handle(&shard.stored(index).stored);
         if let Some(entry) = &displaced {
             entry.stored.start_drain();
@@ -516,14 +516,20 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 
     fn hold(&self, key: &K, entry: E) -> Held<K, E> {
-        let mut closer = None;
+        // Made before `__store` takes the entry, since it clones the key (user
+        // code, which may panic): see `insert`.
+        let mut closer = E::CLOSES_ON_RETIRE.then(|| self.closer_for(key));
         let stored = E::__store(entry, || {
-            let runtime = Handle::try_current().ok().or_else(|| self.runtime.get().cloned());
-            let typed = EntryCloser::new(key.clone(), runtime, &self.drains);
-            closer = Some(Arc::clone(&typed));
-            typed as Arc<dyn Closer>
+            // Made above for every entry that asks for a closer.
+            let typed = closer.get_or_insert_with(|| self.closer_for(key));
+            Arc::clone(typed) as Arc<dyn Closer>
         });
         Held { stored, closer }
+    }
+
+    fn closer_for(&self, key: &K) -> Arc<EntryCloser<K>> {
+        let runtime = Handle::try_current().ok().or_else(|| self.runtime.get().cloned());
+        EntryCloser::new(key.clone(), runtime, &self.drains)
     }
 
     /// Takes an entry out of service: tells the listener and drops the cache's
@@ -632,16 +638,48 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 }
 
-/// How a lookup counts in the cache's hits and misses.
-#[derive(Clone, Copy)]
-enum Count {
-    /// A call's first look: a hit or a miss.
-    First,
-    /// A later look of a call whose first look counted a miss: a hit turns
-    /// that miss into a hit; a miss counts nothing more.
-    Again,
-    /// Nothing (a single-flight waiter's look at the leader's entry).
-    Not,
+/// Adds one to a counter if dropped, which only happens if the code it is
+/// forgotten after unwinds.
+struct CountOnUnwind<'a>(&'a AtomicU64);
+
+impl Drop for CountOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One `get_or_try_insert_with` call, counted as one lookup when it ends (it
+/// returns, or its future is dropped): a hit if one of its looks found the
+/// entry ([`hit`](Self::hit)), else a miss. Counted at the end rather than at
+/// the first look, so that no count is ever taken back: a miss counted early
+/// and taken back when a later look hit made `misses` go down (against
+/// "counters only grow", and a metrics exporter's counters keep their
+/// highest value), and a snapshot summing the per-thread counters between the
+/// two could read one without the other.
+struct CallLookup<'a> {
+    reads: &'a ReadCounters,
+    hit: bool,
+}
+
+impl<'a> CallLookup<'a> {
+    fn new(reads: &'a ReadCounters) -> Self {
+        Self { reads, hit: false }
+    }
+
+    /// The call got the entry that one of its looks found.
+    fn hit(&mut self) {
+        self.hit = true;
+    }
+}
+
+impl Drop for CallLookup<'_> {
+    fn drop(&mut self) {
+        if self.hit {
+            self.reads.hit();
+        } else {
+            self.reads.miss();
+        }
+    }
 }
 
 /// One refresh of an entry, from its lookup to `finish_refresh`. Dropped
@@ -785,6 +823,15 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// [`shutdown`](Self::shutdown): the entry is retired at once (an owned one is
     /// closed), not leaked. [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime)
     /// in a runtime-scoped cache outside a runtime (the entry is dropped unclosed).
+    ///
+    /// # Panics
+    ///
+    /// If the key's `Hash`, `Clone` or `Eq` panics, the panic goes on through
+    /// `insert`, and the cache is left as it was. `Hash` and `Clone` run before
+    /// the cache takes the entry, which is then dropped unclosed, as an `Owned`
+    /// no cache holds is. `Eq` runs after: the entry is dropped as the panic
+    /// unwinds, so an owned one is closed, and the insert is counted in
+    /// [`inserts_refused`](crate::CacheStats::inserts_refused).
     pub fn insert(&self, key: K, entry: E) -> Result<E::Handle, Error> {
         let scope = self.inner.scope()?;
         self.ensure_reaper();
@@ -817,38 +864,26 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         Fut: Future<Output = Result<E, Err>>,
         Err: Send + Sync + 'static,
     {
-        let scope = match self.inner.scope() {
-            Ok(scope) => scope,
-            Err(error) => {
-                // Outside a runtime a scoped cache finds nothing, as `get` does: a miss.
-                self.inner.reads.miss();
-                return Err(GetError::Cache(error));
-            }
-        };
-        // Every look after the first (below, and after a leader was cancelled or
-        // failed with another error type) counts with the first as one lookup.
-        let mut looked = false;
+        // However many times the call looks (below, and again after a leader
+        // was cancelled or failed with another error type), it counts as one
+        // lookup, when it ends. A call that fails before looking (outside a
+        // runtime for a scoped cache, as `get` there; after `shutdown`) misses.
+        let mut counted = CallLookup::new(&self.inner.reads);
+        let scope = self.inner.scope().map_err(GetError::Cache)?;
         let leader = loop {
             if self.inner.shut_down.load(Ordering::SeqCst) {
-                if !looked {
-                    self.inner.reads.miss(); // a call that finds the cache shut down misses
-                }
                 return Err(GetError::Cache(Error::shut_down()));
             }
-            let found = if looked {
-                self.inner.lookup_again(&key, scope.tag())
-            } else {
-                self.inner.lookup(&key, scope.tag())
-            };
-            looked = true;
-            if let Some(handle) = found {
+            if let Some(handle) = self.inner.lookup_uncounted(&key, scope.tag()) {
+                counted.hit();
                 return Ok(handle);
             }
             match single_flight::join(&self.inner.flights, &key, scope.tag()) {
                 Role::Lead(leader) => {
                     // Our lookup may have missed just before another leader
                     // inserted and left: look once more before building.
-                    if let Some(handle) = self.inner.lookup_again(&key, scope.tag()) {
+                    if let Some(handle) = self.inner.lookup_uncounted(&key, scope.tag()) {
+                        counted.hit();
                         leader.publish(Outcome::Ready);
                         return Ok(handle);
                     }

@@ -6,7 +6,9 @@
 //! takes what the cache holds under the key at that moment instead (the
 //! leader's entry may have been retired since its insert). If the leader is cancelled, its guard removes the flight
 //! and drops the sender unpublished: waiters see the channel close and retry, and
-//! one of them becomes the new leader.
+//! one of them becomes the new leader. A flight left registered with its sender
+//! gone (the guard's removal panicked in the key's `Hash` or `Eq`) is replaced
+//! by the next caller that joins it, who leads.
 
 use std::{any::Any, collections::HashMap, hash::Hash, sync::Arc};
 
@@ -42,7 +44,12 @@ pub(crate) enum Role<'a, K: Hash + Eq + Clone> {
 pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, tag: u64) -> Role<'a, K> {
     let mut map = flights.lock();
     let flight_key = (key.clone(), tag);
-    if let Some(rx) = map.get(&flight_key) {
+    // A flight whose sender is gone was not unregistered (its leader's guard
+    // panicked in the key's `Hash` or `Eq`): joining it would only see it
+    // closed and come back here, for ever. Take its place instead.
+    if let Some(rx) = map.get(&flight_key)
+        && rx.has_changed().is_ok()
+    {
         return Role::Wait(rx.clone());
     }
     let (tx, rx) = watch::channel(None);

@@ -95,8 +95,10 @@ pub struct CacheStats {
     /// Lookups that found nothing, or only an expired entry. A
     /// `get_or_try_insert_with` call counts as one lookup however many times it
     /// looks: a hit if any look finds the entry, else one miss (whether it ran
-    /// `init`, got a waited-for leader's entry, or failed before looking:
-    /// outside a runtime for a scoped cache, or after `shutdown`).
+    /// `init`, got a waited-for leader's entry, was cancelled, or failed before
+    /// looking: outside a runtime for a scoped cache, or after `shutdown`). It
+    /// is counted when the call returns or its future is dropped, so a call
+    /// under way is in neither count.
     pub misses: u64,
     /// Entries inserted (by `insert`, a successful `get_or_try_insert_with`, or
     /// a refresh whose new value was swapped in).
@@ -133,7 +135,10 @@ pub struct CacheStats {
     pub refreshes_discarded: u64,
     /// Inserts refused because the cache had been shut down (`insert`, or a
     /// `get_or_try_insert_with` whose `init` finished after `shutdown`): the
-    /// entry was retired at once, so an owned one is closed. Every owned entry
+    /// entry was retired at once, so an owned one is closed. Also counted: an
+    /// insert whose key's `Eq` panicked once the cache held the entry (the
+    /// entry is dropped as the panic unwinds, so an owned one is closed; see
+    /// [`ClientCache::insert`](crate::ClientCache::insert)). Every owned entry
     /// handed to the cache is inserted, discarded after a refresh, or refused,
     /// so once nothing drains, `closes + closes_abandoned + close_panics`
     /// equals `inserts + refreshes_discarded + inserts_refused` (for a cache of

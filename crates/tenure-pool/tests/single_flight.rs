@@ -173,6 +173,47 @@ async fn different_keys_fly_separately() {
     slow.abort();
 }
 
+/// A call counts once, when it ends, so no count ever goes down: here a
+/// waiter's leader is cancelled after the key was inserted meanwhile, and the
+/// waiter's next look finds the entry. Counted at its first look, that call
+/// would have shown a miss and then taken it back for the hit.
+#[test]
+fn hits_and_misses_never_go_down_and_a_call_under_way_counts_in_neither() {
+    use std::{
+        future::Future,
+        task::{Context, Waker},
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _entered = runtime.enter();
+    let cache = ClientCache::<&str, Shared<u32>>::builder().build().unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut leader =
+        Box::pin(cache.get_or_try_insert_with("k", std::future::pending::<Result<Shared<u32>, InitFailed>>));
+    assert!(leader.as_mut().poll(&mut cx).is_pending(), "the leader runs init");
+    let mut waiter = Box::pin(cache.get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new(2)) }));
+    assert!(waiter.as_mut().poll(&mut cx).is_pending(), "the waiter waits for it");
+    let under_way = cache.stats();
+    assert_eq!((under_way.hits, under_way.misses), (0, 0), "two calls under way");
+
+    drop(cache.insert("k", Shared::new(1)).unwrap());
+    let mut seen = vec![(under_way.hits, under_way.misses)];
+    drop(leader); // cancelled: one miss
+    let stats = cache.stats();
+    seen.push((stats.hits, stats.misses));
+    let std::task::Poll::Ready(found) = waiter.as_mut().poll(&mut cx) else {
+        panic!("the waiter's next look finds the inserted entry");
+    };
+    assert_eq!(*found.unwrap(), 1);
+    drop(waiter);
+    let stats = cache.stats();
+    seen.push((stats.hits, stats.misses));
+    assert_eq!(seen, [(0, 0), (0, 1), (1, 1)], "(hits, misses) after each step");
+}
+
 /// A caller that starts after `invalidate(k)` returned never gets the entry it
 /// retired. The leader inserts its entry and only then hands it to its
 /// waiters; here the entry is invalidated in between (the leader's insert is
