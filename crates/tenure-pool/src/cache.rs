@@ -474,6 +474,11 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         // and is dropped as any unused `Owned` is.
         let hash = self.hash(&key);
         let held = self.hold(&key, entry);
+        // From here the cache holds the entry, and the key's `Eq` (in the
+        // shard's insert) and `Debug` (in the log line) may still panic: the
+        // entry is then dropped in the unwind (an owned one is closed) and
+        // counted as refused, so the stats still balance.
+        let refused_if_unwinding = CountOnUnwind(&self.inserts_refused);
         // Without time-to-live, time-to-idle or refresh, no entry time is ever
         // read: skip the clock. Otherwise read it about once per heartbeat, not
         // per insert (`Clock::insertion_time`): precise readings, two clock
@@ -487,6 +492,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         // Checked under the shard lock: `shutdown` sets the flag before it clears
         // the shards, so an entry is either refused here or cleared there.
         if self.shut_down.load(Ordering::SeqCst) {
+            std::mem::forget(refused_if_unwinding); // counted here
             held.start_drain();
             drop(shard);
             self.inserts_refused.fetch_add(1, Ordering::Relaxed);
@@ -498,10 +504,6 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             return Err(Error::shut_down());
         }
         tracing::debug!(key = ?LogKey(&key), "entry inserted");
-        // The key's `Eq` runs in there, after the cache took the entry: if it
-        // panics, the entry is dropped in the unwind (an owned one is closed)
-        // and counted as refused, so the stats still balance.
-        let refused_if_unwinding = CountOnUnwind(&self.inserts_refused);
         let (index, displaced) = shard.insert(hash, key, scope, held, now, self.settings.expiry);
         std::mem::forget(refused_if_unwinding);
         let handle = E::__handle(&shard.stored(index).stored);
@@ -829,8 +831,9 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// If the key's `Hash`, `Clone` or `Eq` panics, the panic goes on through
     /// `insert`, and the cache is left as it was. `Hash` and `Clone` run before
     /// the cache takes the entry, which is then dropped unclosed, as an `Owned`
-    /// no cache holds is. `Eq` runs after: the entry is dropped as the panic
-    /// unwinds, so an owned one is closed, and the insert is counted in
+    /// no cache holds is. `Eq` runs after (and `Debug`, when debug-level events
+    /// are recorded): the entry is dropped as the panic unwinds, so an owned one
+    /// is closed, and the insert is counted in
     /// [`inserts_refused`](crate::CacheStats::inserts_refused).
     pub fn insert(&self, key: K, entry: E) -> Result<E::Handle, Error> {
         let scope = self.inner.scope()?;
