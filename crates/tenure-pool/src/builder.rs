@@ -146,6 +146,17 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     /// command. Only owned caches have this setting:
     /// rebuilding a shared client would only cool its pool.
     ///
+    /// While it builds, a refresh holds the entry it replaces as a lease
+    /// would, so that entry, once retired, closes only after the refresh has
+    /// ended. A [`shutdown`](crate::ClientCache::shutdown) that starts during a
+    /// refresh therefore waits for it: the new entry, built after the shutdown
+    /// began, is refused (counted in
+    /// [`refreshes_discarded`](crate::CacheStats::refreshes_discarded)) and
+    /// closed before the shutdown returns; with a deadline that passes first,
+    /// the report names the entry being replaced as
+    /// [`Leased`](crate::PendingState::Leased). A refresh that never finishes
+    /// holds a shutdown without a deadline as a lease never dropped does.
+    ///
     /// `after` must be greater than zero and shorter than `time_to_live`;
     /// [`build`](Self::build) says which rule it breaks.
     ///

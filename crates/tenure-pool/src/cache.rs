@@ -295,8 +295,9 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             }
             Lookup::Refresh(id) => {
                 let handle = E::__handle(&shard.stored(id.index).stored);
+                let replacing = E::__handle(&shard.stored(id.index).stored);
                 drop(shard);
-                self.start_refresh(key.clone(), hash, id);
+                self.start_refresh(key.clone(), hash, id, replacing);
                 Some(handle)
             }
         };
@@ -333,12 +334,13 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// `finish_refresh` (swapped in, or failed: one period later), or, if the
     /// refresher or its future panics, or the task is dropped unfinished (its
     /// runtime shut down), by [`RefreshAttempt`], counted in `refresh_failures`.
-    fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
+    fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId, replacing: E::Handle) {
         let mut attempt = RefreshAttempt {
             inner: Arc::clone(self),
             key: Some(key),
             hash,
             id,
+            _replacing: replacing,
         };
         let Some(runtime) = self.runtime_for_reaper() else {
             attempt.failed("there is no tokio runtime to build it on");
@@ -695,6 +697,11 @@ struct RefreshAttempt<K: CacheKey, E: Entry> {
     key: Option<K>,
     hash: u64,
     id: EntryId,
+    /// A handle to the entry being replaced, held as a lease is until the
+    /// attempt ends: so a retired entry (a `shutdown`, say) drains until the
+    /// refresh has ended and its new entry, discarded, is draining in turn, and
+    /// a shutdown that waits for every drain waits for the refresh too.
+    _replacing: E::Handle,
 }
 
 impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {

@@ -31,7 +31,9 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// Afterwards the cache is empty and refuses new entries. An entry that
     /// another thread was retiring when the shutdown started is waited for too;
     /// an insert refused because of the shutdown closes its entry on its own,
-    /// and a shutdown that has already returned does not wait for that close. Await the result
+    /// and a shutdown that has already returned does not wait for that close.
+    /// A refresh building when the shutdown starts is waited for, its new entry
+    /// closed (see [`refresh_after`](crate::ClientCacheBuilder::refresh_after)). Await the result
     /// directly to wait for every lease, or set a [`deadline`](Shutdown::deadline)
     /// to stop waiting and get a report naming every entry not closed yet, and
     /// why. Calling it again is safe.

@@ -191,6 +191,48 @@ async fn a_refresh_that_finishes_after_its_entry_left_is_closed_not_leaked() {
     assert_eq!(cache.stats().draining, 0);
 }
 
+/// A shutdown that starts while a refresh is building waits for it: when the
+/// shutdown returns, the new entry has been built, refused and closed, so
+/// nothing the cache made is still open, or opened, after it. With a deadline
+/// that passes first, the entry being replaced is reported (the refresh holds
+/// it as a lease would).
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_waits_for_a_refresh_under_way() {
+    let log = Arc::new(Log::default());
+    let gate = Arc::new(Semaphore::new(0));
+    let builds = Builds {
+        gate: Some(Arc::clone(&gate)),
+        ..Builds::default()
+    };
+    let cache = cache(&log, &builds);
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert!(cache.get(&"db").is_some());
+    settle_refresh().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1, "the refresh is building");
+
+    let early = cache.shutdown().deadline(Duration::from_secs(1)).await;
+    assert!(!early.is_complete(), "the refresh is still building: {early:?}");
+    assert_eq!(early.still_leased().collect::<Vec<_>>(), [&"db"]);
+    assert_eq!(log.closes.load(Ordering::SeqCst), 0);
+
+    let builder = tokio::spawn({
+        let gate = Arc::clone(&gate);
+        async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            gate.add_permits(1);
+        }
+    });
+    let report = cache.shutdown().await;
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        (log.closes.load(Ordering::SeqCst), report.stats.refreshes_discarded),
+        (2, 1),
+        "the old entry and the new one, built after the shutdown began, are closed"
+    );
+    builder.await.unwrap();
+}
+
 #[test]
 fn refresh_after_must_be_shorter_than_the_time_to_live() {
     let build = |after: Duration| {
