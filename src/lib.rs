@@ -79,7 +79,8 @@
 pub use tenure_core::{Close, Closing, Entry, EvictClose, Lease, Owned, Shared};
 pub use tenure_pool::{
     CacheKey, CachePolicy, CacheStats, ClientCache, ClientCacheBuilder, Error, ErrorKind, EvictionListener, Evictions,
-    GetError, OwnedPool, Pending, PendingState, PoolGuard, RemovalCause, Shutdown, ShutdownReport, deadpool,
+    GetError, MissingDriver, OwnedPool, Pending, PendingState, PoolGuard, RemovalCause, Shutdown, ShutdownReport,
+    check_runtime_drivers, deadpool,
 };
 
 /// Cached hyper HTTP clients: the `tenure-http` crate.

@@ -59,6 +59,16 @@ impl Proxy {
         if host_port.host().is_empty() {
             return Err(invalid("the URL has no host"));
         }
+        // The URI parser takes any hex digits and colons in brackets (`[zq::1]`
+        // too): a bracketed host must be an IPv6 address. Not quoted, as the
+        // host of a mangled URL may be part of its credentials.
+        if let Some(bracketed) = host_port.host().strip_prefix('[')
+            && bracketed
+                .strip_suffix(']')
+                .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err())
+        {
+            return Err(invalid("the host in brackets is not a valid IPv6 address"));
+        }
         // A port, if the authority has one (`]` ends an IPv6 host without one),
         // must be a number from 1 to 65535: an empty one (`http://proxy:`) or 0
         // cannot be connected to.
@@ -173,6 +183,26 @@ mod tests {
             assert!(shown.contains("proxy"), "{shown}");
             assert!(!shown.contains("SECRET"), "{shown}");
         }
+    }
+
+    /// A bracketed host must be an IPv6 address: the URI parser accepts
+    /// `[zq::1]`. The refusal names the problem, not the credentials.
+    #[test]
+    fn a_bracketed_host_that_is_not_ipv6_is_refused_without_echo() {
+        for url in [
+            "http://u:SECRET@[zq::1]:1",
+            "http://u:SECRET@[zq::1]",
+            "https://u:SECRET@[1.2.3.4]:3128",
+            "http://u:SECRET@[::1::2]:3128",
+        ] {
+            let shown = refusal(url);
+            assert!(shown.contains("not a valid IPv6 address"), "{url}: {shown}");
+            for secret in ["SECRET", "zq"] {
+                assert!(!shown.contains(secret), "{url}: {shown}");
+            }
+        }
+        let p = Proxy::parse("http://u:p@[2001:db8::1]:3128").unwrap();
+        assert_eq!(p.uri().to_string(), "http://[2001:db8::1]:3128/");
     }
 
     /// A `/`, `?` or `#` left unencoded in the credentials ends the URI's

@@ -16,7 +16,9 @@ use tenure_pool::{
 use crate::{
     ConnectionBudget, Error, ExternalPool, RedisConfig, RedisPool,
     budget::{BudgetCounters, BudgetToken},
+    connection_error::ConnectionError,
     pool::OwnedRedisPool,
+    scrub::Secrets,
 };
 
 /// A cache of Redis connection pools, keyed by [`RedisConfig`].
@@ -148,7 +150,11 @@ impl SharedPools {
     /// Tells the listener, outside the map's lock, as the owned pools' cache does.
     fn notify(&self, config: &RedisConfig, pool: Shared<ExternalPool>, cause: RemovalCause) {
         if let Some(listener) = &self.listener {
-            listener.notify(config, &RedisPool::shared(pool, config.target().into()), cause);
+            listener.notify(
+                config,
+                &RedisPool::shared(pool, config.target().into(), Secrets::of(config)),
+                cause,
+            );
         }
     }
 
@@ -205,16 +211,18 @@ impl RedisClients {
     /// [`ErrorKind::Build`](crate::ErrorKind::Build) if the pool cannot be built,
     /// [`ErrorKind::ShutDown`](crate::ErrorKind::ShutDown) after [`shutdown`](Self::shutdown),
     /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) if polled outside a tokio
-    /// runtime (creating a pool needs one for its timers).
+    /// runtime, or on one built without its timer or its IO driver (creating a
+    /// pool needs its timers and its sockets; see
+    /// [`check_runtime_drivers`](tenure_pool::check_runtime_drivers), which
+    /// checks each runtime once per thread).
     pub async fn get(&self, config: &RedisConfig) -> Result<RedisPool, Error> {
-        // deadpool's tokio timers panic outside a runtime: refuse first, whether or
-        // not a pool would be created.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::no_runtime("RedisClients::get"));
-        }
+        // deadpool's tokio timers, and tokio's sockets, panic outside a runtime
+        // or on one without their driver: refuse first, whether or not a pool
+        // would be created.
+        tenure_pool::check_runtime_drivers().map_err(|missing| Error::runtime("RedisClients::get", missing))?;
         let target: Arc<str> = config.target().into();
         if let Some(pool) = self.shared.get(config) {
-            return Ok(RedisPool::shared(pool, target));
+            return Ok(RedisPool::shared(pool, target, Secrets::of(config)));
         }
         let lease = self
             .owned
@@ -226,7 +234,7 @@ impl RedisClients {
         if let Some(pool) = self.shared.peek(config) {
             drop(lease);
             self.owned.invalidate(config);
-            return Ok(RedisPool::shared(pool, target));
+            return Ok(RedisPool::shared(pool, target, Secrets::of(config)));
         }
         Ok(RedisPool::owned(lease, target))
     }
@@ -270,7 +278,7 @@ impl RedisClients {
         // After registering, so that a concurrent `get` finds the handed-in pool
         // rather than creating an owned one anew.
         self.owned.invalidate(&config);
-        Ok(RedisPool::shared(pool, target))
+        Ok(RedisPool::shared(pool, target, Secrets::of(&config)))
     }
 
     /// Retires the pools for `config`: an owned one is closed after its last
@@ -395,7 +403,9 @@ async fn create_owned(config: &RedisConfig, budget: &Arc<BudgetCounters>) -> Res
     tracing::debug!(config = %config, "creating a Redis pool");
     let pool = OwnedRedisPool::build(config, BudgetToken::new(budget, config.max_connections()))?;
     if let Err(e) = pool.connect_once().await {
-        // Dropping the pool (never lent out) drops its connections.
+        // Dropping the pool (never lent out) drops its connections. The server's
+        // reply may quote the credentials: only the scrubbed error is shown.
+        let e = ConnectionError::new(e, &pool.secrets);
         tracing::debug!(target_server = %config.target(), error = %e, "Redis pool creation failed");
         return Err(Error::connection(&config.target(), e));
     }
@@ -558,5 +568,52 @@ mod tests {
             panic!("`get` outside a runtime must fail at once");
         };
         assert_eq!(err.kind(), crate::ErrorKind::Runtime, "{err:?}");
+    }
+
+    /// On a runtime without its timer, deadpool's timeouts panicked (in
+    /// deadpool-runtime); without its IO driver, tokio's `TcpStream::connect`
+    /// did. Both `get`s now refuse with a typed error naming what is missing.
+    #[test]
+    fn get_on_a_runtime_without_a_timer_or_io_is_a_typed_error() {
+        for (runtime, missing) in [
+            (
+                tokio::runtime::Builder::new_current_thread().enable_io().build(),
+                tenure_pool::MissingDriver::Timer,
+            ),
+            (
+                tokio::runtime::Builder::new_current_thread().enable_time().build(),
+                tenure_pool::MissingDriver::Io,
+            ),
+        ] {
+            let runtime = runtime.expect("a runtime");
+            let clients = RedisClients::new().unwrap();
+            // Port 1 on the loopback: nothing listens (and nothing is reached).
+            let config = RedisConfig::from_url("redis://127.0.0.1:1/0").unwrap();
+            let check = |err: Error, operation: &str| {
+                assert_eq!(err.kind(), crate::ErrorKind::Runtime, "{err:?}");
+                assert!(!err.is_config());
+                assert_eq!(err.to_string(), format!("{operation}: {missing}"));
+                let source =
+                    std::error::Error::source(&err).and_then(|s| s.downcast_ref::<tenure_pool::MissingDriver>());
+                assert_eq!(source, Some(&missing), "{err:?}");
+            };
+            let err = runtime
+                .block_on(clients.get(&config))
+                .expect_err("no pool without the driver");
+            check(err, "RedisClients::get");
+            assert!(clients.is_empty(), "nothing was created");
+            let pool = clients
+                .insert_shared(config.clone(), config.create_pool().unwrap())
+                .unwrap();
+            let err = runtime
+                .block_on(pool.get())
+                .map(drop)
+                .expect_err("no connection without the driver");
+            check(err, "RedisPool::get");
+            let err = runtime
+                .block_on(clients.get(&config))
+                .expect_err("not even a handed-in pool");
+            check(err, "RedisClients::get");
+        }
     }
 }

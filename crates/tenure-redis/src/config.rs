@@ -402,14 +402,20 @@ impl RedisConfig {
     }
 
     /// Database, protocol and credentials of the data nodes.
+    ///
+    /// The username goes with a password only: the `redis` crate sends it only
+    /// with one (`AUTH user password`, `HELLO 3 AUTH user password`), and
+    /// without one it may be a password written in the username slot
+    /// (`redis://s3cret@host`), which the `Debug` of a pool from
+    /// [`create_pool`](RedisConfig::create_pool) would show.
     pub(crate) fn redis_settings(&self) -> deadpool_redis::redis::RedisConnectionInfo {
         let mut redis = deadpool_redis::redis::RedisConnectionInfo::default()
             .set_db(self.database)
             .set_protocol(self.redis_protocol());
-        if let Some(username) = &self.username {
-            redis = redis.set_username(username);
-        }
         if let Some(password) = &self.password {
+            if let Some(username) = &self.username {
+                redis = redis.set_username(username);
+            }
             redis = redis.set_password(password.expose());
         }
         redis
@@ -682,7 +688,6 @@ mod tests {
         for (url, named) in [
             ("redis://h/0?timeout=1", Some("`timeout`")),
             ("redis://h/0?_x9=1", Some("`_x9`")),
-            ("redis://u:6379?s3cretTail@host", None),
             ("redis://h/0?pass%20word=1", None),
             ("redis://h/0?9lives=1", None),
             ("redis://h/0?p-w=1", None),
@@ -706,6 +711,85 @@ mod tests {
         assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
         let err = RedisConfig::from_url("http://h").unwrap_err();
         assert!(err.to_string().contains("`http`"), "{err}");
+    }
+
+    /// A `/`, `?` or `#` left unencoded in the credentials ends the authority
+    /// early: the user name would become a host, the rest of the credentials a
+    /// path (a database index, a sentinel service name), a query parameter
+    /// (whose name the error would show) or a fragment. Any `@` after the
+    /// authority is refused, quoting none of the URL, as the HTTP proxy parser does.
+    #[test]
+    fn an_at_after_the_authority_is_refused_without_quoting() {
+        let mut urls = vec![
+            "redis://alice:123?hunter2=x@127.0.0.1:6390/0",
+            "redis://alice:?hunter2&x@127.0.0.1/0",
+            "redis://al?hunter2=1:pw@127.0.0.1/0",
+            "redis://u:6379?s3cretTail@host",
+            "redis://alice:1234/hunter2@host/0",
+            "rediss://alice:1234/hunter2@host/0",
+            "redis://alice:12#hunter2@host/0",
+            "redis://host/0?protocol=3&x=alice@hunter2",
+        ];
+        #[cfg(feature = "sentinel")]
+        urls.extend([
+            "redis+sentinel://alice:1234/hunter2@mymaster",
+            "redis+sentinel://al/ice:hunter2@mymaster",
+            "redis+sentinel://alice:99/hunter2@sentinel-1/0",
+            "rediss+sentinel://alice:99?hunter2@sentinel-1/m",
+            "redis+sentinel://alice:99#hunter2@sentinel-1/m",
+            "redis+sentinel://s1/my@master",
+        ]);
+        for url in urls {
+            let err = RedisConfig::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidUrl, "{url}: {err}");
+            assert_eq!(
+                err.to_string(),
+                "invalid Redis URL: an `@` comes after the end of the host \
+                 (a `/`, `?` or `#` in its credentials must be percent-encoded)",
+                "{url}"
+            );
+            let shown = format!("{err} {err:?}");
+            for part in [
+                "alice",
+                "al/ice",
+                "hunter2",
+                "1234",
+                "s3cret",
+                "Tail",
+                "master",
+                "sentinel-1",
+            ] {
+                assert!(!shown.contains(part), "{url}: {shown}");
+            }
+        }
+        #[cfg(feature = "cluster")]
+        {
+            let err = RedisConfig::cluster_builder(["h:1", "redis://alice:1/hunter2@h:2"])
+                .build()
+                .unwrap_err();
+            assert_eq!((err.kind(), err.index()), (ErrorKind::InvalidUrl, Some(1)), "{err}");
+            assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+        }
+        #[cfg(feature = "sentinel")]
+        {
+            let err = RedisConfig::sentinel_builder(["redis://alice:1/hunter2@s1"], "m")
+                .build()
+                .unwrap_err();
+            assert_eq!((err.kind(), err.index()), (ErrorKind::InvalidUrl, Some(0)), "{err}");
+            assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+            // Encoded, they are credentials again; an `@` in a service name is `%40`.
+            let c = RedisConfig::from_url("redis+sentinel://alice:1234%2Fhunter2@s1/my%40master").unwrap();
+            assert_eq!(c.service_name(), Some("my@master"));
+            assert_eq!(c.addr(), "s1:26379");
+            assert_eq!(
+                RedisConfig::from_url(&c.to_string().replace("***:***", "a:b"))
+                    .unwrap()
+                    .service_name(),
+                Some("my@master")
+            );
+        }
+        let c = RedisConfig::from_url("redis://alice:123%3Fhunter2%2F%23@127.0.0.1:6390/0").unwrap();
+        assert_eq!((c.username(), c.port()), (Some("alice"), 6390));
     }
 
     #[test]

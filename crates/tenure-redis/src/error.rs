@@ -16,7 +16,7 @@ use deadpool_redis::{PoolError, redis::RedisError};
 
 use tenure_pool::config_file::is_plain_identifier;
 
-use crate::Topology;
+use crate::{Topology, connection_error::ConnectionError};
 
 /// Longest scheme echoed back by [`ErrorKind::UnsupportedScheme`].
 const MAX_ECHOED_SCHEME: usize = 16;
@@ -138,8 +138,13 @@ pub enum ErrorKind {
     InvalidSetting,
     /// No connection to the server could be had: it is unreachable, it refused
     /// the credentials, a timeout elapsed ([`Error::is_timeout`]), or the pool is
-    /// closed ([`Error::is_closed`]). [`Error::addr`] is the server;
-    /// [`source`](StdError::source) is deadpool's [`PoolError`].
+    /// closed ([`Error::is_closed`]). [`Error::addr`] is the server. The message
+    /// and the [`source`](StdError::source) give deadpool's [`PoolError`] as
+    /// text, with the configuration's usernames and passwords replaced by
+    /// `***` and the arguments a server quotes back (`unknown command 'HELLO',
+    /// with args beginning with: ...`) cut: a server's reply to the
+    /// connection handshake may quote the credentials. The source is not the
+    /// `PoolError` itself, nor does it have a source.
     Connection,
     /// A command failed: its connection broke, its response timeout elapsed
     /// ([`Error::is_timeout`]), or the server replied with an error. Made by `?` on
@@ -153,10 +158,16 @@ pub enum ErrorKind {
     TopologyMismatch,
     /// The cache has been shut down and takes no new pools.
     ShutDown,
-    /// No tokio runtime is running: [`RedisClients::get`](crate::RedisClients::get)
-    /// and [`RedisPool::get`](crate::RedisPool::get) must be called (polled) inside
-    /// one, since the pools' timeouts are tokio timers. The same mistake is
-    /// `ErrorKind::Runtime` in tenure-http.
+    /// No tokio runtime is running, or it lacks its timer or its IO driver:
+    /// [`RedisClients::get`](crate::RedisClients::get) and
+    /// [`RedisPool::get`](crate::RedisPool::get) must be called (polled) inside a
+    /// runtime built with both (`enable_all()`), since the pools' timeouts are
+    /// tokio timers and their connections tokio sockets. For a missing driver
+    /// the [`source`](StdError::source) is tenure-pool's [`MissingDriver`](crate::MissingDriver)
+    /// (re-exported here), which the message quotes
+    /// (checked with [`check_runtime_drivers`](tenure_pool::check_runtime_drivers),
+    /// whose docs say how). The same mistake is `ErrorKind::Runtime` in
+    /// tenure-http.
     Runtime,
     /// The cache refused the operation for a reason of its own;
     /// [`source`](StdError::source) is the [`CacheError`](crate::CacheError),
@@ -204,7 +215,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Command => "command error",
             ErrorKind::TopologyMismatch => "topology mismatch",
             ErrorKind::ShutDown => "cache shut down",
-            ErrorKind::Runtime => "no tokio runtime",
+            ErrorKind::Runtime => "no usable tokio runtime",
             ErrorKind::Cache => "client cache error",
             ErrorKind::Other => "Redis error",
         })
@@ -377,11 +388,15 @@ impl Error {
 
     /// Whether the pool behind this error was closed (by
     /// [`RedisClients::shutdown`](crate::RedisClients::shutdown) or, for a shared
-    /// pool, by its owner): an [`ErrorKind::Connection`] whose source is
+    /// pool, by its owner): an [`ErrorKind::Connection`] from deadpool's
     /// [`PoolError::Closed`].
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.inner.kind == ErrorKind::Connection && matches!(self.source_as::<PoolError>(), Some(PoolError::Closed))
+        self.inner.kind == ErrorKind::Connection
+            && matches!(
+                self.source_as::<ConnectionError>().map(ConnectionError::pool_error),
+                Some(PoolError::Closed)
+            )
     }
 
     /// Whether a timeout elapsed: connecting (the `redis` crate's connect timeout,
@@ -390,7 +405,7 @@ impl Error {
     /// command's response timeout ([`ErrorKind::Command`]).
     #[must_use]
     pub fn is_timeout(&self) -> bool {
-        if let Some(pool) = self.source_as::<PoolError>() {
+        if let Some(pool) = self.source_as::<ConnectionError>().map(ConnectionError::pool_error) {
             return match pool {
                 PoolError::Timeout(_) => true,
                 PoolError::Backend(e) => e.is_timeout(),
@@ -547,11 +562,16 @@ impl Error {
         .with_setting(setting)
     }
 
-    pub(crate) fn no_runtime(operation: &str) -> Self {
-        Self::new(
-            ErrorKind::Runtime,
-            format!("{operation}: no tokio runtime is running; call it from within one"),
-        )
+    /// `operation` was called where it cannot run: outside a tokio runtime, or
+    /// on one without a driver it needs.
+    pub(crate) fn runtime(operation: &str, missing: tenure_pool::MissingDriver) -> Self {
+        if missing == tenure_pool::MissingDriver::NoRuntime {
+            return Self::new(
+                ErrorKind::Runtime,
+                format!("{operation}: no tokio runtime is running; call it from within one"),
+            );
+        }
+        Self::new(ErrorKind::Runtime, format!("{operation}: {missing}")).with_source(missing)
     }
 
     pub(crate) fn zero_timeout(setting: &'static str) -> Self {
@@ -680,9 +700,20 @@ impl Error {
         .with_addr(addr)
     }
 
+    /// An `@` after the end of a URL's authority (its first `/`, `?` or `#`):
+    /// one of those was left unencoded in the credentials, so the URL parser
+    /// would take part of them for the host, the path, a query parameter or
+    /// the fragment. Nothing of the URL is quoted.
+    pub(crate) fn unencoded_delimiter_in_credentials() -> Self {
+        Self::malformed_url(
+            "an `@` comes after the end of the host (a `/`, `?` or `#` in its credentials must be percent-encoded)",
+        )
+    }
+
     // Errors of use.
 
-    pub(crate) fn connection(addr: &str, source: PoolError) -> Self {
+    /// `source` is already scrubbed of the configuration's secrets.
+    pub(crate) fn connection(addr: &str, source: ConnectionError) -> Self {
         Self::new(
             ErrorKind::Connection,
             format!("no Redis connection to {addr}: {source}"),

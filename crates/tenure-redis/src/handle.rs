@@ -10,7 +10,9 @@ use tenure_pool::{Lease, PoolGuard, Shared};
 
 use crate::{
     Error, ExternalPool, Topology,
+    connection_error::ConnectionError,
     pool::{OwnedKind, OwnedRedisPool},
+    scrub::Secrets,
 };
 
 /// Who owns the pool behind a [`RedisPool`].
@@ -27,7 +29,9 @@ pub enum Ownership {
 #[derive(Clone)]
 enum Inner {
     Owned(Lease<OwnedRedisPool>),
-    Shared(Shared<ExternalPool>),
+    /// With the credentials of the configuration it was handed in for (an
+    /// owned pool has its own configuration's).
+    Shared(Shared<ExternalPool>, Secrets),
 }
 
 /// A pool from [`RedisClients`](crate::RedisClients): owned by the cache, or
@@ -56,9 +60,9 @@ impl RedisPool {
         }
     }
 
-    pub(crate) fn shared(pool: Shared<ExternalPool>, target: Arc<str>) -> Self {
+    pub(crate) fn shared(pool: Shared<ExternalPool>, target: Arc<str>, secrets: Secrets) -> Self {
         Self {
-            inner: Inner::Shared(pool),
+            inner: Inner::Shared(pool, secrets),
             target,
         }
     }
@@ -73,12 +77,12 @@ impl RedisPool {
     /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming the server: it is unreachable, a timeout
     /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]);
     /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) if polled outside a tokio
-    /// runtime (the pool's timeouts are tokio timers).
+    /// runtime, or on one built without its timer or its IO driver (the pool's
+    /// timeouts are tokio timers, its connections tokio sockets).
     pub async fn get(&self) -> Result<RedisConnection, Error> {
-        // deadpool's tokio timers panic outside a runtime: refuse first.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::no_runtime("RedisPool::get"));
-        }
+        // deadpool's tokio timers, and tokio's sockets, panic outside a runtime
+        // or on one without their driver: refuse first.
+        tenure_pool::check_runtime_drivers().map_err(|missing| Error::runtime("RedisPool::get", missing))?;
         let result = match &self.inner {
             Inner::Owned(pool) => match &pool.kind {
                 OwnedKind::Standalone(pool) => pool.get().await.map(Conn::OwnedStandalone),
@@ -87,7 +91,7 @@ impl RedisPool {
                 #[cfg(feature = "sentinel")]
                 OwnedKind::Sentinel(pool) => pool.get().await.map(Conn::OwnedSentinel),
             },
-            Inner::Shared(pool) => match &**pool {
+            Inner::Shared(pool, _) => match &**pool {
                 ExternalPool::Standalone(pool) => pool.get().await.map(Conn::SharedStandalone),
                 #[cfg(feature = "cluster")]
                 ExternalPool::Cluster(pool) => pool.get().await.map(Conn::SharedCluster),
@@ -101,6 +105,13 @@ impl RedisPool {
                 pool: self.clone(),
             }),
             Err(e) => {
+                // A server's reply to the handshake may quote the credentials:
+                // only the scrubbed error is shown.
+                let secrets = match &self.inner {
+                    Inner::Owned(pool) => &pool.secrets,
+                    Inner::Shared(_, secrets) => secrets,
+                };
+                let e = ConnectionError::new(e, secrets);
                 tracing::debug!(target_server = %self.target, error = %e, "no Redis connection");
                 Err(Error::connection(&self.target, e))
             }
@@ -112,7 +123,7 @@ impl RedisPool {
     pub fn status(&self) -> Status {
         match &self.inner {
             Inner::Owned(pool) => pool.status(),
-            Inner::Shared(pool) => pool.status(),
+            Inner::Shared(pool, _) => pool.status(),
         }
     }
 
@@ -120,7 +131,7 @@ impl RedisPool {
     pub fn ownership(&self) -> Ownership {
         match self.inner {
             Inner::Owned(_) => Ownership::Owned,
-            Inner::Shared(_) => Ownership::Shared,
+            Inner::Shared(..) => Ownership::Shared,
         }
     }
 
@@ -134,7 +145,7 @@ impl RedisPool {
                 #[cfg(feature = "sentinel")]
                 OwnedKind::Sentinel(_) => Topology::Sentinel,
             },
-            Inner::Shared(pool) => pool.topology(),
+            Inner::Shared(pool, _) => pool.topology(),
         }
     }
 
@@ -152,7 +163,7 @@ impl RedisPool {
     pub fn same_entry(a: &Self, b: &Self) -> bool {
         match (&a.inner, &b.inner) {
             (Inner::Owned(a), Inner::Owned(b)) => Lease::ptr_eq(a, b),
-            (Inner::Shared(a), Inner::Shared(b)) => Shared::ptr_eq(a, b),
+            (Inner::Shared(a, _), Inner::Shared(b, _)) => Shared::ptr_eq(a, b),
             _ => false,
         }
     }

@@ -19,11 +19,36 @@
 //!
 //! Passwords (the servers' and the sentinels') never appear in `Debug`,
 //! `Display`, this crate's errors or its tracing output; nor do usernames, which
-//! may hold a password written in the wrong place (`redis://s3cret@host`). A
+//! may hold a password written in the wrong place (`redis://s3cret@host`). That
+//! holds for a server's reply that quotes them too: with `?protocol=3`, a server
+//! that does not know `HELLO` (Redis before 6, or `HELLO` renamed or disabled)
+//! answers the handshake with `unknown command 'HELLO', with args beginning
+//! with: '3' 'AUTH' '<user>' '<password>'`. An [`ErrorKind::Connection`] error
+//! (its message, `Debug` and [`source`](std::error::Error::source)) and this
+//! crate's events cut the arguments a server quotes and show the
+//! configuration's usernames and passwords as `***` wherever they appear. A URL
+//! with an `@` after the end of its host (a `/`, `?` or `#` left unencoded in
+//! the credentials) is refused without quoting any of it. A
 //! password written where a name goes is another matter: an unsupported query
 //! parameter's name, and an unknown setting's name in a configuration file, are
 //! shown when they are plain identifiers (see
 //! [`ErrorKind::UnsupportedParameter`]), so `?s3cret=1` shows `s3cret`.
+//!
+//! What the `redis` crate writes itself is beyond this crate's reach:
+//!
+//! - its [`log`](https://docs.rs/log) records. With `?protocol=3` against a
+//!   server without `HELLO`, its cluster client logs the reply above, username
+//!   and password included (`WARN redis::cluster_handling::async_connection:
+//!   Failed to connect to node: ..., due to: ResponseError: unknown command
+//!   'HELLO', with args beginning with: '3' 'AUTH' '<user>' '<password>'`, and
+//!   `DEBUG` records alike). They are seen only if the application forwards
+//!   `log` records (to `tracing` with `tracing-log`'s `LogTracer`, or with a
+//!   `log` logger such as `env_logger`): drop the `redis` target's records
+//!   there, or use `protocol=3` only with servers that know `HELLO`.
+//! - the errors of commands ([`ErrorKind::Command`], whose source is the
+//!   `redis` crate's `RedisError`): a cluster connection that connects to
+//!   another node while running a command may report that node's reply to the
+//!   handshake as it is.
 //!
 //! # Topologies
 //!
@@ -114,12 +139,14 @@ mod clients;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod config;
+mod connection_error;
 mod connection_state;
 mod error;
 mod external;
 mod handle;
 mod parse;
 mod pool;
+mod scrub;
 mod secret;
 #[cfg(feature = "sentinel")]
 mod sentinel;
@@ -140,6 +167,6 @@ pub use external::ExternalPool;
 pub use handle::{Ownership, RedisConnection, RedisPool};
 pub use tenure_pool::{
     CachePolicy, CacheStats, Error as CacheError, ErrorKind as CacheErrorKind, EvictionListener, Evictions,
-    RemovalCause, ShutdownReport,
+    MissingDriver, RemovalCause, ShutdownReport,
 };
 pub use topology::Topology;

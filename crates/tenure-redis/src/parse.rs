@@ -2,7 +2,9 @@
 //! nodes, `redis+sentinel://`, or a list of sentinels. Errors never quote the input,
 //! but for three parts that cannot be a credential: a scheme written as one
 //! (`name://`), a query parameter's name that is a plain identifier, and a wildcard
-//! address.
+//! address. A URL with an `@` after the end of its authority is refused first
+//! (see [`check_authority_end`]), so no part of its credentials is taken for
+//! one of those.
 
 use url::{Host, Url};
 
@@ -144,8 +146,29 @@ where
     Ok((first, nodes))
 }
 
+/// Refuses a URL with an `@` after the end of its authority, which is its
+/// first `/`, `?` or `#` (for the URL parser as for the sentinel URL's own
+/// split): one of those was left unencoded in the credentials, and the user
+/// name would be taken for the host, the rest for the path, a query
+/// parameter (whose name an error would show) or the fragment
+/// (`redis://alice:12/pw@host`, `redis://alice:1?pw=x@host`). No `@` belongs
+/// there: the path is a database index or a service name (whose `@` is
+/// written `%40`, as `Display` writes it), and the only query parameter is
+/// `protocol`.
+fn check_authority_end(input: &str) -> Result<(), Error> {
+    let Some((_, rest)) = input.split_once("://") else {
+        return Ok(());
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if rest[authority_end..].contains('@') {
+        return Err(Error::unencoded_delimiter_in_credentials());
+    }
+    Ok(())
+}
+
 /// `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/service[/db][?protocol=...]`.
 fn parse_sentinel_url(input: &str) -> Result<RedisConfig, Error> {
+    check_authority_end(input)?;
     let (scheme, rest) = input
         .split_once("://")
         .ok_or_else(|| Error::malformed_url("no `://` after the scheme"))?;
@@ -246,6 +269,7 @@ fn check_host_name(name: &str) -> Result<&str, Error> {
 
 /// A `redis://` or `rediss://` URL naming one server.
 fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
+    check_authority_end(input)?;
     let url = Url::parse(input).map_err(Error::invalid_url)?;
     let tls = match url.scheme() {
         "redis" => false,

@@ -7,7 +7,7 @@ use tenure_pool::{
     deadpool::managed::{self, Object},
 };
 
-use crate::{Error, RedisConfig, Topology, budget::BudgetToken};
+use crate::{Error, RedisConfig, Topology, budget::BudgetToken, scrub::Secrets};
 
 impl RedisConfig {
     /// Builds a new standalone pool for this configuration: at most
@@ -91,6 +91,8 @@ pub(crate) enum OwnedKind {
 /// A pool the cache created and owns, with its share of the connection budget.
 pub(crate) struct OwnedRedisPool {
     pub(crate) kind: OwnedKind,
+    /// The configuration's credentials, removed from the errors of its connections.
+    pub(crate) secrets: Secrets,
     /// Given back when the pool is dropped, after it is closed.
     _budget: BudgetToken,
 }
@@ -131,7 +133,11 @@ impl OwnedRedisPool {
                 ));
             }
         };
-        Ok(Self { kind, _budget: budget })
+        Ok(Self {
+            kind,
+            secrets: Secrets::of(config),
+            _budget: budget,
+        })
     }
 
     /// Opens one connection, sends it a `PING`, and puts it back in the pool.

@@ -46,16 +46,18 @@ impl SentinelManager {
             .map_err(|e| config.build_error(e.to_string()))?
             .set_client_to_redis_db(config.database())
             .set_client_to_redis_protocol(config.redis_protocol());
-        if let Some(username) = &config.username {
-            builder = builder.set_client_to_redis_username(username);
-        }
+        // A username goes with a password only, as for the other topologies
+        // (`RedisConfig::redis_settings`): the `redis` crate sends it only with one.
         if let Some(password) = &config.password {
+            if let Some(username) = &config.username {
+                builder = builder.set_client_to_redis_username(username);
+            }
             builder = builder.set_client_to_redis_password(password.expose());
         }
-        if let Some(username) = &config.sentinel_username {
-            builder = builder.set_client_to_sentinel_username(username);
-        }
         if let Some(password) = &config.sentinel_password {
+            if let Some(username) = &config.sentinel_username {
+                builder = builder.set_client_to_sentinel_username(username);
+            }
             builder = builder.set_client_to_sentinel_password(password.expose());
         }
         let client = builder.build().map_err(|e| config.build_error(e.to_string()))?;

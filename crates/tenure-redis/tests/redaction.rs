@@ -83,6 +83,12 @@ fn config_debug_display_and_url_errors_never_show_the_password() {
         "redis://user:s3cret@0.0.0.0/0",
         "user:s3cret@127.0.0.1:6390",
         "s3cret",
+        // A `/`, `?` or `#` left unencoded in the credentials.
+        "redis://user:12/s3cret@127.0.0.1:6390/0",
+        "redis://user:12?s3cret=x@127.0.0.1:6390/0",
+        "redis://user:12#s3cret@127.0.0.1:6390/0",
+        "redis+sentinel://user:12/s3cret@mymaster",
+        "redis+sentinel://user:12?s3cret@s1/mymaster",
     ] {
         let err = RedisConfig::from_url(url).unwrap_err();
         assert_redacted(url, &err.to_string());
@@ -223,6 +229,85 @@ async fn cluster_and_sentinel_errors_and_tracing_never_show_the_password() {
     assert_redacted("tracing output", &logged);
 }
 
+/// `Display`, `Debug` and every `source()` of `err`, one a line.
+fn every_rendering(err: &tenure_redis::Error) -> String {
+    let mut shown = format!("{err}\n{err:?}");
+    let mut source = std::error::Error::source(err);
+    // An error chain is finite; the bound only keeps a cycle from hanging the test.
+    for _ in 0..16 {
+        let Some(cause) = source else { break };
+        shown.push_str(&format!("\n{cause}\n{cause:?}"));
+        source = cause.source();
+    }
+    shown
+}
+
+/// `?protocol=3` against a server that does not know `HELLO` (Redis before 6,
+/// or `HELLO` renamed or disabled): the server's reply quotes the handshake's
+/// arguments, `HELLO 3 AUTH <user> <password>`. Neither the error (message,
+/// `Debug`, sources) nor tracing shows them, for a standalone pool the cache
+/// creates, a handed-in pool's `get`, and a cluster configuration; the error
+/// still says what the server refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_quoting_the_handshake_never_shows_the_credentials() {
+    const USER: &str = "hello-less-user";
+    let buf = captured(); // first; see `captured`
+    let _watchdog = common::Watchdog::new(
+        "a_reply_quoting_the_handshake_never_shows_the_credentials",
+        common::TEST_LIMIT,
+    );
+    let server = tenure_test_support::RedisServer::start_with_args(&["--rename-command", "HELLO", ""])
+        .unwrap_or_else(|e| panic!("cannot start redis-server: {e}"));
+    let port = server.port();
+    // The last command of the harness's own (password-less) connections.
+    server.command(&["CONFIG", "SET", "requirepass", SECRET]).unwrap();
+    let url = format!("redis://{USER}:{SECRET}@127.0.0.1:{port}/0?protocol=3");
+    let config = RedisConfig::builder(&url)
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let clients = RedisClients::new().unwrap();
+
+    let created = clients.get(&config).await.unwrap_err();
+    let shared = clients
+        .insert_shared(config.clone(), config.create_pool().unwrap())
+        .unwrap();
+    let checked_out = shared.get().await.map(drop).unwrap_err();
+    clients.invalidate(&config);
+    let mut errors = vec![("standalone get", created), ("RedisPool::get", checked_out)];
+    #[cfg(feature = "cluster")]
+    {
+        let cluster = RedisConfig::cluster_builder([format!("redis://{USER}:{SECRET}@127.0.0.1:{port}?protocol=3")])
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap();
+        errors.push(("cluster get", clients.get(&cluster).await.unwrap_err()));
+    }
+    for (what, err) in &errors {
+        println!("{what}: {err}");
+        assert_eq!(err.kind(), tenure_redis::ErrorKind::Connection, "{what}: {err:?}");
+        assert!(!err.is_timeout() && !err.is_closed(), "{what}: {err:?}");
+        let shown = every_rendering(err);
+        assert_redacted(what, &shown);
+        assert!(!shown.contains(USER), "{what} shows the username: {shown}");
+        assert!(shown.contains(&format!("127.0.0.1:{port}")), "{what}: {shown}");
+        assert!(
+            err.to_string()
+                .contains("unknown command 'HELLO', with args beginning with: (not shown)"),
+            "{what}: {err}"
+        );
+    }
+    drop(shared);
+    common::shutdown(&clients).await;
+    let logged = String::from_utf8(buf.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("Redis pool creation failed") && logged.contains("no Redis connection"),
+        "the events were captured: {logged}"
+    );
+    assert_redacted("tracing output", &logged);
+    assert!(!logged.contains(USER), "tracing output shows the username: {logged}");
+}
+
 /// A password written in the username slot (`redis://pw@host`) is a username to
 /// the URL parser: usernames are never shown either, in `Display`, `Debug`, or the
 /// `creating a Redis pool` event.
@@ -254,4 +339,12 @@ async fn a_password_in_the_username_slot_is_never_shown() {
         !logged.contains(USER_SLOT),
         "tracing output shows the username: {logged}"
     );
+
+    // Nor the pool `create_pool` builds: deadpool-redis's `Debug` shows the
+    // `redis` crate's connection info, username included; it is set only with
+    // a password (the only case in which the `redis` crate sends it).
+    let pool = config.create_pool().unwrap();
+    let shown = format!("{pool:?} {pool:#?}");
+    assert!(shown.contains("username: None"), "{shown}");
+    assert!(!shown.contains(USER_SLOT), "create_pool's Debug: {shown}");
 }

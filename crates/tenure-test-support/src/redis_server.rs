@@ -179,6 +179,8 @@ pub struct RedisServer {
     mode: Mode,
     /// The cluster bus port of a cluster node.
     bus_port: Option<u16>,
+    /// Arguments appended to the server's command line ([`RedisServer::start_with_args`]).
+    extra_args: Vec<String>,
 }
 
 /// What kind of process a [`RedisServer`] runs.
@@ -234,12 +236,32 @@ impl RedisServer {
         Self::start_with(true)
     }
 
+    /// Like [`RedisServer::start`], with `args` appended to the server's
+    /// command line, after the harness's own: for instance
+    /// `["--rename-command", "HELLO", ""]` for a server without `HELLO`. They
+    /// must leave the server reachable by the harness's own connections (which
+    /// have no password, and use `CLIENT SETNAME` and `INFO`): set a password
+    /// afterwards, with [`RedisServer::command`] (`CONFIG SET requirepass`).
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisServer::start`]; a bad argument makes the server exit at
+    /// startup, and the error has its message.
+    pub fn start_with_args(args: &[&str]) -> io::Result<Self> {
+        Self::start_mode_with(false, Mode::Server { replica_of: None }, args)
+    }
+
     fn start_with(tls: bool) -> io::Result<Self> {
         Self::start_mode(tls, Mode::Server { replica_of: None })
     }
 
     /// Starts a process of the given kind on free ports of 127.0.0.1.
     pub(crate) fn start_mode(tls: bool, mode: Mode) -> io::Result<Self> {
+        Self::start_mode_with(tls, mode, &[])
+    }
+
+    /// [`RedisServer::start_mode`], with `extra_args` on the command line.
+    fn start_mode_with(tls: bool, mode: Mode, extra_args: &[&str]) -> io::Result<Self> {
         let Some(version) = server_version() else {
             return Err(io::Error::new(io::ErrorKind::NotFound, INSTALL_HINT));
         };
@@ -273,6 +295,7 @@ impl RedisServer {
                 }),
                 bus_port: matches!(mode, Mode::ClusterNode).then_some(second_port),
                 mode: mode.clone(),
+                extra_args: extra_args.iter().map(|&arg| arg.to_owned()).collect(),
             };
             match server.spawn_and_wait() {
                 Ok(()) => return Ok(server),
@@ -536,6 +559,7 @@ impl RedisServer {
         if self.keep_title {
             command.args(["--set-proc-title", "no"]);
         }
+        command.args(&self.extra_args);
         self.spawn_command(command, &log)
     }
 
