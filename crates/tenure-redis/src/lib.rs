@@ -18,7 +18,8 @@
 //!   is, never duplicated, never closed by the cache.
 //!
 //! Passwords (the servers' and the sentinels') never appear in `Debug`,
-//! `Display`, this crate's errors or its tracing output; nor do usernames, which
+//! `Display`, this crate's errors or its tracing output, except in the text
+//! the `redis` crate writes itself (below); nor do usernames, which
 //! may hold a password written in the wrong place (`redis://s3cret@host`). That
 //! holds for a server's reply that quotes them too: with `?protocol=3`, a server
 //! that does not know `HELLO` (Redis before 6, or `HELLO` renamed or disabled)
@@ -34,7 +35,8 @@
 //! shown when they are plain identifiers (see
 //! [`ErrorKind::UnsupportedParameter`]), so `?s3cret=1` shows `s3cret`.
 //!
-//! What the `redis` crate writes itself is beyond this crate's reach:
+//! What the `redis` crate writes itself is beyond this crate's reach, in two
+//! places:
 //!
 //! - its [`log`](https://docs.rs/log) records. With `?protocol=3` against a
 //!   server without `HELLO`, its cluster client logs the reply above, username
