@@ -155,7 +155,9 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     /// closed before the shutdown returns; with a deadline that passes first,
     /// the report names the entry being replaced as
     /// [`Leased`](crate::PendingState::Leased). A refresh that never finishes
-    /// holds a shutdown without a deadline as a lease never dropped does.
+    /// (its build hangs, or its runtime is a current-thread one no longer
+    /// driven) holds a shutdown without a deadline as a lease never dropped
+    /// does, until its task is dropped with its runtime.
     ///
     /// `after` must be greater than zero and shorter than `time_to_live`;
     /// [`build`](Self::build) says which rule it breaks.
