@@ -148,15 +148,17 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     ///
     /// While it builds, a refresh holds the entry it replaces as a lease
     /// would, so that entry, once retired, closes only after the refresh has
-    /// ended. A [`shutdown`](crate::ClientCache::shutdown) that starts during a
-    /// refresh therefore waits for it: the new entry, built after the shutdown
+    /// ended; an entry that left before its refresh started building (the tick
+    /// after the lookup) is not rebuilt at all. A
+    /// [`shutdown`](crate::ClientCache::shutdown) that starts during a
+    /// refresh's build therefore waits for it: the new entry, built after the shutdown
     /// began, is refused (counted in
     /// [`refreshes_discarded`](crate::CacheStats::refreshes_discarded)) and
     /// closed before the shutdown returns; with a deadline that passes first,
     /// the report names the entry being replaced as
     /// [`Leased`](crate::PendingState::Leased). A refresh that never finishes
     /// (its build hangs, or its runtime is a current-thread one no longer
-    /// driven) holds a shutdown without a deadline as a lease never dropped
+    /// driven during the build) holds a shutdown without a deadline as a lease never dropped
     /// does, until its task is dropped with its runtime.
     ///
     /// `after` must be greater than zero and shorter than `time_to_live`;

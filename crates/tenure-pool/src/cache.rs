@@ -295,9 +295,8 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             }
             Lookup::Refresh(id) => {
                 let handle = E::__handle(&shard.stored(id.index).stored);
-                let replacing = E::__handle(&shard.stored(id.index).stored);
                 drop(shard);
-                self.start_refresh(key.clone(), hash, id, replacing);
+                self.start_refresh(key.clone(), hash, id);
                 Some(handle)
             }
         };
@@ -334,13 +333,12 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// `finish_refresh` (swapped in, or failed: one period later), or, if the
     /// refresher or its future panics, or the task is dropped unfinished (its
     /// runtime shut down), by [`RefreshAttempt`], counted in `refresh_failures`.
-    fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId, replacing: E::Handle) {
+    fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
         let mut attempt = RefreshAttempt {
             inner: Arc::clone(self),
             key: Some(key),
             hash,
             id,
-            _replacing: replacing,
         };
         let Some(runtime) = self.runtime_for_reaper() else {
             attempt.failed("there is no tokio runtime to build it on");
@@ -697,11 +695,6 @@ struct RefreshAttempt<K: CacheKey, E: Entry> {
     key: Option<K>,
     hash: u64,
     id: EntryId,
-    /// A handle to the entry being replaced, held as a lease is until the
-    /// attempt ends: so a retired entry (a `shutdown`, say) drains until the
-    /// refresh has ended and its new entry, discarded, is draining in turn, and
-    /// a shutdown that waits for every drain waits for the refresh too.
-    _replacing: E::Handle,
 }
 
 impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
@@ -716,6 +709,22 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
     async fn run(mut self) {
         let Some(refresher) = self.inner.refresher.clone() else {
             return self.failed("the cache has no refresher");
+        };
+        // The entry being replaced is held, as a lease holds it, while the
+        // new one is built: once retired (by a `shutdown`, say), it drains
+        // until the refresh has ended and its new entry, discarded, is
+        // draining in turn, so a shutdown that waits for every drain waits
+        // for the build too. An entry that left before the build starts is
+        // not rebuilt: nothing is built for a cache that is shut down.
+        let replacing = self
+            .inner
+            .shard(self.hash)
+            .read()
+            .stored_if_holds(self.id)
+            .map(|held| E::__handle(&held.stored));
+        let Some(_replacing) = replacing else {
+            self.key = None; // ended: nothing to replace, nothing failed
+            return;
         };
         let building = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refresher(self.key())));
         let outcome = match building {

@@ -182,6 +182,12 @@ impl<K: Eq, S> Shard<K, S> {
         &self.slab.get(index).stored
     }
 
+    /// The stored entry `id` names, if it is still that entry (see
+    /// [`take_stale`](Self::take_stale)).
+    pub(crate) fn stored_if_holds(&self, id: EntryId) -> Option<&S> {
+        self.slab.holds(id).then(|| self.stored(id.index))
+    }
+
     /// Looks a key up (under the read lock). A `Miss` or `Stale` is a miss for
     /// the cache's counters, a `Hit` or `Refresh` a hit.
     #[inline]

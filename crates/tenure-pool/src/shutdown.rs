@@ -33,7 +33,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// an insert refused because of the shutdown closes its entry on its own,
     /// and a shutdown that has already returned does not wait for that close.
     /// A refresh building when the shutdown starts is waited for, its new entry
-    /// closed (see [`refresh_after`](crate::ClientCacheBuilder::refresh_after)). Await the result
+    /// closed, and one not yet building builds nothing (see [`refresh_after`](crate::ClientCacheBuilder::refresh_after)). Await the result
     /// directly to wait for every lease, or set a [`deadline`](Shutdown::deadline)
     /// to stop waiting and get a report naming every entry not closed yet, and
     /// why. Calling it again is safe.

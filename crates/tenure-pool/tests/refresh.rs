@@ -233,6 +233,24 @@ async fn a_shutdown_waits_for_a_refresh_under_way() {
     builder.await.unwrap();
 }
 
+/// A refresh whose entry left before its build started (a shutdown right
+/// after the lookup that asked for it) builds nothing: no new entry is made for
+/// a cache that is shut down.
+#[tokio::test(start_paused = true)]
+async fn a_refresh_whose_entry_left_before_it_started_builds_nothing() {
+    let log = Arc::new(Log::default());
+    let builds = Builds::default();
+    let cache = cache(&log, &builds);
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert!(cache.get(&"db").is_some(), "served; a refresh is due one tick later");
+    assert!(cache.shutdown().await.is_complete());
+    settle_refresh().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 0, "nothing built");
+    let stats = cache.stats();
+    assert_eq!((stats.closes, stats.refresh_failures, stats.refreshes_discarded), (1, 0, 0), "{stats:?}");
+}
+
 #[test]
 fn refresh_after_must_be_shorter_than_the_time_to_live() {
     let build = |after: Duration| {
