@@ -14,9 +14,9 @@
 //! on a runtime without a driver the process aborts at tokio's first use of
 //! it, as without tenure.
 
-use std::{cell::Cell, error::Error as StdError, fmt, net::Ipv4Addr, panic, time::Duration};
+use std::{cell::RefCell, error::Error as StdError, fmt, net::Ipv4Addr, panic, time::Duration};
 
-use tokio::runtime::{Handle, Id};
+use crate::runtime_scope;
 
 /// What the current tokio runtime lacks for a client; see
 /// [`check_runtime_drivers`].
@@ -65,10 +65,15 @@ impl fmt::Display for MissingDriver {
 
 impl StdError for MissingDriver {}
 
+/// How many runtimes each thread remembers the outcome for.
+const REMEMBERED: usize = 4;
+
 thread_local! {
-    /// The runtime this thread checked last, and the outcome: a runtime's
-    /// drivers are fixed when it is built, so it is checked once per thread.
-    static LAST_CHECKED: Cell<Option<(Id, Result<(), MissingDriver>)>> = const { Cell::new(None) };
+    /// The runtimes this thread checked last (most recent first), by their
+    /// never-reused scope tag (`runtime_scope.rs`: tokio's runtime IDs may be
+    /// reused), and the outcome: a runtime's drivers are fixed when it is
+    /// built, so each is checked once per thread while remembered.
+    static CHECKED: RefCell<Vec<(u64, Result<(), MissingDriver>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `Ok` if a tokio runtime is current and has both its timer and its IO
@@ -83,10 +88,10 @@ thread_local! {
 /// runtime itself is checked then, and on a runtime without a driver the
 /// process aborts at tokio's first use of it, as it would without this check.
 ///
-/// The outcome is remembered per thread for the runtime checked last (a
-/// runtime's drivers are fixed when it is built), so a check on every
-/// operation costs, after the first, a runtime handle lookup and a
-/// thread-local read.
+/// The outcome is remembered per thread for the last four runtimes it
+/// checked (a runtime's drivers are fixed when it is built), so a check on
+/// every operation costs, after the first on a thread, a runtime handle
+/// lookup and a thread-local read.
 ///
 /// # Errors
 ///
@@ -112,17 +117,25 @@ thread_local! {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn check_runtime_drivers() -> Result<(), MissingDriver> {
-    let Ok(handle) = Handle::try_current() else {
+    let Some(tag) = runtime_scope::current_tag() else {
         return Err(MissingDriver::NoRuntime);
     };
-    let id = handle.id();
-    if let Some((checked, outcome)) = LAST_CHECKED.with(Cell::get)
-        && checked == id
-    {
+    let remembered = CHECKED.with(|checked| {
+        let checked = checked.borrow();
+        checked
+            .iter()
+            .find(|(known, _)| *known == tag)
+            .map(|&(_, outcome)| outcome)
+    });
+    if let Some(outcome) = remembered {
         return outcome;
     }
     let outcome = probe_drivers();
-    LAST_CHECKED.with(|last| last.set(Some((id, outcome))));
+    CHECKED.with(|checked| {
+        let mut checked = checked.borrow_mut();
+        checked.truncate(REMEMBERED - 1);
+        checked.insert(0, (tag, outcome));
+    });
     outcome
 }
 

@@ -248,7 +248,11 @@ async fn a_refresh_whose_entry_left_before_it_started_builds_nothing() {
     settle_refresh().await;
     assert_eq!(builds.calls.load(Ordering::SeqCst), 0, "nothing built");
     let stats = cache.stats();
-    assert_eq!((stats.closes, stats.refresh_failures, stats.refreshes_discarded), (1, 0, 0), "{stats:?}");
+    assert_eq!(
+        (stats.closes, stats.refresh_failures, stats.refreshes_discarded),
+        (1, 0, 0),
+        "{stats:?}"
+    );
 }
 
 #[test]

@@ -81,7 +81,7 @@ pub struct RedisClients {
 /// The handed-in pools: pinned, so a plain map rather than a cache with eviction.
 #[derive(Debug, Default)]
 struct SharedPools {
-    pools: RwLock<HashMap<RedisConfig, Shared<ExternalPool>>>,
+    pools: RwLock<HashMap<RedisConfig, HandedIn>>,
     hits: AtomicU64,
     inserts: AtomicU64,
     explicit: AtomicU64,
@@ -92,16 +92,31 @@ struct SharedPools {
     listener: Option<EvictionListener<RedisConfig, RedisPool>>,
 }
 
+/// A pool handed in, with its configuration's secrets, taken once when it is
+/// handed in rather than at each lookup (errors of its connections are
+/// scrubbed of them).
+#[derive(Clone, Debug)]
+struct HandedIn {
+    pool: Shared<ExternalPool>,
+    secrets: Secrets,
+}
+
+impl HandedIn {
+    fn handle(self, config: &RedisConfig) -> RedisPool {
+        RedisPool::shared(self.pool, config.target().into(), self.secrets)
+    }
+}
+
 impl SharedPools {
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<RedisConfig, Shared<ExternalPool>>> {
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<RedisConfig, HandedIn>> {
         self.pools.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<RedisConfig, Shared<ExternalPool>>> {
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<RedisConfig, HandedIn>> {
         self.pools.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn get(&self, config: &RedisConfig) -> Option<Shared<ExternalPool>> {
+    fn get(&self, config: &RedisConfig) -> Option<HandedIn> {
         let found = self.peek(config);
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -110,12 +125,12 @@ impl SharedPools {
     }
 
     /// The pool handed in for `config`, if any, without counting a lookup.
-    fn peek(&self, config: &RedisConfig) -> Option<Shared<ExternalPool>> {
+    fn peek(&self, config: &RedisConfig) -> Option<HandedIn> {
         self.read().get(config).cloned()
     }
 
     /// Registers `pool` for `config`, unless the cache is shut down.
-    fn insert(&self, config: &RedisConfig, pool: Shared<ExternalPool>) -> Result<(), Error> {
+    fn insert(&self, config: &RedisConfig, pool: HandedIn) -> Result<(), Error> {
         let replaced = {
             let mut pools = self.write();
             if self.shut_down.load(Ordering::Acquire) {
@@ -148,13 +163,9 @@ impl SharedPools {
     }
 
     /// Tells the listener, outside the map's lock, as the owned pools' cache does.
-    fn notify(&self, config: &RedisConfig, pool: Shared<ExternalPool>, cause: RemovalCause) {
+    fn notify(&self, config: &RedisConfig, pool: HandedIn, cause: RemovalCause) {
         if let Some(listener) = &self.listener {
-            listener.notify(
-                config,
-                &RedisPool::shared(pool, config.target().into(), Secrets::of(config)),
-                cause,
-            );
+            listener.notify(config, &pool.handle(config), cause);
         }
     }
 
@@ -220,9 +231,8 @@ impl RedisClients {
         // or on one without their driver: refuse first, whether or not a pool
         // would be created.
         tenure_pool::check_runtime_drivers().map_err(|missing| Error::runtime("RedisClients::get", missing))?;
-        let target: Arc<str> = config.target().into();
         if let Some(pool) = self.shared.get(config) {
-            return Ok(RedisPool::shared(pool, target, Secrets::of(config)));
+            return Ok(pool.handle(config));
         }
         let lease = self
             .owned
@@ -234,9 +244,9 @@ impl RedisClients {
         if let Some(pool) = self.shared.peek(config) {
             drop(lease);
             self.owned.invalidate(config);
-            return Ok(RedisPool::shared(pool, target, Secrets::of(config)));
+            return Ok(pool.handle(config));
         }
-        Ok(RedisPool::owned(lease, target))
+        Ok(RedisPool::owned(lease, config.target().into()))
     }
 
     /// Hands in a pool for `config` (pool passthrough): from now on,
@@ -272,13 +282,15 @@ impl RedisClients {
         if pool.topology() != config.topology() {
             return Err(Error::topology_mismatch(config.topology(), pool.topology()));
         }
-        let target: Arc<str> = config.target().into();
-        let pool = Shared::new(pool);
+        let pool = HandedIn {
+            pool: Shared::new(pool),
+            secrets: Secrets::of(&config),
+        };
         self.shared.insert(&config, pool.clone())?;
         // After registering, so that a concurrent `get` finds the handed-in pool
         // rather than creating an owned one anew.
         self.owned.invalidate(&config);
-        Ok(RedisPool::shared(pool, target, Secrets::of(&config)))
+        Ok(pool.handle(&config))
     }
 
     /// Retires the pools for `config`: an owned one is closed after its last
@@ -371,7 +383,11 @@ impl RedisClients {
     /// are dropped, then the pool is closed, which drops its idle connections; at
     /// that point the pool holds no connection (`status().size == 0`). Each
     /// dropped connection's socket is then closed by its connection task on the
-    /// runtime, right after. Shared pools are only forgotten.
+    /// runtime, right after. A pool being built to refresh one ahead
+    /// ([`refresh_after`](RedisClientsBuilder::refresh_after)) when the
+    /// shutdown starts is awaited too: it holds the pool it replaces until it is
+    /// built (up to its creation bound), then is closed in turn. Shared pools
+    /// are only forgotten.
     ///
     /// With handles held forever this waits forever; use
     /// [`shutdown_within`](Self::shutdown_within) for a bound. Calling it again
@@ -384,8 +400,9 @@ impl RedisClients {
     }
 
     /// [`shutdown`](Self::shutdown), waiting at most `deadline` for handles to be
-    /// dropped. The report lists the configurations whose pools were still in use;
-    /// each is closed when its last handle is dropped.
+    /// dropped. The report lists the configurations whose pools were still in use
+    /// (held by a handle, a connection, or a refresh still building the pool's
+    /// replacement); each is closed when its last handle is dropped.
     pub async fn shutdown_within(&self, deadline: Duration) -> ShutdownReport<RedisConfig> {
         self.shut_down_shared();
         self.owned.shutdown().deadline(deadline).await

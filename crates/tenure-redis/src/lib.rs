@@ -27,7 +27,9 @@
 //! with: '3' 'AUTH' '<user>' '<password>'`. An [`ErrorKind::Connection`] error
 //! (its message, `Debug` and [`source`](std::error::Error::source)) and this
 //! crate's events cut the arguments a server quotes and show the
-//! configuration's usernames and passwords as `***` wherever they appear. A URL
+//! configuration's usernames and passwords as `***` wherever they stand as a
+//! word of their own (not inside a longer word: a password `1` leaves
+//! `os error 111` as it is), as written or as `Debug` escapes them. A URL
 //! with an `@` after the end of its host (a `/`, `?` or `#` left unencoded in
 //! the credentials) is refused without quoting any of it. A
 //! password written where a name goes is another matter: an unsupported query

@@ -41,11 +41,12 @@ impl Secrets {
         .into_iter()
         .flatten()
         .filter(|secret| !secret.is_empty())
-        // As written, and as `Debug` writes it inside a quoted string (a
-        // `"`, `\` or control character escaped), since deadpool's and the
+        // As written, and as a `str`'s `Debug` writes it inside its quotes
+        // (a `"`, `\` or control character escaped), since deadpool's and the
         // `redis` crate's `Debug` are scrubbed too.
         .flat_map(|secret| {
-            let escaped = secret.escape_debug().to_string();
+            let quoted = format!("{secret:?}");
+            let escaped = quoted[1..quoted.len() - 1].to_owned();
             let escaped = (escaped != secret).then(|| escaped.into_boxed_str());
             std::iter::once(Box::from(secret)).chain(escaped)
         })
@@ -59,12 +60,13 @@ impl Secrets {
     }
 
     /// `text` without the arguments a server quoted back, and with every
-    /// secret replaced by `***`.
+    /// secret replaced by `***` where it stands as a word of its own (see
+    /// [`mask`]).
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut scrubbed = cut_echoed_arguments(text);
         for secret in self.0.iter().flat_map(|secrets| secrets.iter()) {
             if scrubbed.contains(&**secret) {
-                scrubbed = scrubbed.replace(&**secret, MASK);
+                scrubbed = mask(&scrubbed, secret);
             }
         }
         scrubbed
@@ -75,6 +77,37 @@ impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secrets(<redacted>)")
     }
+}
+
+/// `text` with each occurrence of `secret` replaced by `***`, except where a
+/// letter or digit of the text runs on into a letter or digit at the secret's
+/// edge: the secret is then part of a longer word (a password `1` in
+/// `os error 111`), which is not the secret being shown. Anywhere a server or a
+/// library writes a credential, it stands apart from the text around it (in
+/// quotes, after a `:` or a space).
+fn mask(text: &str, secret: &str) -> String {
+    let runs_on = |outside: Option<char>, edge: Option<char>| {
+        outside.is_some_and(char::is_alphanumeric) && edge.is_some_and(char::is_alphanumeric)
+    };
+    let mut out = String::with_capacity(text.len());
+    // `text[..copied]` is in `out`; occurrences are looked for from `from`.
+    let (mut copied, mut from) = (0, 0);
+    while let Some(found) = text[from..].find(secret) {
+        let at = from + found;
+        let end = at + secret.len();
+        let glued = runs_on(text[..at].chars().next_back(), secret.chars().next())
+            || runs_on(text[end..].chars().next(), secret.chars().next_back());
+        if glued {
+            // Look again from the next character on.
+            from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        } else {
+            out.push_str(&text[copied..at]);
+            out.push_str(MASK);
+            (copied, from) = (end, end);
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// `text` with what follows each [`ARGUMENTS_ECHO`], up to the end of its line
@@ -125,9 +158,17 @@ mod tests {
         assert_eq!(s.scrub("x pw-longer y pw z"), "x *** y *** z");
         // No credentials: nothing but echoed arguments to remove.
         assert_eq!(secrets("redis://127.0.0.1:6390/0").scrub("user pw"), "user pw");
-        // As `Debug` escapes it, too.
+        // Part of a longer word, it is not the secret shown: left alone.
+        let s = secrets("redis://default:1@127.0.0.1:6390/0");
+        assert_eq!(
+            s.scrub("os error 111 at 10.0.0.1, password '1'"),
+            "os error 111 at 10.0.0.***, password '***'"
+        );
+        // As `Debug` escapes it, too (a `'` is not escaped there).
         let s = secrets("redis://u:a%22b%5Cc@127.0.0.1:6390/0");
         assert_eq!(s.scrub(&format!("{:?}", "x a\"b\\c y")), "\"x *** y\"");
+        let s = secrets("redis://u:a%27b%22c@127.0.0.1:6390/0");
+        assert_eq!(s.scrub(&format!("{:?}", "x a'b\"c y")), "\"x *** y\"");
     }
 
     #[cfg(feature = "sentinel")]
