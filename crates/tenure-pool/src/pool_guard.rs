@@ -16,7 +16,8 @@ use deadpool::managed::{Manager, Object};
 /// only the connection itself is reachable.
 ///
 /// Dropping it returns the connection to the pool, or drops the connection if the
-/// pool was closed meanwhile. A guard does not keep its entry open: once the
+/// pool was closed meanwhile; [`PoolGuard::take`] takes it out of the pool
+/// instead. A guard does not keep its entry open: once the
 /// entry is retired and its last lease is dropped, the pool is closed, and a
 /// guard still checked out stays usable until it is dropped.
 ///
@@ -46,6 +47,38 @@ pub struct PoolGuard<M: Manager> {
 impl<M: Manager> PoolGuard<M> {
     pub(crate) fn new(object: Object<M>) -> Self {
         Self { object }
+    }
+
+    /// Takes the connection out of its pool for good, instead of returning it
+    /// when the guard is dropped: the pool's size goes down by one (its slot is
+    /// free for a new connection), and the caller owns the connection, which is
+    /// closed when dropped. For a connection left in a state the next borrower
+    /// must not get.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tenure_pool::deadpool::managed::{Manager, Metrics, Pool, RecycleResult};
+    /// # use tenure_pool::{OwnedPool, PoolGuard};
+    /// # struct Counter;
+    /// # impl Manager for Counter {
+    /// #     type Type = u32;
+    /// #     type Error = std::convert::Infallible;
+    /// #     async fn create(&self) -> Result<u32, Self::Error> { Ok(7) }
+    /// #     async fn recycle(&self, _: &mut u32, _: &Metrics) -> RecycleResult<Self::Error> { Ok(()) }
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+    /// let pool = OwnedPool::from_builder(Pool::builder(Counter)).unwrap();
+    /// let conn = pool.get().await.unwrap();
+    /// assert_eq!(pool.status().size, 1);
+    /// let taken: u32 = PoolGuard::take(conn);
+    /// assert_eq!(taken, 7);
+    /// assert_eq!(pool.status().size, 0, "it never goes back");
+    /// # });
+    /// ```
+    #[must_use = "the connection is closed when dropped"]
+    pub fn take(this: Self) -> M::Type {
+        Object::take(this.object)
     }
 }
 

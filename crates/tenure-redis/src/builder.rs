@@ -162,6 +162,9 @@ impl RedisConfigBuilder {
     /// How long a caller may wait for a free connection when the pool is full
     /// (default [`RedisConfig::DEFAULT_WAIT_TIMEOUT`]); more than zero, at most
     /// [`RedisConfig::MAX_TIMEOUT`].
+    /// A checkout as a whole is bounded by
+    /// [`RedisConfig::checkout_timeout`], which adds one connection's
+    /// creation bound to it.
     pub fn wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = Some(timeout);
         self

@@ -22,7 +22,9 @@ use crate::{Error, RedisConfig};
 /// `ASK` redirections itself.
 ///
 /// Recycling waits on no server: it only checks that the connection's driver
-/// task still runs (the comment on `recycle` below says why).
+/// task still runs (the comment on `recycle` below says why). What a borrower
+/// leaves on a connection (`MULTI` without `EXEC`, `WATCH`, ...) is caught
+/// client-side instead, when the borrower drops it (`borrower_state.rs`).
 pub(crate) struct ClusterManager {
     client: ClusterClient,
 }

@@ -371,8 +371,41 @@ impl RedisConfig {
     }
 
     /// How long a caller may wait for a free connection when the pool is full.
+    /// A checkout as a whole is bounded by [`checkout_timeout`](Self::checkout_timeout).
     pub fn wait_timeout(&self) -> Duration {
         self.wait_timeout
+    }
+
+    /// The longest one [`RedisPool::get`](crate::RedisPool::get) on a pool the
+    /// cache owns may take, whatever it does meanwhile: the wait timeout plus
+    /// one connection's creation bound (twice the connect timeout plus twice
+    /// the response timeout), 25 s with the defaults. Past it the checkout
+    /// fails with [`ErrorKind::Connection`](crate::ErrorKind::Connection) and
+    /// [`Error::is_timeout`](crate::Error::is_timeout) true.
+    ///
+    /// A checkout waits for a free slot (the wait timeout), then checks idle
+    /// connections one after another, each within the response timeout, and
+    /// connects a new one if none passes. With a stalled server, every idle
+    /// connection would take its full response timeout: without this bound a
+    /// pool of 16 idle connections took 16 response timeouts and a creation
+    /// (about 85 s with the defaults). The bound leaves a checkout all the time
+    /// its wait and one creation need, and the idle connections' checks share
+    /// it. An idle connection whose check is cut short is closed, never lent,
+    /// and its slot is freed.
+    ///
+    /// A pool handed in with
+    /// [`insert_shared`](crate::RedisClients::insert_shared) keeps the
+    /// timeouts its owner built it with: this bound does not apply to it.
+    pub fn checkout_timeout(&self) -> Duration {
+        self.wait_timeout.saturating_add(self.create_timeout())
+    }
+
+    /// The pool's bound on creating one connection: twice the connect timeout
+    /// plus twice the response timeout (see [`connect_timeout`](Self::connect_timeout)).
+    pub(crate) fn create_timeout(&self) -> Duration {
+        self.connect_timeout
+            .saturating_mul(2)
+            .saturating_add(self.response_timeout.saturating_mul(2))
     }
 
     /// The `redis` crate's connection parameters for one node: its address, plus

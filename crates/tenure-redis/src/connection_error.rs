@@ -1,9 +1,10 @@
 //! The source of an [`ErrorKind::Connection`](crate::ErrorKind::Connection)
 //! error: deadpool's `PoolError`, shown without the configuration's secrets.
 
-use std::{error::Error as StdError, fmt};
+use std::{error::Error as StdError, fmt, time::Duration};
 
 use deadpool_redis::PoolError;
+use tenure_pool::deadpool::managed::TimeoutType;
 
 use crate::scrub::Secrets;
 
@@ -25,6 +26,21 @@ impl ConnectionError {
             display: secrets.scrub(&error.to_string()),
             debug: secrets.scrub(&format!("{error:?}")),
             error,
+        }
+    }
+
+    /// A checkout that did not end within `limit`
+    /// ([`RedisConfig::checkout_timeout`](crate::RedisConfig::checkout_timeout)):
+    /// a timeout, as deadpool's own are.
+    pub(crate) fn checkout_timed_out(limit: Duration) -> Self {
+        let display = format!(
+            "no connection within the checkout timeout of {limit:?} (the wait timeout plus one connection's creation: \
+             twice the connect timeout plus twice the response timeout)"
+        );
+        Self {
+            error: PoolError::Timeout(TimeoutType::Wait),
+            debug: format!("CheckoutTimeout({limit:?})"),
+            display,
         }
     }
 

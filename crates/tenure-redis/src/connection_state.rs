@@ -5,13 +5,20 @@
 //! borrower's commands go to a connection that the next borrower gets: a
 //! borrower who sends `SELECT 7`, `AUTH other-user`, `HELLO 3`, `MULTI`
 //! without `EXEC`, `SUBSCRIBE` or `CLIENT TRACKING on` would hand that state
-//! on. So when a connection of a pool the cache owns comes back into use,
-//! `CLIENT INFO` is asked (one round trip, after deadpool-redis's own `PING`)
-//! and a connection whose database, user, protocol, transaction,
-//! subscriptions or tracking differ from a fresh one's is discarded instead
-//! of lent. A server too old for `CLIENT INFO` (before Redis 6.2) answers
-//! with an error: the check is then skipped, and the connection lent as
-//! before.
+//! on. So when a connection of a standalone or sentinel pool the cache owns
+//! comes back into use, `CLIENT INFO` is asked (one round trip, after the
+//! recycle's `UNWATCH` and `PING` or `ROLE`) and a connection whose database,
+//! user, protocol, open transaction, subscriptions or tracking differ from a
+//! fresh one's is discarded instead of lent.
+//!
+//! Only the fields the server reports are checked: `watch=` (watched keys)
+//! from Redis 7.4, `resp=` and `ssub=` from 7.0; a server too old for
+//! `CLIENT INFO` (before Redis 6.2) answers with an error, and the check is
+//! skipped. Watched keys are unwatched by the recycle itself whatever the
+//! version (`UNWATCH`). This is the server-side half; the client-side half,
+//! for every topology, is `borrower_state.rs`: a connection on which a
+//! borrower left a transaction, watched keys or a state tenure cannot undo is
+//! discarded when dropped and never comes back to be checked.
 
 use std::sync::Arc;
 
@@ -47,8 +54,8 @@ impl Expected {
     }
 
     /// The first field of `info` (a `CLIENT INFO` line) that differs from a
-    /// fresh connection's, by name; fields the server does not report are not
-    /// checked.
+    /// fresh connection's, by name; fields the server does not report (such
+    /// as `watch=` before Redis 7.4) are not checked.
     fn drift(&self, info: &str) -> Option<&'static str> {
         info.split_ascii_whitespace()
             .filter_map(|pair| pair.split_once('='))

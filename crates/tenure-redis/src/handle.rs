@@ -10,6 +10,7 @@ use tenure_pool::{Lease, PoolGuard, Shared};
 
 use crate::{
     Error, ExternalPool, Topology,
+    borrower_state::{self, BorrowerState, Effect},
     connection_error::ConnectionError,
     pool::{OwnedKind, OwnedRedisPool},
     scrub::Secrets,
@@ -75,7 +76,11 @@ impl RedisPool {
     /// # Errors
     ///
     /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) naming the server: it is unreachable, a timeout
-    /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]);
+    /// elapsed ([`Error::is_timeout`]), or the pool is closed ([`Error::is_closed`]).
+    /// For a pool the cache owns, the checkout as a whole takes at most
+    /// [`RedisConfig::checkout_timeout`](crate::RedisConfig::checkout_timeout)
+    /// (the wait timeout plus one connection's creation bound), whatever the
+    /// pool meanwhile waits on; a pool handed in keeps its own timeouts;
     /// [`ErrorKind::Runtime`](crate::ErrorKind::Runtime) if polled outside a tokio
     /// runtime, or on one built without its timer or its IO driver (the pool's
     /// timeouts are tokio timers, its connections tokio sockets).
@@ -84,13 +89,29 @@ impl RedisPool {
         // or on one without their driver: refuse first.
         tenure_pool::check_runtime_drivers().map_err(|missing| Error::runtime("RedisPool::get", missing))?;
         let result = match &self.inner {
-            Inner::Owned(pool) => match &pool.kind {
-                OwnedKind::Standalone(pool) => pool.get().await.map(Conn::OwnedStandalone),
-                #[cfg(feature = "cluster")]
-                OwnedKind::Cluster(pool) => pool.get().await.map(Conn::OwnedCluster),
-                #[cfg(feature = "sentinel")]
-                OwnedKind::Sentinel(pool) => pool.get().await.map(Conn::OwnedSentinel),
-            },
+            Inner::Owned(pool) => {
+                let checkout = async {
+                    match &pool.kind {
+                        OwnedKind::Standalone(pool) => pool.get().await.map(Conn::OwnedStandalone),
+                        #[cfg(feature = "cluster")]
+                        OwnedKind::Cluster(pool) => pool.get().await.map(Conn::OwnedCluster),
+                        #[cfg(feature = "sentinel")]
+                        OwnedKind::Sentinel(pool) => pool.get().await.map(Conn::OwnedSentinel),
+                    }
+                };
+                // One bound on the whole checkout: deadpool bounds each step
+                // (the wait, each idle connection's check, the creation), not
+                // their sum. Cancelled mid-step, deadpool frees the slot and
+                // closes the connection it was checking or creating.
+                match tokio::time::timeout(pool.checkout_timeout, checkout).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let e = ConnectionError::checkout_timed_out(pool.checkout_timeout);
+                        tracing::debug!(target_server = %self.target, error = %e, "no Redis connection");
+                        return Err(Error::connection(&self.target, e));
+                    }
+                }
+            }
             Inner::Shared(pool, _) => match &**pool {
                 ExternalPool::Standalone(pool) => pool.get().await.map(Conn::SharedStandalone),
                 #[cfg(feature = "cluster")]
@@ -101,7 +122,10 @@ impl RedisPool {
         };
         match result {
             Ok(conn) => Ok(RedisConnection {
-                conn,
+                // A cluster connection sends `EXEC` and `DISCARD` to a random
+                // node, `WATCH` to its keys' nodes.
+                state: BorrowerState::new(self.topology() != Topology::Cluster),
+                conn: Some(conn),
                 pool: self.clone(),
             }),
             Err(e) => {
@@ -196,6 +220,25 @@ enum Conn {
     SharedSentinel(deadpool_redis::sentinel::Connection),
 }
 
+impl Conn {
+    /// Takes the connection out of its pool for good (the pool's size goes
+    /// down; a new connection may be created in its place) and closes it.
+    fn discard(self) {
+        match self {
+            Self::OwnedStandalone(c) => drop(PoolGuard::take(c)),
+            Self::SharedStandalone(c) => drop(deadpool_redis::Connection::take(c)),
+            #[cfg(feature = "cluster")]
+            Self::OwnedCluster(c) => drop(PoolGuard::take(c)),
+            #[cfg(feature = "cluster")]
+            Self::SharedCluster(c) => drop(deadpool_redis::cluster::Connection::take(c)),
+            #[cfg(feature = "sentinel")]
+            Self::OwnedSentinel(c) => drop(PoolGuard::take(c)),
+            #[cfg(feature = "sentinel")]
+            Self::SharedSentinel(c) => drop(deadpool_redis::sentinel::Connection::take(c)),
+        }
+    }
+}
+
 /// Runs `$body` with `$c` bound to the connection (as `&mut impl ConnectionLike`
 /// or `&impl ConnectionLike`), whatever its kind.
 macro_rules! with_conn {
@@ -222,7 +265,11 @@ macro_rules! with_conn {
 ///
 /// It keeps its pool open while it lives, so a pool the cache retires is closed
 /// only after every connection lent from it has come back. Dropping it returns
-/// the connection to the pool (or closes it if the pool is closed).
+/// the connection to the pool (or closes it if the pool is closed), unless its
+/// borrower left state on it that the next borrower would get (a transaction
+/// open, keys watched, `SELECT`, `SUBSCRIBE`, ...: the commands sent through
+/// it are tracked, see [the crate docs](crate#topologies)): it is then
+/// discarded, and the pool opens a new one when needed.
 ///
 /// A failed command returns the `redis` crate's error; `?` turns it into
 /// [`ErrorKind::Command`](crate::ErrorKind::Command) (with [`Error::is_timeout`] true for a response timeout).
@@ -255,9 +302,12 @@ macro_rules! with_conn {
 /// # }
 /// ```
 pub struct RedisConnection {
-    // Field order matters: the connection goes back to the pool before the pool
-    // handle (possibly the last lease of a retired pool) is dropped.
-    conn: Conn,
+    // Field order matters: the connection goes back to the pool (or is
+    // discarded, in `drop`) before the pool handle (possibly the last lease of
+    // a retired pool) is dropped. `None` only once discarded, in `drop`.
+    conn: Option<Conn>,
+    /// What its borrower left on it (`borrower_state.rs`).
+    state: BorrowerState,
     pool: RedisPool,
 }
 
@@ -273,9 +323,37 @@ impl RedisConnection {
     }
 }
 
+/// The answer to a command on a connection already discarded (never seen: a
+/// connection is discarded only when it is dropped).
+fn discarded<'a, T: Send + 'a>() -> redis::RedisFuture<'a, T> {
+    Box::pin(async {
+        Err(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "the connection was discarded",
+        )))
+    })
+}
+
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
-        with_conn!(&mut self.conn, c => (**c).req_packed_command(cmd))
+        let Some(conn) = self.conn.as_mut() else {
+            return discarded();
+        };
+        let effect = Effect::of(cmd);
+        if effect == Effect::None {
+            return with_conn!(conn, c => (**c).req_packed_command(cmd));
+        }
+        // Marked before it is sent: a future dropped mid-flight leaves the mark.
+        let state = &mut self.state;
+        state.sending([effect]);
+        let reply = with_conn!(conn, c => (**c).req_packed_command(cmd));
+        Box::pin(async move {
+            let reply = reply.await;
+            if let Ok(value) = &reply {
+                state.answered([(effect, Some(borrower_state::is_ok(value)))]);
+            }
+            reply
+        })
     }
 
     fn req_packed_commands<'a>(
@@ -284,11 +362,73 @@ impl ConnectionLike for RedisConnection {
         offset: usize,
         count: usize,
     ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
-        with_conn!(&mut self.conn, c => (**c).req_packed_commands(cmd, offset, count))
+        let Some(conn) = self.conn.as_mut() else {
+            return discarded();
+        };
+        // An atomic pipeline is sent as `MULTI`, its commands, `EXEC`
+        // (`cmd_iter` yields its commands only).
+        let atomic = cmd.is_transaction();
+        let mut effects = Vec::new();
+        if atomic {
+            effects.push(Effect::Multi);
+        }
+        effects.extend(cmd.cmd_iter().map(Effect::of));
+        if atomic {
+            effects.push(Effect::EndTransaction);
+        }
+        if effects.iter().all(|effect| *effect == Effect::None) {
+            return with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
+        }
+        let state = &mut self.state;
+        state.sending(effects.iter().copied());
+        let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
+        Box::pin(async move {
+            let reply = reply.await;
+            if let Ok(values) = &reply {
+                let last = effects.len() - 1;
+                let replies: Vec<Option<bool>> = if atomic {
+                    // The values are `EXEC`'s reply only: its commands were
+                    // queued (their replies not known here), and its `MULTI`
+                    // was taken, or the `EXEC` would have been refused.
+                    (0..effects.len())
+                        .map(|i| match i {
+                            0 => Some(true),
+                            i if i == last => values.last().map(borrower_state::is_ok),
+                            _ => None,
+                        })
+                        .collect()
+                } else if offset == 0 && values.len() == effects.len() {
+                    values.iter().map(|value| Some(borrower_state::is_ok(value))).collect()
+                } else {
+                    vec![None; effects.len()]
+                };
+                state.answered(effects.into_iter().zip(replies));
+            }
+            reply
+        })
     }
 
     fn get_db(&self) -> i64 {
-        with_conn!(&self.conn, c => (**c).get_db())
+        match &self.conn {
+            Some(conn) => with_conn!(conn, c => (**c).get_db()),
+            None => 0,
+        }
+    }
+}
+
+impl Drop for RedisConnection {
+    fn drop(&mut self) {
+        let Some(left) = self.state.left_behind() else {
+            return; // `conn` goes back to the pool.
+        };
+        if let Some(conn) = self.conn.take() {
+            tracing::debug!(
+                target_server = %self.pool.target,
+                left,
+                "a borrower left state on a Redis connection; discarded, not returned to the pool"
+            );
+            conn.discard();
+        }
     }
 }
 

@@ -68,16 +68,47 @@
 //! cached pool. [`RedisClients::connection_budget`] reports how many connections
 //! the owned pools may hold to any one node.
 //!
-//! A borrower's commands go to a connection that later borrowers get. When a
-//! connection of a standalone or sentinel pool the cache owns comes back into
-//! use, it is checked with `CLIENT INFO`: one whose database, user, protocol,
-//! open transaction, watched keys, subscriptions or client-side tracking a
-//! borrower changed (`SELECT`, `AUTH`, `HELLO`, `MULTI` without `EXEC`, ...)
-//! is discarded, not lent (a server before Redis 6.2, without `CLIENT INFO`,
-//! skips the check). A cluster connection is not checked: cluster mode has
-//! only database 0, and its `AUTH` or `CLIENT` commands go to one node of
-//! many. Pools handed in with [`RedisClients::insert_shared`] are the
-//! caller's, checked as the caller built them.
+//! A borrower's commands go to a connection that later borrowers get. Two
+//! checks keep a borrower's connection state from reaching the next one:
+//!
+//! - **On drop, every topology, owned and handed-in pools.** A
+//!   [`RedisConnection`] sees every command and pipeline sent through it,
+//!   and tracks, without a round trip, whether its borrower left a
+//!   transaction open (`MULTI` without an `EXEC` or `DISCARD` answered
+//!   without an error), keys watched (`WATCH` without an answered
+//!   `UNWATCH`, `EXEC` or `DISCARD`; for a cluster only `UNWATCH`, which
+//!   goes to every primary, while `EXEC` goes to a random node), or sent a
+//!   command whose state tenure cannot undo: `SUBSCRIBE`, `PSUBSCRIBE`,
+//!   `SSUBSCRIBE`, `SELECT`, `AUTH`, `HELLO`, `READONLY`, `READWRITE`,
+//!   `RESET`, `MONITOR`, `ASKING`, `SYNC`, `PSYNC`, and `CLIENT TRACKING`,
+//!   `REPLY`, `SETNAME`, `SETINFO`, `NO-EVICT`, `NO-TOUCH`, `CACHING`. Such a
+//!   connection is discarded when dropped (closed, its slot freed), not
+//!   returned to the pool. A command is marked before it is sent, and a mark
+//!   is cleared only once the reply that ends it has come back, so a future
+//!   dropped mid-flight leaves the connection discarded. An atomic pipeline
+//!   (`pipe().atomic()`, sent as `MULTI` ... `EXEC`) leaves nothing. This is
+//!   the only check of a cluster connection, whose recycle waits on no server,
+//!   and of a server before Redis 6.2.
+//! - **On checkout, standalone and sentinel pools the cache owns.** A
+//!   connection that comes back into use is first sent `UNWATCH` (with
+//!   deadpool-redis's `PING`, or `ROLE` for sentinel), then checked with
+//!   `CLIENT INFO`: one whose database, user, protocol, open transaction,
+//!   watched keys, subscriptions or client-side tracking differs from a
+//!   fresh one's is discarded, not lent. Only the fields the server reports
+//!   are checked (watched keys from Redis 7.4, the protocol from 7.0); a
+//!   server before Redis 6.2, without `CLIENT INFO`, skips the check.
+//!
+//! Neither sees commands sent on a connection obtained another way (a raw
+//! `redis` client, or a connection taken out of a handed-in pool directly),
+//! nor undoes state a command leaves on the server rather than on the
+//! connection (`CLIENT PAUSE`, `CONFIG SET`, keys). Pools handed in with
+//! [`RedisClients::insert_shared`] get the check on drop; their recycling is
+//! the caller's, as the caller built them.
+//!
+//! A checkout ([`RedisPool::get`]) from a pool the cache owns takes at most
+//! [`RedisConfig::checkout_timeout`]: the wait timeout plus one connection's
+//! creation bound, whatever the pool waits on meanwhile (a stalled server
+//! made it try every idle connection in turn, each for a response timeout).
 //!
 //! # Examples
 //!
@@ -137,6 +168,7 @@
 //!
 //! [deadpool-redis]: deadpool_redis
 
+mod borrower_state;
 mod budget;
 mod builder;
 mod clients;

@@ -62,15 +62,14 @@ impl RedisConfig {
             // trips. For sentinel the bound also covers the sentinel lookup and the
             // role checks, which use the redis crate's own timeouts (1 s to connect,
             // 500 ms per response; its sentinel client has no setting), not these.
-            .create_timeout(Some(
-                self.connect_timeout()
-                    .saturating_mul(2)
-                    .saturating_add(self.response_timeout().saturating_mul(2)),
-            ))
-            // Recycling is one round trip (`UNWATCH` + `PING`, `ROLE` for sentinel;
+            .create_timeout(Some(self.create_timeout()))
+            // Recycling is one round trip (`UNWATCH` + `PING`, `UNWATCH` + `ROLE` for sentinel;
             // for cluster, a check of the connection's driver that waits on no
             // server), plus, for the standalone and sentinel pools the cache owns, a
-            // `CLIENT INFO` check of the connection's state (`connection_state.rs`).
+            // `CLIENT INFO` check of the connection's state (`connection_state.rs`),
+            // bounded by the response timeout of the connection only. A checkout may
+            // try every idle connection in turn: `RedisPool::get` bounds it as a
+            // whole (`RedisConfig::checkout_timeout`).
             .recycle_timeout(Some(self.response_timeout()))
     }
 
@@ -93,6 +92,8 @@ pub(crate) struct OwnedRedisPool {
     pub(crate) kind: OwnedKind,
     /// The configuration's credentials, removed from the errors of its connections.
     pub(crate) secrets: Secrets,
+    /// The bound on one checkout as a whole ([`RedisConfig::checkout_timeout`]).
+    pub(crate) checkout_timeout: std::time::Duration,
     /// Given back when the pool is dropped, after it is closed.
     _budget: BudgetToken,
 }
@@ -136,6 +137,7 @@ impl OwnedRedisPool {
         Ok(Self {
             kind,
             secrets: Secrets::of(config),
+            checkout_timeout: config.checkout_timeout(),
             _budget: budget,
         })
     }

@@ -27,8 +27,10 @@ use crate::{Error, RedisConfig};
 /// Each creation asks the sentinels for the master's address and checks its role
 /// on a connection closed right after (one per sentinel lookup that names a
 /// master) before connecting, so after a failover new connections go to the new
-/// master. The connections to the sentinels stay open for the pool's life. Recycling runs `ROLE`: a connection to a
-/// server that is no longer the master (demoted, or gone) is discarded.
+/// master. The connections to the sentinels stay open for the pool's life.
+/// Recycling sends `UNWATCH` and `ROLE` in one round trip: a connection to a
+/// server that is no longer the master (demoted, or gone) is discarded, and
+/// keys a borrower left watched are unwatched.
 pub(crate) struct SentinelManager {
     /// `SentinelClient` needs `&mut` to look up the master; creations take turns.
     client: Mutex<SentinelClient>,
@@ -80,11 +82,52 @@ impl managed::Manager for SentinelManager {
         client.get_async_connection_with_config(&self.connection).await
     }
 
+    // `UNWATCH` first, as deadpool-redis's standalone recycle sends it: a
+    // borrower's `WATCH` would otherwise abort the next borrower's transaction,
+    // and `CLIENT INFO` (the `post_recycle` check) reports watched keys only
+    // from Redis 7.4. One round trip for both.
     async fn recycle(&self, conn: &mut MultiplexedConnection, _: &Metrics) -> RecycleResult<RedisError> {
-        let role: Role = redis::cmd("ROLE").query_async(conn).await?;
+        let (role,): (Role,) = redis::pipe()
+            .cmd("UNWATCH")
+            .ignore()
+            .cmd("ROLE")
+            .query_async(conn)
+            .await?;
         match role {
             Role::Primary { .. } => Ok(()),
             _ => Err(RecycleError::message("the server is no longer the master")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tenure_pool::deadpool::managed::Manager;
+    use tenure_test_support::RedisSentinels;
+
+    use super::*;
+
+    /// The recycle alone (the client-side tracking of `RedisConnection` is
+    /// not involved): a connection returned with a key watched is unwatched,
+    /// so a transaction on it commits although the key changed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn recycling_unwatches_what_a_borrower_watched() {
+        let deployment = RedisSentinels::start(1, 1, Duration::from_millis(1000))
+            .unwrap_or_else(|e| panic!("cannot start a Sentinel deployment: {e}"));
+        let config = RedisConfig::from_url(&deployment.sentinel_url()).unwrap();
+        let manager = SentinelManager::new(&config).unwrap();
+        let mut conn = manager.create().await.unwrap();
+        let () = redis::cmd("WATCH").arg("watched").query_async(&mut conn).await.unwrap();
+        deployment.servers()[0].command(&["SET", "watched", "changed"]).unwrap();
+        manager.recycle(&mut conn, &Metrics::default()).await.unwrap();
+        let committed: Option<(i64,)> = redis::pipe()
+            .atomic()
+            .incr("mine", 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(committed, Some((1,)), "the recycled connection still watched the key");
     }
 }

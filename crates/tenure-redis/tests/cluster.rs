@@ -318,3 +318,129 @@ async fn a_handed_in_cluster_pool_is_used_pinned_and_never_closed() {
     drop((registered, found));
     assert_counts_settle(&cluster, &baseline, "after the caller closed its pool").await;
 }
+
+/// A key of every node, in node order (bounded search: about one key in three
+/// qualifies for each node).
+fn key_of_each_node(cluster: &RedisCluster, prefix: &str) -> Vec<String> {
+    (0..MASTERS)
+        .map(|node| {
+            (0..10_000)
+                .map(|i| format!("{prefix}-{i}"))
+                .find(|key| cluster.node_for_slot(slot_of(key)).expect("CLUSTER NODES answers") == node)
+                .expect("some key hashes to every node")
+        })
+        .collect()
+}
+
+/// A cluster connection's recycle waits on no server (`cluster.rs`), so a
+/// borrower's `MULTI` without `EXEC`, or `WATCH` without `UNWATCH`, used to
+/// reach the next borrower: its commands were queued (its `GET` answered
+/// `QUEUED`), or its transaction aborted. The connection is now discarded
+/// when the borrower drops it; an atomic pipeline, or a `WATCH` undone with
+/// `UNWATCH`, leaves nothing and keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_or_a_watch_left_open_is_not_lent_to_the_next_borrower() {
+    use tenure_redis::deadpool_redis::redis::{self, Value};
+    let _watchdog = common::Watchdog::new(
+        "a_transaction_or_a_watch_left_open_is_not_lent_to_the_next_borrower",
+        common::TEST_LIMIT,
+    );
+    let cluster = start_cluster();
+    let clients = RedisClients::new().unwrap();
+    // One connection: every borrower gets the previous one's, if it is kept.
+    let pool = clients.get(&cluster_config(&cluster, 1)).await.unwrap();
+    let keys = key_of_each_node(&cluster, "left-open");
+
+    // Controls: an atomic pipeline (sent as MULTI ... EXEC), and WATCH then
+    // UNWATCH, keep the connection.
+    {
+        let mut conn = pool.get().await.unwrap();
+        let (n,): (i64,) = redis::pipe()
+            .atomic()
+            .incr("{t}counter", 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let () = redis::cmd("WATCH")
+            .arg("{t}watched")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let () = redis::cmd("UNWATCH").query_async(&mut conn).await.unwrap();
+    }
+    assert_eq!(
+        pool.status().size,
+        1,
+        "an atomic pipeline, or WATCH then UNWATCH, keeps the connection"
+    );
+
+    // Borrower 1: MULTI (sent to a random node), a SET on every node's key
+    // (queued on the node in MULTI), and no EXEC nor DISCARD.
+    {
+        let mut conn = pool.get().await.unwrap();
+        let () = redis::cmd("MULTI").query_async(&mut conn).await.unwrap();
+        let mut queued = 0;
+        for key in &keys {
+            let reply: Value = conn.set(key, "borrower 1").await.unwrap();
+            queued += usize::from(matches!(reply, Value::SimpleString(ref s) if s == "QUEUED"));
+        }
+        assert_eq!(queued, 1, "one node is in the transaction");
+    }
+    assert_eq!(
+        pool.status().size,
+        0,
+        "the connection left in MULTI was discarded, not returned"
+    );
+    // Borrower 2: its commands run, on every node.
+    {
+        let mut conn = pool.get().await.unwrap();
+        for key in &keys {
+            let () = conn.set(key, "borrower 2").await.unwrap();
+            let value: Option<String> = conn.get(key).await.unwrap();
+            assert_eq!(
+                value.as_deref(),
+                Some("borrower 2"),
+                "{key}: queued by borrower 1's MULTI"
+            );
+        }
+    }
+    assert_eq!(pool.status().size, 1);
+
+    // Borrower 1 again: WATCH, then the watched key changes.
+    {
+        let mut conn = pool.get().await.unwrap();
+        let () = redis::cmd("WATCH")
+            .arg("{t}watched")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        pool.status().size,
+        0,
+        "the connection left watching was discarded, not returned"
+    );
+    let node = cluster.node_for_slot(slot_of("{t}watched")).unwrap();
+    cluster.nodes()[node]
+        .command(&["SET", "{t}watched", "changed"])
+        .unwrap();
+    // Borrower 2's transaction on that node commits (`None`: aborted by the WATCH).
+    let mut conn = pool.get().await.unwrap();
+    let committed: Option<(i64,)> = redis::pipe()
+        .atomic()
+        .incr("{t}counter", 1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        committed,
+        Some((2,)),
+        "borrower 2's transaction was aborted by borrower 1's WATCH"
+    );
+    drop(conn);
+    assert_eq!(pool.status().size, 1, "the atomic pipeline kept the connection");
+    drop(pool);
+    common::shutdown(&clients).await;
+    assert_counts_settle(&cluster, &[0; MASTERS], "after shutdown").await;
+}

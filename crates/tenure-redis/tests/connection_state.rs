@@ -77,6 +77,94 @@ async fn a_borrowers_select_or_auth_never_reaches_the_next_borrower() {
     common::shutdown(&clients).await;
 }
 
+/// The client-side half (`borrower_state.rs`): a connection dropped in a
+/// transaction (`MULTI` without `EXEC`), watching keys, or after a command
+/// tenure cannot undo is discarded at once, when dropped (the pool's size goes
+/// down then, not at the next checkout's `CLIENT INFO` check, which a server
+/// before Redis 6.2 skips). A completed transaction, an atomic pipeline,
+/// `WATCH` then `EXEC` or `UNWATCH`, and a read-only `CLIENT` subcommand keep
+/// the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_left_in_a_transaction_watching_or_changed_is_discarded_when_dropped() {
+    let _watchdog = common::Watchdog::new(
+        "a_connection_left_in_a_transaction_watching_or_changed_is_discarded_when_dropped",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    let clients = RedisClients::new().unwrap();
+    let config = RedisConfig::builder(&server.url()).max_connections(1).build().unwrap();
+    let pool = clients.get(&config).await.unwrap();
+
+    // Controls: one connection throughout.
+    let kept: i64 = {
+        let mut conn = pool.get().await.unwrap();
+        let id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+        let () = redis::cmd("MULTI").query_async(&mut conn).await.unwrap();
+        let _: redis::Value = conn.set("k", 1).await.unwrap();
+        let (ok,): (String,) = redis::cmd("EXEC").query_async(&mut conn).await.unwrap();
+        assert_eq!(ok, "OK");
+        let () = redis::cmd("MULTI").query_async(&mut conn).await.unwrap();
+        let () = redis::cmd("DISCARD").query_async(&mut conn).await.unwrap();
+        let (n,): (i64,) = redis::pipe()
+            .atomic()
+            .incr("n", 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let () = redis::cmd("WATCH").arg("w").query_async(&mut conn).await.unwrap();
+        let committed: Option<(i64,)> = redis::pipe()
+            .atomic()
+            .incr("n", 1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(committed, Some((2,)));
+        let () = redis::cmd("WATCH").arg("w").query_async(&mut conn).await.unwrap();
+        let () = redis::cmd("UNWATCH").query_async(&mut conn).await.unwrap();
+        let _: String = redis::cmd("CLIENT").arg("INFO").query_async(&mut conn).await.unwrap();
+        id
+    };
+    assert_eq!(pool.status().size, 1, "completed transactions keep the connection");
+    {
+        let mut conn = pool.get().await.unwrap();
+        let id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut conn).await.unwrap();
+        assert_eq!(id, kept, "the same connection");
+    }
+
+    // Each of these is left behind by a borrower: the connection is
+    // discarded when dropped.
+    let left: [&[&[&str]]; 5] = [
+        &[&["MULTI"], &["SET", "k", "2"]],
+        &[&["WATCH", "w"]],
+        &[&["MULTI"], &["EXEC", "extra"]],
+        &[&["CLIENT", "SETNAME", "borrower-1"]],
+        &[&["CLIENT", "NO-EVICT", "on"]],
+    ];
+    for commands in left {
+        {
+            let mut conn = pool.get().await.unwrap();
+            for args in commands {
+                let mut cmd = redis::cmd(args[0]);
+                cmd.arg(&args[1..]);
+                // `EXEC extra` is refused (wrong arity): the transaction stays open.
+                let _: redis::RedisResult<redis::Value> = cmd.query_async(&mut conn).await;
+            }
+        }
+        assert_eq!(
+            pool.status().size,
+            0,
+            "{commands:?}: the connection was discarded when dropped"
+        );
+        let mut conn = pool.get().await.unwrap();
+        let value: Option<i64> = conn.get("k").await.unwrap();
+        assert_eq!(value, Some(1), "{commands:?}: the next borrower's commands run");
+    }
+    drop(pool);
+    common::shutdown(&clients).await;
+    common::assert_settles(&server, 0, "after shutdown").await;
+}
+
 /// The check expects the user the connections really are: a configured user
 /// with a password, and the default user when a username comes without a
 /// password (the `redis` crate then sends no `AUTH`). An unchanged connection

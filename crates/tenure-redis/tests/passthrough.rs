@@ -169,22 +169,29 @@ async fn handing_in_a_pool_retires_the_owned_one_for_that_config() {
 
 /// A pool handed in while `get` is still creating an owned pool for the same
 /// config wins: that `get` returns the handed-in pool and the owned one is
-/// retired, so one config never has two pools. (The server is paused so that
-/// the creation is still in flight when the pool is handed in.)
+/// retired, so one config never has two pools. (The server is suspended with
+/// `SIGSTOP`, and the timeouts are far longer than the test, so that the
+/// creation is still in flight when the pool is handed in, however slow the
+/// machine: it ends only once the server is resumed.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_handed_in_during_a_creation_wins() {
     let _watchdog = common::Watchdog::new("a_pool_handed_in_during_a_creation_wins", common::TEST_LIMIT);
     let server = start_server();
     let clients = RedisClients::new().unwrap();
-    // Database 1: connecting sends `SELECT 1`, which the pause holds.
-    let config = RedisConfig::builder(&server.url()).database(1).build().unwrap();
-    server.command(&["CLIENT", "PAUSE", "3000", "ALL"]).unwrap();
+    let patience = common::TEST_LIMIT;
+    let config = RedisConfig::builder(&server.url())
+        .connect_timeout(patience)
+        .response_timeout(patience)
+        .wait_timeout(patience)
+        .build()
+        .unwrap();
+    server.suspend().unwrap();
     let creating = {
         let (clients, config) = (clients.clone(), config.clone());
         tokio::spawn(async move { clients.get(&config).await })
     };
     // The creation has begun (its pool holds a share of the budget) and waits
-    // on the pause. Bounded: 2,000 polls of 1 ms.
+    // on the suspended server. Bounded: 2,000 polls of 1 ms or more.
     for _ in 0..2_000 {
         if clients.connection_budget().open_pools == 1 {
             break;
@@ -194,6 +201,11 @@ async fn a_pool_handed_in_during_a_creation_wins() {
     assert_eq!(clients.connection_budget().open_pools, 1, "the creation started");
     let mine: Pool = config.create_pool().unwrap();
     let registered = clients.insert_shared(config.clone(), mine.clone()).unwrap();
+    assert!(
+        !creating.is_finished(),
+        "the creation was still in flight at the hand-in"
+    );
+    server.resume().unwrap();
     let found = creating.await.unwrap().unwrap();
     assert_eq!(
         clients.owned_stats().inserts,

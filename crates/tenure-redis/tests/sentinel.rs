@@ -250,3 +250,38 @@ async fn a_handed_in_sentinel_pool_is_used_and_never_closed() {
     drop((registered, found, mine));
     assert_counts_settle(&deployment, &baseline, "after the caller closed and dropped its pool").await;
 }
+
+/// A borrower's `WATCH` left on a sentinel pool's connection does not abort
+/// the next borrower's transaction. `CLIENT INFO` reports watched keys only
+/// from Redis 7.4, and the recycle sent `ROLE` alone: the watch reached the
+/// next borrower. The connection is now discarded when dropped
+/// (`borrower_state.rs`), and the recycle sends `UNWATCH` with `ROLE` (for
+/// that half alone, see the unit test in `src/sentinel.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_left_by_a_borrower_does_not_abort_the_next_borrowers_transaction() {
+    let _watchdog = common::Watchdog::new(
+        "a_watch_left_by_a_borrower_does_not_abort_the_next_borrowers_transaction",
+        common::TEST_LIMIT,
+    );
+    let deployment = start_deployment();
+    let master = &deployment.servers()[0];
+    let clients = RedisClients::new().unwrap();
+    let pool = clients.get(&sentinel_config(&deployment, 1)).await.unwrap();
+    {
+        let mut conn = pool.get().await.unwrap();
+        let () = redis::cmd("WATCH").arg("watched").query_async(&mut conn).await.unwrap();
+    }
+    assert_eq!(pool.status().size, 0, "the connection left watching was discarded");
+    master.command(&["SET", "watched", "changed"]).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let committed: Option<(i64,)> = redis::pipe()
+        .atomic()
+        .incr("mine", 1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(committed, Some((1,)), "aborted by the previous borrower's WATCH");
+    drop(conn);
+    drop(pool);
+    common::shutdown(&clients).await;
+}

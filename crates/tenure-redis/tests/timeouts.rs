@@ -168,3 +168,84 @@ async fn a_command_past_its_response_timeout_is_a_timeout() {
     drop((conn, pool));
     common::shutdown(&clients).await;
 }
+
+/// A checkout from a pool of a stalled server (`SIGSTOP`: connections still
+/// open through the listen backlog, no command is answered) ends within
+/// `RedisConfig::checkout_timeout`, a timeout naming the server, however many
+/// idle connections the pool holds. Each idle connection's check took its
+/// full response timeout in turn, then a creation: 8.5 s here with 16 idle
+/// connections at 500 ms timeouts. The clock is tokio's paused one from the
+/// stall on, so the bound is checked in virtual time, not wall-clock time.
+#[tokio::test(flavor = "current_thread")]
+async fn a_checkout_from_a_stalled_server_ends_within_the_checkout_timeout() {
+    let _watchdog = common::Watchdog::new(
+        "a_checkout_from_a_stalled_server_ends_within_the_checkout_timeout",
+        common::TEST_LIMIT,
+    );
+    const IDLE: usize = 16;
+    let server = start_server();
+    let clients = RedisClients::new().unwrap();
+    let timeout = Duration::from_millis(500);
+    let config = RedisConfig::builder(&server.url())
+        .max_connections(IDLE)
+        .connect_timeout(timeout)
+        .response_timeout(timeout)
+        .wait_timeout(timeout)
+        .build()
+        .unwrap();
+    let bound = config.checkout_timeout();
+    assert_eq!(
+        bound,
+        timeout * 5,
+        "the wait timeout, twice the connect and twice the response timeouts"
+    );
+    let pool = clients.get(&config).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..IDLE {
+        held.push(pool.get().await.unwrap());
+    }
+    drop(held);
+    assert_eq!(pool.status().available, IDLE);
+
+    server.suspend().unwrap();
+    // From here every timer (deadpool's, the connections') runs in virtual
+    // time, advanced whenever the runtime has nothing else to do.
+    tokio::time::pause();
+    let start = tokio::time::Instant::now();
+    // A guard far above the bound, in virtual time: a checkout that never ended.
+    let result = tokio::time::timeout(Duration::from_secs(3600), pool.get()).await;
+    let took = start.elapsed();
+    tokio::time::resume();
+    server.resume().unwrap();
+
+    let err = result.expect("the checkout never ended").unwrap_err();
+    println!("timeouts/checkout: {took:?} (bound {bound:?}): {err}");
+    assert_eq!(err.kind(), tenure_redis::ErrorKind::Connection, "{err:?}");
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        err.to_string().contains(&server.addr().to_string()),
+        "names the server: {err}"
+    );
+    // Tokio's timers tick in whole milliseconds.
+    assert!(
+        took <= bound + Duration::from_millis(2),
+        "the checkout took {took:?} of virtual time, over its bound of {bound:?}"
+    );
+
+    // The cancelled checkout left no slot taken and no connection behind: the
+    // pool lends its full size again, and the server has as many clients as
+    // the pool has connections.
+    let status = pool.status();
+    assert_eq!(status.waiting, 0, "{status:?}");
+    assert!(status.size <= IDLE, "{status:?}");
+    let mut held = Vec::new();
+    for _ in 0..IDLE {
+        held.push(pool.get().await.unwrap());
+    }
+    assert_eq!(pool.status().size, IDLE);
+    drop(held);
+    common::assert_settles(&server, IDLE, "after the stall").await;
+    drop(pool);
+    common::shutdown(&clients).await;
+    common::assert_settles(&server, 0, "after shutdown").await;
+}

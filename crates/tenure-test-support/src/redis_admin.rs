@@ -1,6 +1,11 @@
 //! The harness's admin connections: short-lived, named, through the `redis` crate.
 
-use std::{io, time::Duration};
+use std::{
+    collections::HashMap,
+    io,
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+    time::Duration,
+};
 
 use redis::{ConnectionAddr, FromRedisValue, IntoConnectionInfo, Value};
 
@@ -9,9 +14,29 @@ use crate::redis_server::ADMIN_CLIENT_NAME;
 /// Connect, read and write timeout of an admin connection.
 const ADMIN_IO_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The lock the admin connections to `port` take turns with.
+///
+/// A server lists a connection from the moment it accepts it, unnamed until its
+/// `CLIENT SETNAME` arrives: an admin connection that another thread is still
+/// setting up would be counted as a client by a concurrent `CLIENT LIST`.
+/// Holding the port's lock from before the connect to after the reply, no
+/// admin connection of this process is ever half set up while another runs a
+/// command on the same server (the servers are private to the process).
+fn port_lock(port: u16) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<u16, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(locks.entry(port).or_default())
+}
+
 /// Runs `args` on a fresh admin connection to `127.0.0.1:port`, after naming it
-/// [`ADMIN_CLIENT_NAME`], and converts the reply.
+/// [`ADMIN_CLIENT_NAME`], and converts the reply. Admin connections to one
+/// port take turns ([`port_lock`]).
 pub(crate) fn query<T: FromRedisValue>(port: u16, args: &[&str]) -> io::Result<T> {
+    let lock = port_lock(port);
+    let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
     let (name, rest) = args
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "an empty command"))?;

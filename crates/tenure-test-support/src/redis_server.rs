@@ -34,7 +34,11 @@
 //! exclusion of a name that only the harness uses is robust: the connections under
 //! test need no name of their own (and cannot forget to set one), and an admin
 //! connection from an earlier count that the server has not reaped yet is still
-//! excluded.
+//! excluded. An admin connection is listed, unnamed, from the moment the
+//! server accepts it until its `CLIENT SETNAME` arrives; the admin connections
+//! of one process to one server take turns (one lock per port, held from
+//! before the connect to after the reply), so a count never includes an admin
+//! connection that another thread is still setting up.
 //!
 //! # Examples
 //!
@@ -391,6 +395,51 @@ impl RedisServer {
             live.retain(|server| server.pid != child.id());
         }
         Ok(())
+    }
+
+    /// Suspends the server process (`SIGSTOP`), until [`RedisServer::resume`]:
+    /// the kernel still completes TCP connections through the listen backlog,
+    /// but no command is answered and no timer of the server runs (unlike
+    /// `CLIENT PAUSE`, which ends on its own). Dropping or stopping a suspended
+    /// server kills it all the same.
+    ///
+    /// # Errors
+    ///
+    /// If the server is not running or the signal could not be sent.
+    pub fn suspend(&self) -> io::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Resumes a server suspended with [`RedisServer::suspend`] (`SIGCONT`);
+    /// resuming a running one does nothing.
+    ///
+    /// # Errors
+    ///
+    /// If the server is not running or the signal could not be sent.
+    pub fn resume(&self) -> io::Result<()> {
+        self.signal("-CONT")
+    }
+
+    /// Sends `signal` to the server process with `kill(1)` (no `unsafe`
+    /// `libc` call). The process is this one's unreaped child, so its pid
+    /// cannot have been reused.
+    fn signal(&self, signal: &str) -> io::Result<()> {
+        let child = self
+            .child
+            .as_ref()
+            .ok_or_else(|| io::Error::other("the server is not running"))?;
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("kill {signal} failed: {status}")))
+        }
     }
 
     /// Stops the server if it runs, then starts a new, empty one on the same port

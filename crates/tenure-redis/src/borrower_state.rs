@@ -1,0 +1,269 @@
+//! What a borrower left on a connection: tracked client-side, from the commands
+//! a [`RedisConnection`](crate::RedisConnection) sends, so that a connection a
+//! borrower left in a transaction, watching keys, or in a state tenure cannot
+//! undo is discarded when it is dropped instead of going back to its pool.
+//!
+//! It needs no round trip, so it works for every topology, including a cluster
+//! (whose recycle waits on no server) and servers before Redis 6.2 (without the
+//! `CLIENT INFO` check of `connection_state.rs`). A command is marked before it
+//! is sent; `EXEC`, `DISCARD` and `UNWATCH` clear their marks only once their
+//! reply has come back and is not an error, so a command whose future is
+//! dropped mid-flight, or whose reply is lost, leaves the connection marked.
+
+use deadpool_redis::redis::{Arg, Cmd, Value};
+
+/// What one command does to the connection's state, as far as tracked here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// `MULTI`: opens a transaction.
+    Multi,
+    /// `EXEC` or `DISCARD`: ends one (and, on one server, unwatches its keys).
+    EndTransaction,
+    /// `WATCH`.
+    Watch,
+    /// `UNWATCH` (sent to every primary of a cluster).
+    Unwatch,
+    /// A command whose state tenure cannot undo, by name.
+    Lasting(&'static str),
+    /// Anything else.
+    None,
+}
+
+impl Effect {
+    /// The effect of `cmd`, from its name (and, for `CLIENT`, its subcommand).
+    pub(crate) fn of(cmd: &Cmd) -> Self {
+        let mut args = cmd.args_iter().filter_map(|arg| match arg {
+            Arg::Simple(bytes) => Some(bytes),
+            // A cursor (`Arg` is non-exhaustive): never a command's name.
+            _ => None,
+        });
+        let Some(name) = args.next() else {
+            return Self::None;
+        };
+        let is = |expected: &str| name.eq_ignore_ascii_case(expected.as_bytes());
+        if is("MULTI") {
+            Self::Multi
+        } else if is("EXEC") || is("DISCARD") {
+            Self::EndTransaction
+        } else if is("WATCH") {
+            Self::Watch
+        } else if is("UNWATCH") {
+            Self::Unwatch
+        } else if let Some(lasting) = LASTING.iter().find(|lasting| is(lasting)) {
+            Self::Lasting(lasting)
+        } else if is("CLIENT") {
+            let Some(sub) = args.next() else {
+                return Self::None;
+            };
+            CLIENT_LASTING
+                .iter()
+                .find(|lasting| sub.eq_ignore_ascii_case(lasting.as_bytes()))
+                .map_or(Self::None, |lasting| Self::Lasting(lasting))
+        } else {
+            Self::None
+        }
+    }
+}
+
+/// Commands whose effect on the connection tenure cannot undo: subscriptions
+/// (a multiplexed connection with RESP3 takes them), the database, the user,
+/// the protocol, a cluster node's read mode, `RESET` (back to database 0, the
+/// default user and RESP2, whatever the configuration says), `MONITOR`,
+/// `ASKING` (a flag for the connection's next command, which may be the next
+/// borrower's) and `SYNC`/`PSYNC` (the connection becomes a replication
+/// stream). The crate docs (`lib.rs`) list them too.
+const LASTING: [&str; 13] = [
+    "SUBSCRIBE",
+    "PSUBSCRIBE",
+    "SSUBSCRIBE",
+    "SELECT",
+    "AUTH",
+    "HELLO",
+    "READONLY",
+    "READWRITE",
+    "RESET",
+    "MONITOR",
+    "ASKING",
+    "SYNC",
+    "PSYNC",
+];
+
+/// `CLIENT` subcommands that change the connection's state.
+const CLIENT_LASTING: [&str; 7] = [
+    "TRACKING", "REPLY", "SETNAME", "SETINFO", "NO-EVICT", "NO-TOUCH", "CACHING",
+];
+
+/// What the borrowers of one connection left on it so far.
+#[derive(Debug)]
+pub(crate) struct BorrowerState {
+    /// `MULTI`s sent and not known to be ended (each `MULTI` of a cluster
+    /// connection may go to another node).
+    open_transactions: u32,
+    /// Whether keys may be watched.
+    watching: bool,
+    /// The first command seen whose state tenure cannot undo.
+    lasting: Option<&'static str>,
+    /// Whether an `EXEC` or `DISCARD` unwatches every watched key: true on
+    /// one server; false for a cluster connection, which sends them to a
+    /// random node while `WATCH` goes to the keys' nodes.
+    end_unwatches: bool,
+}
+
+impl BorrowerState {
+    /// A fresh connection's: nothing left behind. `end_unwatches`: see the field.
+    pub(crate) fn new(end_unwatches: bool) -> Self {
+        Self {
+            open_transactions: 0,
+            watching: false,
+            lasting: None,
+            end_unwatches,
+        }
+    }
+
+    /// Marks what `effects` may leave, before they are sent.
+    pub(crate) fn sending(&mut self, effects: impl IntoIterator<Item = Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Multi => self.open_transactions = self.open_transactions.saturating_add(1),
+                Effect::Watch => self.watching = true,
+                Effect::Lasting(name) => {
+                    self.lasting.get_or_insert(name);
+                }
+                Effect::EndTransaction | Effect::Unwatch | Effect::None => {}
+            }
+        }
+    }
+
+    /// Clears, in order, what the replies show ended: `replies` pairs each
+    /// effect (as passed to [`sending`](Self::sending)) with whether its reply
+    /// came back without an error (`None`: not known, as for the commands
+    /// queued in a transaction).
+    pub(crate) fn answered(&mut self, replies: impl IntoIterator<Item = (Effect, Option<bool>)>) {
+        for (effect, ok) in replies {
+            match (effect, ok) {
+                // A refused `MULTI` (nested) opened nothing.
+                (Effect::Multi, Some(false)) => self.open_transactions = self.open_transactions.saturating_sub(1),
+                (Effect::EndTransaction, Some(true)) => {
+                    self.open_transactions = self.open_transactions.saturating_sub(1);
+                    if self.end_unwatches {
+                        self.watching = false;
+                    }
+                }
+                // A `WATCH` after an `UNWATCH` of the same batch watches again.
+                (Effect::Watch, _) => self.watching = true,
+                (Effect::Unwatch, Some(true)) => self.watching = false,
+                _ => {}
+            }
+        }
+    }
+
+    /// What the connection was left with, if anything: it must not be lent again.
+    pub(crate) fn left_behind(&self) -> Option<&'static str> {
+        if self.open_transactions > 0 {
+            Some("an open transaction (MULTI)")
+        } else if self.watching {
+            Some("watched keys (WATCH)")
+        } else {
+            self.lasting
+        }
+    }
+}
+
+/// Whether `value`, one reply, is not an error.
+pub(crate) fn is_ok(value: &Value) -> bool {
+    !matches!(value, Value::ServerError(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use deadpool_redis::redis::cmd;
+
+    use super::*;
+
+    fn run(state: &mut BorrowerState, batch: &[(&str, Option<bool>)]) {
+        let effects: Vec<Effect> = batch.iter().map(|(c, _)| Effect::of(&parse(c))).collect();
+        state.sending(effects.iter().copied());
+        state.answered(effects.into_iter().zip(batch.iter().map(|(_, ok)| *ok)));
+    }
+
+    fn parse(text: &str) -> Cmd {
+        let mut words = text.split(' ');
+        let mut c = cmd(words.next().unwrap_or_default());
+        for word in words {
+            c.arg(word);
+        }
+        c
+    }
+
+    #[test]
+    fn commands_are_classified_by_name_and_client_subcommand() {
+        assert_eq!(Effect::of(&parse("multi")), Effect::Multi);
+        assert_eq!(Effect::of(&parse("EXEC")), Effect::EndTransaction);
+        assert_eq!(Effect::of(&parse("discard")), Effect::EndTransaction);
+        assert_eq!(Effect::of(&parse("WATCH k")), Effect::Watch);
+        assert_eq!(Effect::of(&parse("UNWATCH")), Effect::Unwatch);
+        assert_eq!(Effect::of(&parse("select 3")), Effect::Lasting("SELECT"));
+        assert_eq!(Effect::of(&parse("SSUBSCRIBE ch")), Effect::Lasting("SSUBSCRIBE"));
+        assert_eq!(Effect::of(&parse("CLIENT tracking on")), Effect::Lasting("TRACKING"));
+        assert_eq!(Effect::of(&parse("CLIENT NO-EVICT on")), Effect::Lasting("NO-EVICT"));
+        assert_eq!(Effect::of(&parse("CLIENT INFO")), Effect::None);
+        assert_eq!(Effect::of(&parse("CLIENT")), Effect::None);
+        assert_eq!(Effect::of(&parse("GET multi")), Effect::None);
+    }
+
+    #[test]
+    fn what_is_left_and_what_clears_it() {
+        let fresh = || BorrowerState::new(true);
+        // Completed transactions leave nothing.
+        let mut s = fresh();
+        run(
+            &mut s,
+            &[("MULTI", Some(true)), ("SET k v", None), ("EXEC", Some(true))],
+        );
+        run(
+            &mut s,
+            &[("WATCH k", Some(true)), ("MULTI", Some(true)), ("DISCARD", Some(true))],
+        );
+        run(&mut s, &[("WATCH k", Some(true)), ("UNWATCH", Some(true))]);
+        assert_eq!(s.left_behind(), None);
+        // An open transaction, watched keys, a lasting command.
+        let mut s = fresh();
+        run(&mut s, &[("MULTI", Some(true)), ("SET k v", Some(true))]);
+        assert!(s.left_behind().is_some_and(|what| what.contains("MULTI")));
+        let mut s = fresh();
+        run(&mut s, &[("WATCH k", Some(true))]);
+        assert!(s.left_behind().is_some_and(|what| what.contains("WATCH")));
+        let mut s = fresh();
+        run(&mut s, &[("SELECT 2", Some(true)), ("SELECT 0", Some(true))]);
+        assert_eq!(s.left_behind(), Some("SELECT"));
+        // An EXEC refused (no MULTI on the node it went to), or not answered,
+        // clears nothing; a nested MULTI refused opens nothing more.
+        let mut s = fresh();
+        run(&mut s, &[("MULTI", Some(true)), ("EXEC", Some(false))]);
+        run(&mut s, &[("EXEC", None)]);
+        assert!(s.left_behind().is_some());
+        let mut s = fresh();
+        run(
+            &mut s,
+            &[("MULTI", Some(true)), ("MULTI", Some(false)), ("EXEC", Some(true))],
+        );
+        assert_eq!(s.left_behind(), None);
+        // Sent, no reply yet (a future dropped mid-flight): marked.
+        let mut s = fresh();
+        s.sending([Effect::Watch]);
+        assert!(s.left_behind().is_some());
+        // Order within a batch: UNWATCH then WATCH leaves a watch.
+        let mut s = fresh();
+        run(&mut s, &[("UNWATCH", Some(true)), ("WATCH k", Some(true))]);
+        assert!(s.left_behind().is_some());
+        // A cluster: EXEC goes to a random node, so only UNWATCH unwatches.
+        let mut s = BorrowerState::new(false);
+        run(
+            &mut s,
+            &[("WATCH k", Some(true)), ("MULTI", Some(true)), ("EXEC", Some(true))],
+        );
+        assert!(s.left_behind().is_some_and(|what| what.contains("WATCH")));
+        run(&mut s, &[("UNWATCH", Some(true))]);
+        assert_eq!(s.left_behind(), None);
+    }
+}
