@@ -91,7 +91,9 @@ thread_local! {
 /// The outcome is remembered per thread for the last four runtimes it
 /// checked (a runtime's drivers are fixed when it is built), so a check on
 /// every operation costs, after the first on a thread, a runtime handle
-/// lookup and a thread-local read.
+/// lookup and thread-local reads (and, on a thread that alternates between
+/// runtimes, a short global lock at each switch, to find the other
+/// runtime's tag).
 ///
 /// # Errors
 ///

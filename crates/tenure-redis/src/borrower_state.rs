@@ -70,9 +70,10 @@ impl Effect {
 /// the protocol, a cluster node's read mode, `RESET` (back to database 0, the
 /// default user and RESP2, whatever the configuration says), `MONITOR`,
 /// `ASKING` (a flag for the connection's next command, which may be the next
-/// borrower's) and `SYNC`/`PSYNC` (the connection becomes a replication
-/// stream). The crate docs (`lib.rs`) list them too.
-const LASTING: [&str; 13] = [
+/// borrower's), `SYNC`/`PSYNC` (the connection becomes a replication
+/// stream) and `QUIT` (the server closes it). The crate docs (`lib.rs`) list
+/// them too.
+const LASTING: [&str; 14] = [
     "SUBSCRIBE",
     "PSUBSCRIBE",
     "SSUBSCRIBE",
@@ -86,6 +87,7 @@ const LASTING: [&str; 13] = [
     "ASKING",
     "SYNC",
     "PSYNC",
+    "QUIT",
 ];
 
 /// `CLIENT` subcommands that change the connection's state.
@@ -136,9 +138,13 @@ impl BorrowerState {
 
     /// Clears, in order, what the replies show ended: `replies` pairs each
     /// effect (as passed to [`sending`](Self::sending)) with whether its reply
-    /// came back without an error (`None`: not known, as for the commands
-    /// queued in a transaction).
-    pub(crate) fn answered(&mut self, replies: impl IntoIterator<Item = (Effect, Option<bool>)>) {
+    /// came back without an error, or, for `EXEC`, with `EXECABORT` (the
+    /// server ended the transaction; see [`ended`]) (`None`: not known, as
+    /// for the commands queued in a transaction). `in_pipeline`: the commands
+    /// went as one pipeline, which a cluster connection sends to one node
+    /// only, so an `UNWATCH` in it clears the watch only on one server.
+    pub(crate) fn answered(&mut self, replies: impl IntoIterator<Item = (Effect, Option<bool>)>, in_pipeline: bool) {
+        let unwatch_clears = self.end_unwatches || !in_pipeline;
         for (effect, ok) in replies {
             match (effect, ok) {
                 // A refused `MULTI` (nested) opened nothing.
@@ -151,7 +157,7 @@ impl BorrowerState {
                 }
                 // A `WATCH` after an `UNWATCH` of the same batch watches again.
                 (Effect::Watch, _) => self.watching = true,
-                (Effect::Unwatch, Some(true)) => self.watching = false,
+                (Effect::Unwatch, Some(true)) if unwatch_clears => self.watching = false,
                 _ => {}
             }
         }
@@ -174,6 +180,18 @@ pub(crate) fn is_ok(value: &Value) -> bool {
     !matches!(value, Value::ServerError(_))
 }
 
+/// Whether `value`, the reply to an `EXEC`, shows the transaction ended: any
+/// reply but an error, and the error `EXECABORT` (a command was refused while
+/// it was queued, and the server discarded the transaction). Another error
+/// (`EXEC without MULTI`, as when a cluster connection sends it to a node
+/// where no `MULTI` is open) ends nothing.
+pub(crate) fn ended(value: &Value) -> bool {
+    match value {
+        Value::ServerError(error) => error.code() == "EXECABORT",
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use deadpool_redis::redis::cmd;
@@ -183,7 +201,7 @@ mod tests {
     fn run(state: &mut BorrowerState, batch: &[(&str, Option<bool>)]) {
         let effects: Vec<Effect> = batch.iter().map(|(c, _)| Effect::of(&parse(c))).collect();
         state.sending(effects.iter().copied());
-        state.answered(effects.into_iter().zip(batch.iter().map(|(_, ok)| *ok)));
+        state.answered(effects.into_iter().zip(batch.iter().map(|(_, ok)| *ok)), false);
     }
 
     fn parse(text: &str) -> Cmd {
@@ -264,6 +282,31 @@ mod tests {
         );
         assert!(s.left_behind().is_some_and(|what| what.contains("WATCH")));
         run(&mut s, &[("UNWATCH", Some(true))]);
+        assert_eq!(s.left_behind(), None);
+        // ... and only on its own: a cluster pipeline goes to one node.
+        let mut s = BorrowerState::new(false);
+        run(&mut s, &[("WATCH k", Some(true))]);
+        let effects = [Effect::Unwatch, Effect::None];
+        s.sending(effects);
+        s.answered(effects.into_iter().zip([Some(true), Some(true)]), true);
+        assert!(s.left_behind().is_some_and(|what| what.contains("WATCH")));
+    }
+
+    #[test]
+    fn an_exec_aborted_by_the_server_ends_its_transaction() {
+        // The replies as a server sends them.
+        let reply = |wire: &[u8]| deadpool_redis::redis::parse_redis_value(wire).expect("a reply");
+        let aborted = reply(b"-EXECABORT Transaction discarded because of previous errors.\r\n");
+        assert!(matches!(aborted, Value::ServerError(_)), "{aborted:?}");
+        assert!(ended(&aborted), "EXECABORT ends the transaction");
+        let refused = reply(b"-ERR EXEC without MULTI\r\n");
+        assert!(!ended(&refused), "another error ends nothing");
+        assert!(ended(&Value::Nil), "aborted by a watched key: ended");
+        let mut s = BorrowerState::new(true);
+        run(
+            &mut s,
+            &[("MULTI", Some(true)), ("GET", None), ("EXEC", Some(ended(&aborted)))],
+        );
         assert_eq!(s.left_behind(), None);
     }
 }

@@ -388,10 +388,12 @@ impl RedisConfig {
     /// connects a new one if none passes. With a stalled server, every idle
     /// connection would take its full response timeout: without this bound a
     /// pool of 16 idle connections took 16 response timeouts and a creation
-    /// (about 85 s with the defaults). The bound leaves a checkout all the time
-    /// its wait and one creation need, and the idle connections' checks share
-    /// it. An idle connection whose check is cut short is closed, never lent,
-    /// and its slot is freed.
+    /// (about 85 s with the defaults). The bound is a full wait plus one full
+    /// creation, and everything a checkout does shares it: time spent checking
+    /// idle connections is taken from what a creation after them has left. An
+    /// idle connection whose check is cut short is closed, never lent, and its
+    /// slot is freed. A checkout that runs out reports a wait timeout
+    /// (deadpool's `Timeout(Wait)`), whatever it was doing then.
     ///
     /// A pool handed in with
     /// [`insert_shared`](crate::RedisClients::insert_shared) keeps the

@@ -401,7 +401,9 @@ impl Error {
 
     /// Whether a timeout elapsed: connecting (the `redis` crate's connect timeout,
     /// or the pool's bound on creating a connection), waiting for a free connection
-    /// in a full pool, checking an idle connection ([`ErrorKind::Connection`]), or a
+    /// in a full pool, checking an idle connection, or the whole checkout's bound
+    /// ([`RedisConfig::checkout_timeout`](crate::RedisConfig::checkout_timeout),
+    /// pools the cache owns) ([`ErrorKind::Connection`]), or a
     /// command's response timeout ([`ErrorKind::Command`]).
     #[must_use]
     pub fn is_timeout(&self) -> bool {

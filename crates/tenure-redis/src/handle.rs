@@ -350,7 +350,12 @@ impl ConnectionLike for RedisConnection {
         Box::pin(async move {
             let reply = reply.await;
             if let Ok(value) = &reply {
-                state.answered([(effect, Some(borrower_state::is_ok(value)))]);
+                let ok = if effect == Effect::EndTransaction {
+                    borrower_state::ended(value)
+                } else {
+                    borrower_state::is_ok(value)
+                };
+                state.answered([(effect, Some(ok))], false);
             }
             reply
         })
@@ -384,6 +389,17 @@ impl ConnectionLike for RedisConnection {
         let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
         Box::pin(async move {
             let reply = reply.await;
+            // An atomic pipeline the server aborted (`EXECABORT`: a command was
+            // refused while queued) comes back as an error, but the server
+            // ended its transaction all the same.
+            let aborted = atomic && reply.as_ref().is_err_and(|error| error.code() == Some("EXECABORT"));
+            if aborted {
+                let ended = effects.iter().map(|effect| match effect {
+                    Effect::Multi | Effect::EndTransaction => Some(true),
+                    _ => None,
+                });
+                state.answered(effects.iter().copied().zip(ended), true);
+            }
             if let Ok(values) = &reply {
                 let last = effects.len() - 1;
                 let replies: Vec<Option<bool>> = if atomic {
@@ -393,7 +409,7 @@ impl ConnectionLike for RedisConnection {
                     (0..effects.len())
                         .map(|i| match i {
                             0 => Some(true),
-                            i if i == last => values.last().map(borrower_state::is_ok),
+                            i if i == last => values.last().map(borrower_state::ended),
                             _ => None,
                         })
                         .collect()
@@ -402,7 +418,7 @@ impl ConnectionLike for RedisConnection {
                 } else {
                     vec![None; effects.len()]
                 };
-                state.answered(effects.into_iter().zip(replies));
+                state.answered(effects.into_iter().zip(replies), true);
             }
             reply
         })

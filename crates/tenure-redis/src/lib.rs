@@ -76,17 +76,20 @@
 //!   and tracks, without a round trip, whether its borrower left a
 //!   transaction open (`MULTI` without an `EXEC` or `DISCARD` answered
 //!   without an error), keys watched (`WATCH` without an answered
-//!   `UNWATCH`, `EXEC` or `DISCARD`; for a cluster only `UNWATCH`, which
-//!   goes to every primary, while `EXEC` goes to a random node), or sent a
+//!   `UNWATCH`, `EXEC` or `DISCARD`; for a cluster only an `UNWATCH` sent as
+//!   a command of its own, which goes to every primary, while `EXEC` and a
+//!   pipeline go to one node; so on a cluster, a borrower that watched keys
+//!   and sends no `UNWATCH` after its transaction costs its connection), or sent a
 //!   command whose state tenure cannot undo: `SUBSCRIBE`, `PSUBSCRIBE`,
 //!   `SSUBSCRIBE`, `SELECT`, `AUTH`, `HELLO`, `READONLY`, `READWRITE`,
-//!   `RESET`, `MONITOR`, `ASKING`, `SYNC`, `PSYNC`, and `CLIENT TRACKING`,
+//!   `RESET`, `MONITOR`, `ASKING`, `SYNC`, `PSYNC`, `QUIT`, and `CLIENT TRACKING`,
 //!   `REPLY`, `SETNAME`, `SETINFO`, `NO-EVICT`, `NO-TOUCH`, `CACHING`. Such a
 //!   connection is discarded when dropped (closed, its slot freed), not
 //!   returned to the pool. A command is marked before it is sent, and a mark
 //!   is cleared only once the reply that ends it has come back, so a future
 //!   dropped mid-flight leaves the connection discarded. An atomic pipeline
-//!   (`pipe().atomic()`, sent as `MULTI` ... `EXEC`) leaves nothing. This is
+//!   (`pipe().atomic()`, sent as `MULTI` ... `EXEC`) leaves nothing, nor does
+//!   a transaction the server aborted (`EXECABORT`, which ends it). This is
 //!   the only check of a cluster connection, whose recycle waits on no server,
 //!   and of a server before Redis 6.2.
 //! - **On checkout, standalone and sentinel pools the cache owns.** A

@@ -95,8 +95,13 @@ fn mask(text: &str, secret: &str) -> String {
     while let Some(found) = text[from..].find(secret) {
         let at = from + found;
         let end = at + secret.len();
-        let glued = runs_on(text[..at].chars().next_back(), secret.chars().next())
-            || runs_on(text[end..].chars().next(), secret.chars().next_back());
+        let mut before = text[..at].chars().rev();
+        let glued_before = match (before.next(), before.next()) {
+            // The letter of an escape (`\n`, `\t` in a `Debug` text) ends no word.
+            (Some(_), Some('\\')) => false,
+            (previous, _) => runs_on(previous, secret.chars().next()),
+        };
+        let glued = glued_before || runs_on(text[end..].chars().next(), secret.chars().next_back());
         if glued {
             // Look again from the next character on.
             from = at + text[at..].chars().next().map_or(1, char::len_utf8);
@@ -163,6 +168,12 @@ mod tests {
         assert_eq!(
             s.scrub("os error 111 at 10.0.0.1, password '1'"),
             "os error 111 at 10.0.0.***, password '***'"
+        );
+        // Right after an escaped control character of a `Debug` text.
+        let s = secrets("redis://u:hunter2@127.0.0.1:6390/0");
+        assert_eq!(
+            s.scrub(&format!("{:?}", "detail:\nhunter2 and\thunter2 and \"hunter2\"")),
+            "\"detail:\\n*** and\\t*** and \\\"***\\\"\""
         );
         // As `Debug` escapes it, too (a `'` is not escaped there).
         let s = secrets("redis://u:a%22b%5Cc@127.0.0.1:6390/0");

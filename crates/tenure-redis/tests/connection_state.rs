@@ -123,6 +123,14 @@ async fn a_connection_left_in_a_transaction_watching_or_changed_is_discarded_whe
         let () = redis::cmd("WATCH").arg("w").query_async(&mut conn).await.unwrap();
         let () = redis::cmd("UNWATCH").query_async(&mut conn).await.unwrap();
         let _: String = redis::cmd("CLIENT").arg("INFO").query_async(&mut conn).await.unwrap();
+        // A transaction the server aborts (a command refused while queued:
+        // `EXECABORT`) is ended, whether sent as an atomic pipeline or by hand.
+        let aborted: redis::RedisResult<redis::Value> = redis::pipe().atomic().cmd("GET").query_async(&mut conn).await;
+        assert_eq!(aborted.unwrap_err().code(), Some("EXECABORT"));
+        let () = redis::cmd("MULTI").query_async(&mut conn).await.unwrap();
+        let _: redis::RedisResult<redis::Value> = redis::cmd("GET").query_async(&mut conn).await;
+        let aborted: redis::RedisResult<redis::Value> = redis::cmd("EXEC").query_async(&mut conn).await;
+        assert_eq!(aborted.unwrap_err().code(), Some("EXECABORT"));
         id
     };
     assert_eq!(pool.status().size, 1, "completed transactions keep the connection");
@@ -137,7 +145,7 @@ async fn a_connection_left_in_a_transaction_watching_or_changed_is_discarded_whe
     let left: [&[&[&str]]; 5] = [
         &[&["MULTI"], &["SET", "k", "2"]],
         &[&["WATCH", "w"]],
-        &[&["MULTI"], &["EXEC", "extra"]],
+        &[&["MULTI"], &["MULTI"]],
         &[&["CLIENT", "SETNAME", "borrower-1"]],
         &[&["CLIENT", "NO-EVICT", "on"]],
     ];
@@ -147,7 +155,7 @@ async fn a_connection_left_in_a_transaction_watching_or_changed_is_discarded_whe
             for args in commands {
                 let mut cmd = redis::cmd(args[0]);
                 cmd.arg(&args[1..]);
-                // `EXEC extra` is refused (wrong arity): the transaction stays open.
+                // A nested `MULTI` is refused: the transaction stays open.
                 let _: redis::RedisResult<redis::Value> = cmd.query_async(&mut conn).await;
             }
         }

@@ -401,7 +401,10 @@ impl RedisServer {
     /// the kernel still completes TCP connections through the listen backlog,
     /// but no command is answered and no timer of the server runs (unlike
     /// `CLIENT PAUSE`, which ends on its own). Dropping or stopping a suspended
-    /// server kills it all the same.
+    /// server kills it all the same. Admin calls ([`RedisServer::command`],
+    /// [`RedisServer::client_count`]) to a suspended server time out (about
+    /// 10 s each: connecting, then naming the connection), one after another,
+    /// since admin connections to one server take turns.
     ///
     /// # Errors
     ///
