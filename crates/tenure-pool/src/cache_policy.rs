@@ -181,7 +181,10 @@ impl<K, H> CachePolicy<K, H> {
     /// (whose connection tasks run on its runtime) is never handed to another
     /// runtime. When a runtime shuts down, its entries are never served again, even
     /// to a new runtime that reuses its `tokio::runtime::Id`, and the reaper purges
-    /// them as [`RemovalCause::RuntimeGone`]. Outside a runtime, lookups miss and
+    /// them as [`RemovalCause::RuntimeGone`]. Until its next pass they still
+    /// count toward the capacity, and eviction does not prefer them: an insert
+    /// at capacity may evict a live runtime's entry (one not looked up since it
+    /// was inserted, say) rather than a dead runtime's. Outside a runtime, lookups miss and
     /// inserts fail with [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime).
     pub fn scope_by_runtime(mut self) -> Self {
         self.scoped = Some(true);
