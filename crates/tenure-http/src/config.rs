@@ -19,6 +19,11 @@ use crate::tls::TlsConfig;
 #[non_exhaustive]
 pub enum HttpVersion {
     /// HTTP/1.1 over plain TCP; over TLS, HTTP/2 or HTTP/1.1 as negotiated by ALPN.
+    ///
+    /// Until a first connection to a host has negotiated, requests started at
+    /// once each open their own (16 simultaneous first requests opened 16 TLS
+    /// connections, of which one stayed): use [`Http2Only`](Self::Http2Only) where one connection
+    /// per host matters from the first burst.
     #[default]
     Auto,
     /// HTTP/1.1 only (TLS offers only `http/1.1` through ALPN).
