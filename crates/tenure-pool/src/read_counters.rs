@@ -98,28 +98,28 @@ fn own_stripe() -> Option<usize> {
 
 impl ReadCounters {
     #[inline]
-    fn add(&self, field: impl Fn(&Stripe) -> &AtomicU64, delta: u64) {
+    fn count_one(&self, field: impl Fn(&Stripe) -> &AtomicU64) {
         match own_stripe() {
             Some(index) => {
                 // Only this thread writes this stripe: no read-modify-write needed.
                 let counter = field(&self.stripes[index]);
-                counter.store(counter.load(Ordering::Relaxed).wrapping_add(delta), Ordering::Relaxed);
+                counter.store(counter.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
             }
             None => {
                 let overflow = &self.stripes[self.stripes.len() - 1];
-                field(overflow).fetch_add(delta, Ordering::Relaxed);
+                field(overflow).fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
     #[inline]
     pub(crate) fn hit(&self) {
-        self.add(|stripe| &stripe.hits, 1);
+        self.count_one(|stripe| &stripe.hits);
     }
 
     #[inline]
     pub(crate) fn miss(&self) {
-        self.add(|stripe| &stripe.misses, 1);
+        self.count_one(|stripe| &stripe.misses);
     }
 
     pub(crate) fn hits(&self) -> u64 {

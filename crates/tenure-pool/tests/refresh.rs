@@ -39,6 +39,18 @@ struct Builds {
     gate: Option<Arc<Semaphore>>,
 }
 
+impl Builds {
+    /// Builds whose every build waits for a permit of the returned gate.
+    fn gated() -> (Self, Arc<Semaphore>) {
+        let gate = Arc::new(Semaphore::new(0));
+        let builds = Self {
+            gate: Some(Arc::clone(&gate)),
+            ..Self::default()
+        };
+        (builds, gate)
+    }
+}
+
 fn cache(log: &Arc<Log>, builds: &Builds) -> ClientCache<&'static str, Owned<Probe>> {
     let (log, builds) = (Arc::clone(log), builds.clone());
     ClientCache::builder()
@@ -120,11 +132,7 @@ async fn a_hot_entry_is_replaced_before_it_expires_and_the_old_one_drains_then_c
 #[tokio::test(start_paused = true)]
 async fn one_refresh_at_a_time_however_many_lookups() {
     let log = Arc::new(Log::default());
-    let gate = Arc::new(Semaphore::new(0));
-    let builds = Builds {
-        gate: Some(Arc::clone(&gate)),
-        ..Builds::default()
-    };
+    let (builds, gate) = Builds::gated();
     let cache = cache(&log, &builds);
     drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
     tokio::time::advance(REFRESH).await;
@@ -167,11 +175,7 @@ async fn a_failed_refresh_keeps_the_entry_until_it_expires_and_is_counted() {
 #[tokio::test(start_paused = true)]
 async fn a_refresh_that_finishes_after_its_entry_left_is_closed_not_leaked() {
     let log = Arc::new(Log::default());
-    let gate = Arc::new(Semaphore::new(0));
-    let builds = Builds {
-        gate: Some(Arc::clone(&gate)),
-        ..Builds::default()
-    };
+    let (builds, gate) = Builds::gated();
     let cache = cache(&log, &builds);
     drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
     tokio::time::advance(REFRESH).await;
@@ -199,11 +203,7 @@ async fn a_refresh_that_finishes_after_its_entry_left_is_closed_not_leaked() {
 #[tokio::test(start_paused = true)]
 async fn a_shutdown_waits_for_a_refresh_under_way() {
     let log = Arc::new(Log::default());
-    let gate = Arc::new(Semaphore::new(0));
-    let builds = Builds {
-        gate: Some(Arc::clone(&gate)),
-        ..Builds::default()
-    };
+    let (builds, gate) = Builds::gated();
     let cache = cache(&log, &builds);
     drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
     tokio::time::advance(REFRESH).await;
@@ -350,11 +350,7 @@ async fn a_panicking_refresh_is_counted_and_tried_again_a_period_later() {
 #[test]
 fn a_refresh_dropped_with_its_runtime_counts_as_failed() {
     let log = Arc::new(Log::default());
-    let gate = Arc::new(Semaphore::new(0)); // never opened: the build never ends
-    let builds = Builds {
-        gate: Some(Arc::clone(&gate)),
-        ..Builds::default()
-    };
+    let (builds, _gate) = Builds::gated(); // never opened: the build never ends
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)

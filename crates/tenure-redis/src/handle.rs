@@ -88,6 +88,8 @@ impl RedisPool {
         // deadpool's tokio timers, and tokio's sockets, panic outside a runtime
         // or on one without their driver: refuse first.
         tenure_pool::check_runtime_drivers().map_err(|missing| Error::runtime("RedisPool::get", missing))?;
+        // A server's reply to the handshake may quote the credentials: a
+        // failure is shown only as a `ConnectionError`, scrubbed of them.
         let result = match &self.inner {
             Inner::Owned(pool) => {
                 let checkout = async {
@@ -104,21 +106,18 @@ impl RedisPool {
                 // their sum. Cancelled mid-step, deadpool frees the slot and
                 // closes the connection it was checking or creating.
                 match tokio::time::timeout(pool.checkout_timeout, checkout).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        let e = ConnectionError::checkout_timed_out(pool.checkout_timeout);
-                        tracing::debug!(target_server = %self.target, error = %e, "no Redis connection");
-                        return Err(Error::connection(&self.target, e));
-                    }
+                    Ok(result) => result.map_err(|e| ConnectionError::new(e, &pool.secrets)),
+                    Err(_) => Err(ConnectionError::checkout_timed_out(pool.checkout_timeout)),
                 }
             }
-            Inner::Shared(pool, _) => match &**pool {
+            Inner::Shared(pool, secrets) => match &**pool {
                 ExternalPool::Standalone(pool) => pool.get().await.map(Conn::SharedStandalone),
                 #[cfg(feature = "cluster")]
                 ExternalPool::Cluster(pool) => pool.get().await.map(Conn::SharedCluster),
                 #[cfg(feature = "sentinel")]
                 ExternalPool::Sentinel(pool) => pool.get().await.map(Conn::SharedSentinel),
-            },
+            }
+            .map_err(|e| ConnectionError::new(e, secrets)),
         };
         match result {
             Ok(conn) => Ok(RedisConnection {
@@ -129,13 +128,6 @@ impl RedisPool {
                 pool: self.clone(),
             }),
             Err(e) => {
-                // A server's reply to the handshake may quote the credentials:
-                // only the scrubbed error is shown.
-                let secrets = match &self.inner {
-                    Inner::Owned(pool) => &pool.secrets,
-                    Inner::Shared(_, secrets) => secrets,
-                };
-                let e = ConnectionError::new(e, secrets);
                 tracing::debug!(target_server = %self.target, error = %e, "no Redis connection");
                 Err(Error::connection(&self.target, e))
             }
@@ -373,6 +365,10 @@ impl ConnectionLike for RedisConnection {
         // An atomic pipeline is sent as `MULTI`, its commands, `EXEC`
         // (`cmd_iter` yields its commands only).
         let atomic = cmd.is_transaction();
+        if !atomic && cmd.cmd_iter().all(|c| Effect::of(c) == Effect::None) {
+            // Nothing to track (the usual pipeline): no list of effects made.
+            return with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
+        }
         let mut effects = Vec::new();
         if atomic {
             effects.push(Effect::Multi);
@@ -380,9 +376,6 @@ impl ConnectionLike for RedisConnection {
         effects.extend(cmd.cmd_iter().map(Effect::of));
         if atomic {
             effects.push(Effect::EndTransaction);
-        }
-        if effects.iter().all(|effect| *effect == Effect::None) {
-            return with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
         }
         let state = &mut self.state;
         state.sending(effects.iter().copied());
