@@ -182,9 +182,11 @@ impl<K, H> CachePolicy<K, H> {
     /// runtime. When a runtime shuts down, its entries are never served again, even
     /// to a new runtime that reuses its `tokio::runtime::Id`, and the reaper purges
     /// them as [`RemovalCause::RuntimeGone`]. Until its next pass they still
-    /// count toward the capacity, and eviction does not prefer them: an insert
-    /// at capacity may evict a live runtime's entry (one not looked up since it
-    /// was inserted, say) rather than a dead runtime's. Outside a runtime, lookups miss and
+    /// count toward the capacity, but an insert that needs room evicts a dead
+    /// runtime's entry (also as `RuntimeGone`) before any live one of the same
+    /// shard. The cache's capacity is split over shards (one below 512 entries)
+    /// by key hash, so an insert into a shard that holds no dead entry evicts
+    /// by the policy even while another shard still holds some. Outside a runtime, lookups miss and
     /// inserts fail with [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime).
     pub fn scope_by_runtime(mut self) -> Self {
         self.scoped = Some(true);

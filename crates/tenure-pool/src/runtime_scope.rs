@@ -64,6 +64,15 @@ impl RuntimeKey {
 }
 
 static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
+/// How many lives have died so far, counted after each is marked dead.
+static DEATHS: AtomicU64 = AtomicU64::new(0);
+
+/// How many runtime lives have died so far. A life marked dead before this
+/// count was read is seen dead by the reader (the count is bumped after the
+/// mark, with release ordering).
+pub(crate) fn deaths() -> u64 {
+    DEATHS.load(Ordering::Acquire)
+}
 static LIVES: parking_lot::Mutex<Vec<(RuntimeKey, Arc<RuntimeLife>)>> = parking_lot::Mutex::new(Vec::new());
 
 thread_local! {
@@ -134,6 +143,7 @@ impl Future for Sentinel {
 impl Drop for Sentinel {
     fn drop(&mut self) {
         self.life.alive.store(false, Ordering::Release);
+        DEATHS.fetch_add(1, Ordering::Release);
         tracing::debug!(
             tag = self.life.tag,
             "runtime shut down; its scoped cache entries will be purged"

@@ -2,8 +2,8 @@
 //! index](index), ordered for eviction by the [policy](policy) (S3-FIFO, with its
 //! [ghost list](ghost)) and for expiry by the [TTL queue](ttl_queue).
 //!
-//! Expiry comes first: before the policy picks a victim, an entry whose
-//! time-to-live has passed is evicted, and a policy candidate that has been idle
+//! A victim is chosen in this order: an entry of a runtime that shut down
+//! ([dead sweep](dead_sweep)), then an entry whose time-to-live has passed, and a policy candidate that has been idle
 //! past its time-to-idle is evicted without a second chance.
 //!
 //! Each part is its own module with its own tests; this one keeps them in step
@@ -16,6 +16,7 @@
 //! per-thread counters, `read_counters.rs`.)
 //! Everything else (inserts, removals, eviction, refresh results) takes `&mut self`.
 
+mod dead_sweep;
 mod ghost;
 mod index;
 mod list;
@@ -24,6 +25,7 @@ mod sketch;
 mod slab;
 mod ttl_queue;
 
+use dead_sweep::DeadSweep;
 use index::Index;
 use list::Links;
 use policy::{PolicyState, Residents, S3Fifo};
@@ -35,6 +37,7 @@ use crate::{
     Scope,
     clock::Reading,
     expiry::Expiry,
+    runtime_scope,
     stats::{RemovalCause, ShardCounters},
     sync::AtomicU64,
 };
@@ -140,6 +143,8 @@ pub(crate) struct Shard<K, S> {
     slab: Slab<Node<K, S>>,
     policy: S3Fifo,
     ttl_queue: TtlQueue,
+    /// Where the shard stands in its look for a shut-down runtime's entries.
+    dead_sweep: DeadSweep,
     capacity: usize,
     /// Inserts and evictions (counted under the write lock; hits and misses
     /// are counted by the cache, see `read_counters.rs`).
@@ -153,6 +158,7 @@ impl<K: Eq, S> Shard<K, S> {
             slab: Slab::with_capacity(capacity.min(PREALLOCATED)),
             policy: S3Fifo::new(capacity),
             ttl_queue: TtlQueue::new(),
+            dead_sweep: DeadSweep::default(),
             capacity,
             counters: ShardCounters::default(),
         }
@@ -297,6 +303,7 @@ impl<K: Eq, S> Shard<K, S> {
         } else {
             None
         };
+        self.dead_sweep.added(scope.tag());
         let index = self.slab.insert(Node {
             key,
             tag: scope.tag(),
@@ -399,6 +406,7 @@ impl<K: Eq, S> Shard<K, S> {
             self.ttl_queue.remove(&mut view, index);
         }
         let node = self.slab.remove(index);
+        self.dead_sweep.removed(node.tag);
         self.counters.evictions.count(cause);
         Removed {
             key: node.key,
@@ -407,8 +415,16 @@ impl<K: Eq, S> Shard<K, S> {
         }
     }
 
-    /// Picks and removes one victim: an expired entry if there is one, else the policy's choice.
+    /// Picks and removes one victim: a shut-down runtime's entry if there is
+    /// one, else an expired entry if there is one, else the policy's choice.
     fn evict_one(&mut self, now: u64, expiry: Expiry) -> Option<Removed<K, S>> {
+        let slab = &self.slab;
+        let dead = self.dead_sweep.next(runtime_scope::deaths(), slab.bound(), |slot| {
+            slab.try_get(slot).is_some_and(|node| !node.scope.is_alive())
+        });
+        if let Some(index) = dead {
+            return Some(self.take(index, RemovalCause::RuntimeGone));
+        }
         let mut view = view(&mut self.slab, now, expiry);
         if expiry.ttl.is_some()
             && let Some(index) = self.ttl_queue.due(&view, now)
@@ -433,6 +449,7 @@ impl<K: Eq, S> Shard<K, S> {
         self.index.clear();
         self.policy.clear();
         self.ttl_queue.clear();
+        self.dead_sweep.cleared();
         let cause = RemovalCause::Explicit;
         removed.reserve(self.slab.len());
         let counters = &mut self.counters;

@@ -146,3 +146,65 @@ fn a_dead_runtimes_entries_are_purged_while_another_runtimes_lookups_all_hit() {
         assert_eq!((cache.len(), cache.stats().evictions.runtime_gone), (1, 5));
     }
 }
+
+/// A dead runtime's entries are never served, so an insert that needs room
+/// takes them before any live runtime's entry, without waiting for the
+/// reaper's pass. The live runtime's clock is paused and never advanced, so
+/// no reaper pass runs during the test: every purge here is an insert's.
+#[test]
+fn an_insert_at_capacity_evicts_a_dead_runtimes_entries_before_a_live_ones() {
+    // Under 512 entries the cache has one shard, so every insert competes with every entry.
+    const CAPACITY: u32 = 40;
+    let causes = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let record = Arc::clone(&causes);
+    let cache = ClientCache::<u32, Shared<u32>>::builder()
+        .scope_by_runtime()
+        .max_capacity(u64::from(CAPACITY))
+        .without_time_to_live()
+        .eviction_listener(move |key, _, cause| record.lock().push((*key, cause)))
+        .build()
+        .unwrap();
+    let live = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    // Half the capacity for the live runtime, each entry inserted and never
+    // looked up again (a client held since), the other half for a runtime whose
+    // entries are hot (the policy would keep them) and which then shuts down.
+    live.block_on(async {
+        for key in 0..CAPACITY / 2 {
+            drop(cache.insert(key, Shared::new(key)).unwrap());
+        }
+    });
+    let short_lived = runtime();
+    short_lived.block_on(async {
+        for key in 100..100 + CAPACITY / 2 {
+            drop(cache.insert(key, Shared::new(key)).unwrap());
+            for _ in 0..3 {
+                assert!(cache.get(&key).is_some());
+            }
+        }
+    });
+    drop(short_lived);
+    assert_eq!(cache.len(), CAPACITY as usize);
+    assert!(causes.lock().is_empty(), "nothing left before the new inserts");
+
+    // The live runtime fills the dead runtime's half.
+    live.block_on(async {
+        for key in 200..200 + CAPACITY / 2 {
+            drop(cache.insert(key, Shared::new(key)).unwrap());
+        }
+        for key in (0..CAPACITY / 2).chain(200..200 + CAPACITY / 2) {
+            assert!(cache.get(&key).is_some(), "live runtime's entry {key} kept");
+        }
+    });
+    let mut causes = causes.lock().clone();
+    causes.sort_unstable_by_key(|&(key, _)| key);
+    let expected: Vec<_> = (100..100 + CAPACITY / 2)
+        .map(|key| (key, tenure_pool::RemovalCause::RuntimeGone))
+        .collect();
+    assert_eq!(causes, expected, "only the dead runtime's entries left");
+    assert_eq!(cache.stats().evictions.runtime_gone, u64::from(CAPACITY / 2));
+    assert_eq!(cache.stats().evictions.capacity, 0);
+}
