@@ -475,7 +475,8 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         let hash = self.hash(&key);
         let held = self.hold(&key, entry);
         // From here the cache holds the entry, and the key's `Eq` (in the
-        // shard's insert) and `Debug` (in the log line) may still panic: the
+        // shard's insert) may still panic (its `Debug` in a log line cannot:
+        // `LogKey` catches that, guarded here all the same): the
         // entry is then dropped in the unwind (an owned one is closed) and
         // counted as refused, so the stats still balance.
         let refused_if_unwinding = CountOnUnwind(&self.inserts_refused);
@@ -570,35 +571,60 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// Retires what `take` removes from `shard` (into `removed`, empty, and left
     /// empty): under the shard's write lock each owned entry starts to drain
     /// ([`Held::start_drain`]); after it, each is retired.
+    ///
+    /// A panic while retiring one entry (in user code the cache runs as it
+    /// lets go of it: the key's `Drop`, a shared value's `Drop`) does not stop
+    /// the others: it is resumed once all of them are retired.
     fn retire_from(
         &self,
         shard: &ShardLock<K, E>,
         removed: &mut Vec<Removed<K, Held<K, E>>>,
         take: impl FnOnce(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>),
     ) {
+        resume(self.retire_from_catching(shard, removed, take));
+    }
+
+    /// [`retire_from`](Self::retire_from), returning the first panic instead of resuming it.
+    fn retire_from_catching(
+        &self,
+        shard: &ShardLock<K, E>,
+        removed: &mut Vec<Removed<K, Held<K, E>>>,
+        take: impl FnOnce(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>),
+    ) -> Option<Panic> {
         let mut shard = shard.write();
         take(&mut shard, removed);
         for entry in removed.iter() {
             entry.stored.start_drain();
         }
         drop(shard);
+        let mut first = None;
         for entry in removed.drain(..) {
-            self.retire(entry);
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.retire(entry))) {
+                first.get_or_insert(panic);
+            }
         }
+        first
     }
 
     /// Retires what `take` removes from each shard in turn (under its write
     /// lock, retired after it); the closes start as one batch (`close_batch.rs`).
+    /// Every shard is visited even if retiring an entry panics; the first such
+    /// panic is resumed at the end.
     fn retire_from_every_shard(
         &self,
         mut take: impl FnMut(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>),
     ) {
-        close_batch::batch(|| {
+        let panic = close_batch::batch(|| {
             let mut removed = Vec::new();
+            let mut first = None;
             for shard in self.shards.iter() {
-                self.retire_from(&shard.0, &mut removed, &mut take);
+                if let Some(panic) = self.retire_from_catching(&shard.0, &mut removed, &mut take) {
+                    first.get_or_insert(panic);
+                }
             }
+            first
         });
+        resume(panic);
     }
 
     /// Retires every entry.
@@ -797,6 +823,20 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
     }
 }
 
+/// A panic caught while retiring a batch of entries.
+type Panic = Box<dyn std::any::Any + Send>;
+
+/// Resumes a panic a batch caught once the batch is done, unless this thread is
+/// already unwinding (a cache dropped during another panic), where a second
+/// panic would abort the process: the first one goes on unwinding instead.
+fn resume(panic: Option<Panic>) {
+    if let Some(panic) = panic
+        && !std::thread::panicking()
+    {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 impl<K: CacheKey, E: Entry> Drop for Inner<K, E> {
     fn drop(&mut self) {
         // Retire what is left so owned entries close (now, or after their leases).
@@ -847,10 +887,11 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// If the key's `Hash`, `Clone` or `Eq` panics, the panic goes on through
     /// `insert`, and the cache is left as it was. `Hash` and `Clone` run before
     /// the cache takes the entry, which is then dropped unclosed, as an `Owned`
-    /// no cache holds is. `Eq` runs after (and `Debug`, when debug-level events
-    /// are recorded): the entry is dropped as the panic unwinds, so an owned one
-    /// is closed, and the insert is counted in
-    /// [`inserts_refused`](crate::CacheStats::inserts_refused).
+    /// no cache holds is. `Eq` runs after: the entry is dropped as the panic
+    /// unwinds, so an owned one is closed, and the insert is counted in
+    /// [`inserts_refused`](crate::CacheStats::inserts_refused). (A key's `Debug`
+    /// that panics in a log event is caught there: the event shows
+    /// `<the key's Debug panicked>`.)
     pub fn insert(&self, key: K, entry: E) -> Result<E::Handle, Error> {
         let scope = self.inner.scope()?;
         self.ensure_reaper();
@@ -866,7 +907,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// waiter runs `init` in its turn, so it is never handed a retired entry.
     /// Errors are not cached: the next call runs `init` again. If the caller running
     /// `init` is cancelled (its future dropped), a waiting caller takes over and
-    /// runs its own `init`.
+    /// runs its own `init`. A first caller whose future is neither polled to
+    /// the end nor dropped (passed to `mem::forget`, or a task left on a
+    /// current-thread runtime that is no longer driven) keeps the others waiting,
+    /// on every runtime, until it is: bound a wait with a timeout where that can
+    /// happen (a waiter that gives up leaves nothing behind), or use
+    /// [`get`](Self::get) and [`insert`](Self::insert).
     ///
     /// # Errors
     ///
@@ -1001,6 +1047,13 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     }
 
     /// Retires every entry as [`RemovalCause::Explicit`].
+    ///
+    /// # Panics
+    ///
+    /// If the key or shared value of a retired entry panics when the cache
+    /// drops it (its `Drop`, user code), after every other entry has been
+    /// retired: the first such panic is resumed here. (The eviction listener's
+    /// panics are caught and counted, never resumed.)
     pub fn invalidate_all(&self) {
         self.inner.remove_all();
     }

@@ -338,12 +338,13 @@ impl<K: fmt::Debug + Send + Sync + 'static> EntryCloser<K> {
     fn abandoned(&self, why: &'static str) {
         self.slot.finish();
         self.drains.closes_abandoned.fetch_add(1, Ordering::Relaxed);
+        // Accounted for before the log line, which runs the subscriber's code.
+        self.drains.unregister(self.id);
         tracing::warn!(
             key = ?LogKey(self.slot.key()),
             why,
             "the entry's close could not run; the value was dropped without closing"
         );
-        self.drains.unregister(self.id);
     }
 
     /// Runs a close this runner took, catching a panic; counted however it ends.
@@ -435,14 +436,19 @@ impl<K: fmt::Debug + Send + Sync + 'static> Running<K> {
         let closer = &self.closer;
         closer.slot.finish();
         let key = LogKey(closer.slot.key());
+        let counter = if ok {
+            &closer.drains.closes
+        } else {
+            &closer.drains.close_panics
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        // Accounted for before the log line, which runs the subscriber's code.
+        closer.drains.unregister(closer.id);
         if ok {
-            closer.drains.closes.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(key = ?key, "entry closed");
         } else {
-            closer.drains.close_panics.fetch_add(1, Ordering::Relaxed);
             tracing::error!(key = ?key, "closing the entry panicked; the panic was caught");
         }
-        closer.drains.unregister(closer.id);
     }
 }
 

@@ -14,12 +14,23 @@ pub(crate) const MAX_LOGGED_KEY_BYTES: usize = 256;
 ///
 /// Formatting still walks the key's whole `Debug` output (to count it) but keeps
 /// only the head, and only when the event is enabled.
+///
+/// A key whose `Debug` panics is written as [`KEY_DEBUG_PANICKED`]: the panic is
+/// caught here, so a log line never cuts short the bookkeeping around it (a
+/// close's accounting, a batch of retirements).
 pub(crate) struct LogKey<'a, K: ?Sized>(pub(crate) &'a K);
+
+/// What a log event shows for a key whose `Debug` panicked.
+pub(crate) const KEY_DEBUG_PANICKED: &str = "<the key's Debug panicked>";
 
 impl<K: fmt::Debug + ?Sized> fmt::Debug for LogKey<'_, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut head = Head::default();
-        write!(head, "{:?}", self.0)?;
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write!(head, "{:?}", self.0)));
+        match written {
+            Ok(result) => result?,
+            Err(_) => return f.write_str(KEY_DEBUG_PANICKED),
+        }
         f.write_str(&head.kept)?;
         if head.cut {
             write!(f, "…({} bytes)", head.total)?;

@@ -1,10 +1,13 @@
 //! Publishing a cache's stats through the `metrics` facade (feature `metrics`).
 //!
 //! Nothing is recorded on the hit path: the reaper publishes a snapshot of
-//! [`CacheStats`] at every pass (at least once a second), as absolute counter
-//! values and gauges, labelled `cache = <name>`. So whichever exporter the
-//! application installed sees the same numbers `stats()` returns, at most one
-//! reaper interval old.
+//! [`CacheStats`] at every pass (at least once a second while it runs), as
+//! absolute counter values and gauges, labelled `cache = <name>`. So whichever
+//! exporter the application installed sees the same numbers `stats()` returns,
+//! at most one reaper interval old while the reaper runs. No reaper runs before
+//! the cache's first insert or lookup on a tokio runtime with timers, nor while
+//! its runtime is not driven, and what changes after its last pass (before the
+//! cache is dropped) is never published.
 
 use metrics::{counter, gauge};
 

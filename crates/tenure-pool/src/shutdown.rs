@@ -68,6 +68,11 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// tokio's timer. (Polled outside any tokio runtime it does not panic, but it cannot
     /// take closes over: it only waits, up to the deadline if one is set, timed
     /// by a helper thread.)
+    ///
+    /// If the key or shared value of an entry panics when the cache drops it
+    /// (its `Drop`, user code), the returned future panics with it once every
+    /// other entry has been retired too, before it waits for the closes: they
+    /// run all the same, and a second `shutdown` waits for them.
     pub fn shutdown(&self) -> Shutdown<'_, K, E> {
         Shutdown::new(self)
     }
