@@ -9,8 +9,16 @@
 //! is sent; `EXEC`, `DISCARD` and `UNWATCH` clear their marks only once their
 //! reply has come back and is not an error, so a command whose future is
 //! dropped mid-flight, or whose reply is lost, leaves the connection marked.
+//!
+//! Every command (or pipeline) also counts as unanswered from the moment it is
+//! sent until the server's reply (a value or an error reply) comes back. One
+//! still unanswered when the connection is dropped (its future was cancelled,
+//! it timed out, or the connection failed under it) may still be running on
+//! the server: a blocking command (`BLPOP key 0`, `XREAD BLOCK`, `WAIT`) would
+//! hold the connection, and take the data it waits for, from the next
+//! borrower. Such a connection is discarded too.
 
-use deadpool_redis::redis::{Arg, Cmd, Value};
+use deadpool_redis::redis::{self, Arg, Cmd, Value};
 
 /// What one command does to the connection's state, as far as tracked here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +113,8 @@ pub(crate) struct BorrowerState {
     watching: bool,
     /// The first command seen whose state tenure cannot undo.
     lasting: Option<&'static str>,
+    /// Commands and pipelines sent whose reply has not come back.
+    unanswered: u32,
     /// Whether an `EXEC` or `DISCARD` unwatches every watched key: true on
     /// one server; false for a cluster connection, which sends them to a
     /// random node while `WATCH` goes to the keys' nodes.
@@ -118,6 +128,7 @@ impl BorrowerState {
             open_transactions: 0,
             watching: false,
             lasting: None,
+            unanswered: 0,
             end_unwatches,
         }
     }
@@ -163,15 +174,37 @@ impl BorrowerState {
         }
     }
 
+    /// A command or pipeline is about to be sent.
+    pub(crate) fn sent(&mut self) {
+        self.unanswered += 1;
+    }
+
+    /// The server answered a command or pipeline that [`sent`](Self::sent)
+    /// counted (with a value or an error reply).
+    pub(crate) fn replied(&mut self) {
+        self.unanswered = self.unanswered.saturating_sub(1);
+    }
+
     /// What the connection was left with, if anything: it must not be lent again.
     pub(crate) fn left_behind(&self) -> Option<&'static str> {
-        if self.open_transactions > 0 {
+        if self.unanswered > 0 {
+            Some("a command without its reply (cancelled, timed out, or failed before the server answered)")
+        } else if self.open_transactions > 0 {
             Some("an open transaction (MULTI)")
         } else if self.watching {
             Some("watched keys (WATCH)")
         } else {
             self.lasting
         }
+    }
+}
+
+/// Whether the server answered: a reply, or an error the server sent (not a
+/// timeout, an I/O error or a failure on the client's side).
+pub(crate) fn server_answered<T>(reply: &redis::RedisResult<T>) -> bool {
+    match reply {
+        Ok(_) => true,
+        Err(error) => error.code().is_some(),
     }
 }
 
@@ -211,6 +244,34 @@ mod tests {
             c.arg(word);
         }
         c
+    }
+
+    #[test]
+    fn a_command_without_its_reply_is_left_behind_until_the_server_answers() {
+        let mut state = BorrowerState::new(true);
+        state.sent();
+        state.sent();
+        assert!(
+            state
+                .left_behind()
+                .is_some_and(|left| left.contains("without its reply"))
+        );
+        state.replied();
+        assert!(state.left_behind().is_some(), "one of two still unanswered");
+        state.replied();
+        assert_eq!(state.left_behind(), None);
+
+        let timed_out: redis::RedisResult<()> = Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "response timed out",
+        )));
+        assert!(!server_answered(&timed_out), "a timeout is no answer");
+        let refused: redis::RedisResult<()> = Err(redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
+            "WRONGTYPE",
+        )));
+        assert!(server_answered(&refused), "an error reply is an answer");
+        assert!(server_answered(&Ok::<_, redis::RedisError>(())));
     }
 
     #[test]

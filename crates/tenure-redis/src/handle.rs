@@ -332,15 +332,21 @@ impl ConnectionLike for RedisConnection {
             return discarded();
         };
         let effect = Effect::of(cmd);
-        if effect == Effect::None {
-            return with_conn!(conn, c => (**c).req_packed_command(cmd));
-        }
         // Marked before it is sent: a future dropped mid-flight leaves the mark.
         let state = &mut self.state;
-        state.sending([effect]);
+        state.sent();
+        if effect != Effect::None {
+            state.sending([effect]);
+        }
         let reply = with_conn!(conn, c => (**c).req_packed_command(cmd));
         Box::pin(async move {
             let reply = reply.await;
+            if borrower_state::server_answered(&reply) {
+                state.replied();
+            }
+            if effect == Effect::None {
+                return reply;
+            }
             if let Ok(value) = &reply {
                 let ok = if effect == Effect::EndTransaction {
                     borrower_state::ended(value)
@@ -365,9 +371,18 @@ impl ConnectionLike for RedisConnection {
         // An atomic pipeline is sent as `MULTI`, its commands, `EXEC`
         // (`cmd_iter` yields its commands only).
         let atomic = cmd.is_transaction();
+        let state = &mut self.state;
+        state.sent();
         if !atomic && cmd.cmd_iter().all(|c| Effect::of(c) == Effect::None) {
-            // Nothing to track (the usual pipeline): no list of effects made.
-            return with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
+            // No state to track (the usual pipeline): no list of effects made.
+            let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
+            return Box::pin(async move {
+                let reply = reply.await;
+                if borrower_state::server_answered(&reply) {
+                    state.replied();
+                }
+                reply
+            });
         }
         let mut effects = Vec::new();
         if atomic {
@@ -377,11 +392,13 @@ impl ConnectionLike for RedisConnection {
         if atomic {
             effects.push(Effect::EndTransaction);
         }
-        let state = &mut self.state;
         state.sending(effects.iter().copied());
         let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
         Box::pin(async move {
             let reply = reply.await;
+            if borrower_state::server_answered(&reply) {
+                state.replied();
+            }
             // An atomic pipeline the server aborted (`EXECABORT`: a command was
             // refused while queued) comes back as an error, but the server
             // ended its transaction all the same.
