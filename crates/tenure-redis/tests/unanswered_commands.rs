@@ -9,6 +9,8 @@
 //! server the recycle's `PING` would catch it at the next checkout, one response
 //! timeout later, and the pushed item would be lost until then.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 mod common;
 
 use std::time::Duration;
