@@ -168,7 +168,7 @@ async fn main() -> ExitCode {
     let redis_available = redis_server_available();
     if !settings.skip_redis && !redis_available {
         eprintln!(
-            "incident: the Redis half needs redis-server, which is missing: {INSTALL_HINT}. \
+            "incident: the Redis half cannot run: {INSTALL_HINT}. \
              The HTTP half runs now; the exit status will be 1 (use --skip-redis to run without Redis)."
         );
     }
@@ -734,7 +734,15 @@ async fn tenure_http_run(settings: &Settings) -> Result<TenureRun, Box<dyn StdEr
 struct RedisReport {
     sent: u64,
     failed: u64,
-    evictions: u64,
+    /// Pools the cache retired while the commands ran (capacity, expiry,
+    /// replaced by a refresh).
+    retired_running: u64,
+    /// Pools the final shutdown retired.
+    retired_at_shutdown: u64,
+    /// Pools a refresh built after the pool they were to replace had left:
+    /// retired at once, never used.
+    refreshes_discarded: u64,
+    /// Every one of the above, once its last lease is dropped.
     closed: u64,
     baseline: usize,
     peak: usize,
@@ -746,7 +754,9 @@ impl RedisReport {
     fn print(&self) {
         println!("commands sent                  {:>8}", self.sent);
         println!("  failed                       {:>8}", self.failed);
-        println!("pools evicted or expired       {:>8}", self.evictions);
+        println!("pools retired during the run   {:>8}", self.retired_running);
+        println!("pools retired at shutdown      {:>8}", self.retired_at_shutdown);
+        println!("refresh pools discarded unused {:>8}", self.refreshes_discarded);
         println!("pools closed, after last lease {:>8}", self.closed);
         println!(
             "server connections             baseline {}, peak {}, after shutdown {}",
@@ -841,7 +851,11 @@ async fn redis_half(settings: &Settings) -> Result<RedisReport, Box<dyn StdError
     Ok(RedisReport {
         sent: ops.load(Ordering::Relaxed).min(settings.redis_ops),
         failed: failed.load(Ordering::Relaxed),
-        evictions: stats.evictions.capacity + stats.evictions.expired + stats.evictions.explicit,
+        // Only the shutdown retires pools explicitly here (no `invalidate`),
+        // and only it refuses inserts.
+        retired_running: stats.evictions.total() - stats.evictions.explicit,
+        retired_at_shutdown: stats.evictions.explicit + stats.inserts_refused,
+        refreshes_discarded: stats.refreshes_discarded,
         closed: stats.closes,
         baseline,
         peak: peak.load(Ordering::Relaxed),
@@ -926,7 +940,7 @@ fn summarize(closing: &HttpRun, tenure: &TenureRun, redis: &RedisOutcome) -> Exi
         RedisOutcome::Missing => {
             let _ = writeln!(
                 verdict,
-                "Redis: NOT RUN, redis-server is missing: {INSTALL_HINT}. Pass --skip-redis to run without it."
+                "Redis: NOT RUN: {INSTALL_HINT}. Pass --skip-redis to run without it."
             );
             false
         }

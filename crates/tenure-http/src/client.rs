@@ -320,6 +320,20 @@ fn authority(uri: &Uri) -> Result<String, Error> {
         .host()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| Error::invalid_request("URI has no host", None))?;
+    // The URI parser takes any hex digits and colons in brackets (`[zq::1]`
+    // too), as for a proxy URL: a bracketed host must be an IPv6 address, or
+    // the request would fail only when connecting. Not quoted: the host of a
+    // mangled URI may be part of its credentials.
+    if let Some(bracketed) = host.strip_prefix('[')
+        && bracketed
+            .strip_suffix(']')
+            .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err())
+    {
+        return Err(Error::invalid_request(
+            "URI host in brackets is not a valid IPv6 address",
+            None,
+        ));
+    }
     // `http` accepts any characters after the colon; hyper-util would then
     // silently use the default port.
     // (`Uri::port` is `None` then too.)
@@ -398,6 +412,16 @@ mod tests {
         );
         assert_eq!(a("http://[::1]:8080/").unwrap(), "[::1]:8080");
         assert_eq!(a("http://[::1]/").unwrap(), "[::1]:80");
+        // The URI parser takes these; `authority` refuses them.
+        for bad in ["http://[zz::1]:1/", "http://u:pw@[zz::1]:1/", "http://[::1::2]/"] {
+            let e = a(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{bad}");
+            assert!(e.to_string().contains("brackets"), "{bad}: {e}");
+            assert!(
+                !e.to_string().contains("zz") && !e.to_string().contains("pw"),
+                "{bad}: {e}"
+            );
+        }
         assert_eq!(a("http://u:p@host:81/").unwrap(), "host:81");
     }
 

@@ -30,7 +30,8 @@ pub enum ErrorKind {
     /// is not a certificate usable as a trust anchor; [`Error::index`] says which
     /// (0 for the first added), the message why (never quoting it).
     InvalidRootCertificate,
-    /// The request could not be sent as given (invalid URI, unsupported scheme).
+    /// The request could not be sent as given (invalid URI, unsupported scheme,
+    /// a port that is no number, a host in brackets that is no IPv6 address).
     InvalidRequest,
     /// The TCP connection could not be established.
     Connect,

@@ -144,6 +144,14 @@ fn credentials_in_the_uri_never_reach_logs_debug_or_errors() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
         shown.push(format!("{e} {e:?}"));
+        // A bracketed host that is no IPv6 address: refused before connecting.
+        let e = client
+            .get(format!("http://tenure-user:{PASSWORD_IN_URI}@[zz::1]:1/"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e:?}");
+        assert!(e.to_string().contains("IPv6"), "{e}");
+        shown.push(format!("{e} {e:?}"));
         // Not even parsable: http's own error must not quote it either.
         let e = client
             .get(format!("http://tenure-user:{PASSWORD_IN_URI}@127.0.0.1/a b"))

@@ -115,6 +115,9 @@ impl RedisConfigBuilder {
     }
 
     /// Authenticates to the sentinels themselves as `username` (sentinel only).
+    /// Sent only together with a
+    /// [`sentinel_password`](Self::sentinel_password): without one, the
+    /// sentinels are asked as their default user and this name is not sent.
     pub fn sentinel_username(mut self, username: impl Into<String>) -> Self {
         self.sentinel_username = Some(username.into());
         self
@@ -153,7 +156,10 @@ impl RedisConfigBuilder {
     /// How long one command may wait for its response (default
     /// [`RedisConfig::DEFAULT_RESPONSE_TIMEOUT`]); more than zero, at most
     /// [`RedisConfig::MAX_TIMEOUT`]. Blocking commands such as `BLPOP` need a
-    /// response timeout longer than their own.
+    /// response timeout longer than their own: one ended by this timeout (or
+    /// cancelled) may still be blocked on the server, so its connection is
+    /// discarded when dropped rather than lent again (see
+    /// [the crate docs](crate#topologies)).
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.response_timeout = Some(timeout);
         self

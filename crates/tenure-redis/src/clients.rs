@@ -391,7 +391,10 @@ impl RedisClients {
     ///
     /// With handles held forever this waits forever; use
     /// [`shutdown_within`](Self::shutdown_within) for a bound. Calling it again
-    /// returns at once.
+    /// is safe: a second call (of either method) waits for the pools the first
+    /// left draining (a `shutdown_within` whose deadline passed under held
+    /// handles, or a `shutdown` future dropped before it finished), and returns
+    /// at once only when nothing is left.
     pub async fn shutdown(&self) -> ShutdownReport<RedisConfig> {
         self.shut_down_shared();
         let report = self.owned.shutdown().await;
@@ -402,7 +405,10 @@ impl RedisClients {
     /// [`shutdown`](Self::shutdown), waiting at most `deadline` for handles to be
     /// dropped. The report lists the configurations whose pools were still in use
     /// (held by a handle, a connection, or a refresh still building the pool's
-    /// replacement); each is closed when its last handle is dropped.
+    /// replacement); each is closed when its last handle is dropped, whether or
+    /// not the cache is asked again. A later `shutdown` or `shutdown_within`
+    /// waits for them (the latter up to its own deadline) and reports those
+    /// still open.
     pub async fn shutdown_within(&self, deadline: Duration) -> ShutdownReport<RedisConfig> {
         self.shut_down_shared();
         self.owned.shutdown().deadline(deadline).await

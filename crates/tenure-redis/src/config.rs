@@ -360,7 +360,13 @@ impl RedisConfig {
     /// sentinel client does not let tenure change. A stopped or slow sentinel thus
     /// delays every creation by up to those defaults, and with timeouts so short
     /// that the pool's creation limit is under the lookup's time, every creation
-    /// fails.
+    /// fails. A pool's creations share one sentinel client and take turns on it,
+    /// each holding it for its whole lookup, and the wait counts against the
+    /// creation's limit: with one sentinel stopped, a burst of simultaneous
+    /// creations (a pool filling up under load) queues about one second per
+    /// creation, and those behind the limit fail (measured: 1 s timeouts,
+    /// 8 creations at once, 4 succeeded after 0.2 to 3.2 s and 4 failed at 4 s,
+    /// while the deployment served).
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
@@ -637,6 +643,12 @@ mod tests {
             ("redis://h/0?protocol=4", ErrorKind::InvalidProtocol, "`protocol`"),
             ("redis://h/0?password=x", ErrorKind::UnsupportedParameter, "`password`"),
             ("redis://0.0.0.0:1", ErrorKind::WildcardHost, "0.0.0.0"),
+            // The legacy numeric spellings `getaddrinfo` takes for 0.0.0.0.
+            ("redis://0:1", ErrorKind::WildcardHost, "host 0 is"),
+            ("redis://0x0:1", ErrorKind::WildcardHost, "0x0"),
+            ("redis://0X00.0:1", ErrorKind::WildcardHost, "0X00.0"),
+            ("redis://000.000.000.000:1", ErrorKind::WildcardHost, "000.000.000.000"),
+            ("redis://0.0.0:1", ErrorKind::WildcardHost, "0.0.0"),
             ("redis://[::]:1", ErrorKind::WildcardHost, "::"),
             ("redis://[::ffff:0.0.0.0]:1", ErrorKind::WildcardHost, "::ffff:0.0.0.0"),
             ("redis://u:%FF@h/0", ErrorKind::InvalidCredentials, "password"),
@@ -669,10 +681,17 @@ mod tests {
         assert_eq!(err.part(), Some("password"));
         let err = RedisConfig::from_url("redis://app%3As3cret%40127.0.0.1:6379/0").unwrap_err();
         assert!(!err.to_string().contains("s3cret") && !format!("{err:?}").contains("s3cret"));
-        // Container and service names, and their domains, still pass.
+        // Container and service names, and their domains, still pass, as do
+        // names that are no zero address (`0x` is no number to the resolver,
+        // five parts are no IPv4 address, `0.1` is 0.0.0.1).
         for url in [
             "redis://redis_cache-1.svc.local:6379/0",
             "redis://xn--hunter-3ib.example/0",
+            "redis://0.0.0.0.0/0",
+            "redis://0.1/0",
+            "redis://0x1/0",
+            "redis://0.0.0.0x/0",
+            "redis://0-0/0",
         ] {
             RedisConfig::from_url(url).unwrap();
         }

@@ -14,13 +14,19 @@
 //! Only the fields the server reports are checked: `watch=` (watched keys)
 //! from Redis 7.4, `resp=` and `ssub=` from 7.0; a server too old for
 //! `CLIENT INFO` (before Redis 6.2) answers with an error, and the check is
-//! skipped. Watched keys are unwatched by the recycle itself whatever the
-//! version (`UNWATCH`). This is the server-side half; the client-side half,
+//! skipped. So it is for a user the server's ACL does not allow `CLIENT
+//! INFO` (`NOPERM`): discarding every recycled connection would make each
+//! checkout open a new one. That is logged once per pool, as a warning.
+//! Watched keys are unwatched by the recycle itself whatever the version
+//! (`UNWATCH`). This is the server-side half; the client-side half,
 //! for every topology, is `borrower_state.rs`: a connection on which a
 //! borrower left a transaction, watched keys or a state tenure cannot undo is
 //! discarded when dropped and never comes back to be checked.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use deadpool_redis::redis::{self, ErrorKind as RedisErrorKind, RedisError, aio::ConnectionLike};
 use tenure_pool::deadpool::managed::{self, HookError};
@@ -33,11 +39,18 @@ pub(crate) struct Expected {
     db: String,
     user: String,
     resp: &'static str,
+    /// What events name the server by (`RedisConfig::target`: no credentials).
+    target: String,
+    /// Whether the pool's user was found not allowed `CLIENT INFO` (and that
+    /// was logged).
+    no_permission: AtomicBool,
 }
 
 impl Expected {
     pub(crate) fn of(config: &RedisConfig) -> Self {
         Self {
+            target: config.target(),
+            no_permission: AtomicBool::new(false),
             db: config.database().to_string(),
             // The `redis` crate authenticates (`AUTH`, or `HELLO 3 AUTH`) only
             // when there is a password: without one, a configured username is
@@ -98,6 +111,20 @@ where
                         )))
                     }
                 },
+                // The user may not ask (an ACL without `client|info`): the
+                // check cannot be made, as on an old server. The reply names
+                // the user, so it is not logged.
+                Err(error) if error.code() == Some("NOPERM") => {
+                    if !expected.no_permission.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            target_server = %expected.target,
+                            "the Redis user may not run `CLIENT INFO` (NOPERM; the ACL permission \
+                             `+client|info` is missing): this pool lends recycled connections without \
+                             checking their state on the server"
+                        );
+                    }
+                    Ok(())
+                }
                 // The server cannot tell (no `CLIENT INFO` before Redis 6.2:
                 // "unknown subcommand"). Any other error discards it.
                 Err(error)
@@ -127,6 +154,8 @@ mod tests {
             db: "0".to_owned(),
             user: "default".to_owned(),
             resp: "2",
+            target: "127.0.0.1:6379".to_owned(),
+            no_permission: AtomicBool::new(false),
         };
         assert_eq!(expected.drift(FRESH), None);
         for (from, to, what) in [

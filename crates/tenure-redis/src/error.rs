@@ -8,7 +8,9 @@
 //! late (when a pool is built) is not a different type from one met early.
 //! [`Error::is_config`] tells the two families apart.
 //!
-//! No error ever contains a password or a root certificate.
+//! No error this crate makes shows a root certificate, nor a password of
+//! the configuration, except in the text of the `redis` crate's own error
+//! behind an [`ErrorKind::Command`] (see there).
 
 use std::{error::Error as StdError, fmt, sync::Arc};
 
@@ -16,7 +18,7 @@ use deadpool_redis::{PoolError, redis::RedisError};
 
 use tenure_pool::config_file::is_plain_identifier;
 
-use crate::{Topology, connection_error::ConnectionError};
+use crate::{Topology, connection_error::ConnectionError, scrub::cut_echoed_arguments};
 
 /// Longest scheme echoed back by [`ErrorKind::UnsupportedScheme`].
 const MAX_ECHOED_SCHEME: usize = 16;
@@ -46,7 +48,15 @@ pub enum ErrorKind {
     TlsNotEnabled,
     /// The URL has no host.
     MissingHost,
-    /// The host is a wildcard address (`0.0.0.0`, `::` or `::ffff:0.0.0.0`), which cannot be connected to.
+    /// The host is a wildcard (unspecified) address: `0.0.0.0`, also in the
+    /// short, octal and hexadecimal forms C resolvers take for it (`inet_aton`'s:
+    /// `0`, `0x0`, `0.0`, `000.000.000.000`, ...), or `::` or `::ffff:0.0.0.0`
+    /// (in any IPv6 spelling).
+    /// It is an address a server listens on, not one naming a server, and
+    /// what a connection to it does depends on the system (on Linux it
+    /// reaches the local host; Windows refuses it), so it is refused: write
+    /// the server's address (`127.0.0.1` for the local host). The message
+    /// quotes the host (for IPv6, in its usual form).
     WildcardHost,
     /// The host is neither a host name (ASCII letters, digits, `-`, `_` and `.`),
     /// nor an IPv4 address, nor a bracketed IPv6 address: for instance a
@@ -151,6 +161,19 @@ pub enum ErrorKind {
     /// a [`RedisError`] from a command on a
     /// [`RedisConnection`](crate::RedisConnection), which is the
     /// [`source`](StdError::source).
+    ///
+    /// The `RedisError` is the `redis` crate's, returned by its methods
+    /// before tenure sees it, and the conversion does not know the
+    /// configuration: this crate cannot remove its credentials from it. The
+    /// message and `Debug` of this error cut the arguments a server quotes
+    /// back (`unknown command ..., with args beginning with: ...`), as for
+    /// [`ErrorKind::Connection`], but mask nothing else; the source, and so a
+    /// report that prints the error's chain (`anyhow`'s `{:#}` and `{:?}`),
+    /// shows the `redis` crate's text as it is. A cluster connection that
+    /// connects to a node again while running a command may report that
+    /// node's reply to the handshake, which with `?protocol=3` and a server
+    /// without `HELLO` quotes the username and password; so may the
+    /// `RedisError` a command returns, before any `?`.
     Command,
     /// A pool was handed in for a configuration of another topology (for instance
     /// a `deadpool_redis::Pool` for a cluster configuration); [`Error::topology`]
@@ -230,7 +253,9 @@ impl fmt::Display for ErrorKind {
 /// [`topology`](Error::topology)), print it (the message names what was wrong and,
 /// for a server, its `host:port`), or walk [`source`](StdError::source) for the
 /// underlying deadpool, `redis`, rustls or URL parser error. It never contains a
-/// password or a root certificate.
+/// root certificate, nor a password of the configuration, but in one case: the
+/// source of an [`ErrorKind::Command`] is the `redis` crate's error as that
+/// crate wrote it (see there for what it may quote).
 ///
 /// `Error` is `Send + Sync + 'static`, so `?` converts it into
 /// `Box<dyn std::error::Error + Send + Sync>` or `anyhow::Error`. Cloning is cheap
@@ -472,7 +497,10 @@ impl Error {
     pub(crate) fn wildcard_host(host: &str) -> Self {
         Self::new(
             ErrorKind::WildcardHost,
-            format!("invalid Redis URL: cannot connect to the wildcard address {host}"),
+            format!(
+                "invalid Redis URL: the host {host} is a wildcard address, which names no server; \
+                 write the server's address (127.0.0.1 for the local host)"
+            ),
         )
     }
 
@@ -772,14 +800,21 @@ impl fmt::Display for Error {
     }
 }
 
-/// The kind, the message and the source: never a password (the message never
-/// has one, and no source is made from one).
+/// The kind, the message and the source: never a password of the
+/// configuration (the message never has one, no source is made from one),
+/// and a command's source ([`ErrorKind::Command`]) without the arguments a
+/// server quoted back.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.inner.kind).field("message", &self.inner.message);
         if let Some(source) = &self.inner.source {
-            d.field("source", source);
+            if self.inner.kind == ErrorKind::Command {
+                let shown = cut_echoed_arguments(&format!("{source:?}"));
+                d.field("source", &format_args!("{shown}"));
+            } else {
+                d.field("source", source);
+            }
         }
         d.finish()
     }
@@ -803,9 +838,12 @@ impl From<tenure_pool::GetError<Error>> for Error {
 }
 
 /// A failed command, so that `?` turns the `redis` crate's error into this one.
+/// The message cuts the arguments a server quoted back; the source is `e` as
+/// it is (see [`ErrorKind::Command`]).
 impl From<RedisError> for Error {
     fn from(e: RedisError) -> Self {
-        Self::new(ErrorKind::Command, format!("Redis command failed: {e}")).with_source(e)
+        let message = cut_echoed_arguments(&format!("Redis command failed: {e}"));
+        Self::new(ErrorKind::Command, message).with_source(e)
     }
 }
 

@@ -263,7 +263,9 @@ macro_rules! with_conn {
 /// it are tracked, see [the crate docs](crate#topologies)): it is then
 /// discarded, and the pool opens a new one when needed.
 ///
-/// A failed command returns the `redis` crate's error; `?` turns it into
+/// A failed command returns the `redis` crate's error, as that crate wrote
+/// it (tenure does not scrub it; see [`ErrorKind::Command`](crate::ErrorKind::Command)
+/// for what it may quote); `?` turns it into an
 /// [`ErrorKind::Command`](crate::ErrorKind::Command) (with [`Error::is_timeout`] true for a response timeout).
 ///
 /// It deliberately has no `Deref` to deadpool's connection: deadpool's object

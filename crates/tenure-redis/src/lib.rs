@@ -19,7 +19,9 @@
 //!
 //! Passwords (the servers' and the sentinels') never appear in `Debug`,
 //! `Display`, this crate's errors or its tracing output, except in the text
-//! the `redis` crate writes itself (below); nor do usernames, which
+//! the `redis` crate writes itself (below: its `log` records, and the
+//! `RedisError` of a command, which is the source of an
+//! [`ErrorKind::Command`]); nor do usernames, which
 //! may hold a password written in the wrong place (`redis://s3cret@host`). That
 //! holds for a server's reply that quotes them too: with `?protocol=3`, a server
 //! that does not know `HELLO` (Redis before 6, or `HELLO` renamed or disabled)
@@ -49,10 +51,16 @@
 //!   `log` records (to `tracing` with `tracing-log`'s `LogTracer`, or with a
 //!   `log` logger such as `env_logger`): drop the `redis` target's records
 //!   there, or use `protocol=3` only with servers that know `HELLO`.
-//! - the errors of commands ([`ErrorKind::Command`], whose source is the
-//!   `redis` crate's `RedisError`): a cluster connection that connects to
-//!   another node while running a command may report that node's reply to the
-//!   handshake as it is.
+//! - the errors of commands: the `RedisError` a command on a
+//!   [`RedisConnection`] returns is the `redis` crate's, made before tenure
+//!   sees it. A cluster connection that connects to a node again while
+//!   running a command may report that node's reply to the handshake as it
+//!   is, credentials included (with `?protocol=3` against a server without
+//!   `HELLO`). `?` turns it into an [`ErrorKind::Command`] whose message and
+//!   `Debug` cut the arguments a server quotes (the conversion does not know
+//!   the configuration, so nothing else is masked), but whose
+//!   [`source`](std::error::Error::source) is that `RedisError` unchanged: a
+//!   report that prints the chain (`anyhow`'s `{:?}`) shows it.
 //!
 //! # Topologies
 //!
@@ -87,7 +95,12 @@
 //!   connection is discarded when dropped (closed, its slot freed), not
 //!   returned to the pool. A command is marked before it is sent, and a mark
 //!   is cleared only once the reply that ends it has come back, so a future
-//!   dropped mid-flight leaves the connection discarded. An atomic pipeline
+//!   dropped mid-flight leaves the connection discarded. So is a connection
+//!   dropped with any command or pipeline whose reply (a value or an error
+//!   reply) has not come back: cancelled, ended by the response timeout, or
+//!   failed on the client's side. Such a command may still run on the server;
+//!   a blocking one (`BLPOP key 0`, `XREAD BLOCK`, `WAIT`) would hold the
+//!   connection from the next borrower, and take the item it waits for. An atomic pipeline
 //!   (`pipe().atomic()`, sent as `MULTI` ... `EXEC`) leaves nothing, nor does
 //!   a transaction the server aborted (`EXECABORT`, which ends it). This is
 //!   the only check of a cluster connection, whose recycle waits on no server,
@@ -99,7 +112,15 @@
 //!   watched keys, subscriptions or client-side tracking differs from a
 //!   fresh one's is discarded, not lent. Only the fields the server reports
 //!   are checked (watched keys from Redis 7.4, the protocol from 7.0); a
-//!   server before Redis 6.2, without `CLIENT INFO`, skips the check.
+//!   server before Redis 6.2, without `CLIENT INFO`, skips the check. So does
+//!   a user whom the server's ACL does not allow `CLIENT INFO` (`NOPERM`):
+//!   its connections are lent unchecked, and a warning naming the server and
+//!   the missing permission (`+client|info`) is logged once per pool. The
+//!   recycle's other commands are needed: for a user without `UNWATCH` (or,
+//!   for sentinel, `ROLE`) every recycled connection is discarded, so each
+//!   checkout opens a new connection (tenure logs nothing); without `PING`
+//!   there is no pool at all ([`RedisClients::get`] sends one on its first
+//!   connection, and fails with [`ErrorKind::Connection`]).
 //!
 //! Neither sees commands sent on a connection obtained another way (a raw
 //! `redis` client, or a connection taken out of a handed-in pool directly),

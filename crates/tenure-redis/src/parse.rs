@@ -267,6 +267,26 @@ fn check_host_name(name: &str) -> Result<&str, Error> {
     }
 }
 
+/// Whether `name` is an IPv4 address of value 0 (`0.0.0.0`) in any spelling
+/// the system's resolver takes for a numeric address (`inet_aton`'s forms,
+/// which `getaddrinfo` accepts): one to four `.`-separated parts, each decimal,
+/// octal (a leading `0`) or hexadecimal (`0x`), so `0`, `0x0`, `0.0`,
+/// `000.000.000.000`. The address is 0 only if every part is, so it is enough
+/// that each part is a zero literal (`0`s, or `0x` followed by at least one
+/// `0` and nothing else); a name of other parts is left to the resolver.
+fn is_zero_ipv4(name: &str) -> bool {
+    let parts = name.split('.');
+    parts.clone().count() <= 4
+        && parts.into_iter().all(|part| {
+            let digits = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X"));
+            match digits {
+                // `0x` alone is no number to the resolver.
+                Some(hex) => !hex.is_empty() && hex.bytes().all(|byte| byte == b'0'),
+                None => !part.is_empty() && part.bytes().all(|byte| byte == b'0'),
+            }
+        })
+}
+
 /// A `redis://` or `rediss://` URL naming one server.
 fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     check_authority_end(input)?;
@@ -285,10 +305,7 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     let (host, wildcard) = match url.host() {
         // A `redis` URL's host is opaque to the URL parser: an IPv4 address
         // arrives as a domain.
-        Some(Host::Domain(name)) if !name.is_empty() => (
-            check_host_name(name)?.to_owned(),
-            name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_unspecified()),
-        ),
+        Some(Host::Domain(name)) if !name.is_empty() => (check_host_name(name)?.to_owned(), is_zero_ipv4(name)),
         Some(Host::Ipv4(ip)) => (ip.to_string(), ip.is_unspecified()),
         // `::ffff:0.0.0.0` is the IPv4 wildcard written as IPv6.
         Some(Host::Ipv6(ip)) => (

@@ -116,8 +116,10 @@ fn mask(text: &str, secret: &str) -> String {
 }
 
 /// `text` with what follows each [`ARGUMENTS_ECHO`], up to the end of its line
-/// (a Redis error reply is one line), replaced by `(not shown)`.
-fn cut_echoed_arguments(text: &str) -> String {
+/// (a Redis error reply is one line), replaced by `(not shown)`. It needs no
+/// configuration: it also cuts what a command's error quotes
+/// ([`ErrorKind::Command`](crate::ErrorKind::Command)).
+pub(crate) fn cut_echoed_arguments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(ARGUMENTS_ECHO) {

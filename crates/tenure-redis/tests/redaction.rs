@@ -348,3 +348,45 @@ async fn a_password_in_the_username_slot_is_never_shown() {
     assert!(shown.contains("username: None"), "{shown}");
     assert!(!shown.contains(USER_SLOT), "create_pool's Debug: {shown}");
 }
+
+/// A command's error (`ErrorKind::Command`, made by `?` from the `redis`
+/// crate's `RedisError`): its message and `Debug` cut the arguments a server
+/// quotes back, as a connection error's do, while its `source()` is the
+/// `redis` crate's error unchanged, as the crate docs say (tenure cannot
+/// scrub that one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_error_cuts_the_arguments_the_server_quotes() {
+    let _buf = captured(); // first; see `captured`
+    let _watchdog = common::Watchdog::new(
+        "a_command_error_cuts_the_arguments_the_server_quotes",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    let clients = RedisClients::new().unwrap();
+    let pool = clients.get(&common::config(&server)).await.unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let failed = tenure_redis::deadpool_redis::redis::cmd("NO-SUCH-COMMAND")
+        .arg("AUTH")
+        .arg(SECRET)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap_err();
+    let err = tenure_redis::Error::from(failed);
+    assert_eq!(err.kind(), tenure_redis::ErrorKind::Command, "{err:?}");
+    let own = format!("{err}\n{err:?}\n{err:#?}");
+    assert_redacted("a command error's message and Debug", &own);
+    assert!(
+        err.to_string()
+            .contains("unknown command 'NO-SUCH-COMMAND', with args beginning with: (not shown)"),
+        "{err}"
+    );
+    assert!(format!("{err:?}").contains("(not shown)"), "{err:?}");
+    let source = std::error::Error::source(&err).expect("the redis crate's error");
+    assert!(source.is::<tenure_redis::deadpool_redis::redis::RedisError>());
+    assert!(
+        source.to_string().contains(SECRET),
+        "the source is as the redis crate wrote it: {source}"
+    );
+    drop((conn, pool));
+    common::shutdown(&clients).await;
+}
