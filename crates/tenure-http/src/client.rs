@@ -329,10 +329,14 @@ fn authority(uri: &Uri) -> Result<String, Error> {
             .strip_suffix(']')
             .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err())
     {
-        return Err(Error::invalid_request(
-            "URI host in brackets is not a valid IPv6 address",
-            None,
-        ));
+        // The URI parser also takes an RFC 6874 zone (`[fe80::1%25eth0]`),
+        // which the connector cannot use.
+        let why = if bracketed.contains('%') {
+            "URI host has an IPv6 zone identifier (`%25...`), which is not supported"
+        } else {
+            "URI host in brackets is not a valid IPv6 address"
+        };
+        return Err(Error::invalid_request(why, None));
     }
     // `http` accepts any characters after the colon; hyper-util would then
     // silently use the default port.
@@ -422,6 +426,9 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+        let zone = a("http://[fe80::1%25eth0]/").unwrap_err();
+        assert_eq!(zone.kind(), ErrorKind::InvalidRequest);
+        assert!(zone.to_string().contains("zone identifier"), "{zone}");
         assert_eq!(a("http://u:p@host:81/").unwrap(), "host:81");
     }
 

@@ -184,9 +184,11 @@ impl<K, H> CachePolicy<K, H> {
     /// them as [`RemovalCause::RuntimeGone`]. Until its next pass they still
     /// count toward the capacity, but an insert that needs room evicts a dead
     /// runtime's entry (also as `RuntimeGone`) before any live one of the same
-    /// shard. The cache's capacity is split over shards (one below 512 entries)
-    /// by key hash, so an insert into a shard that holds no dead entry evicts
-    /// by the policy even while another shard still holds some. Outside a runtime, lookups miss and
+    /// shard (except an entry inserted in the moment its runtime shut down,
+    /// which waits for the reaper). The cache's capacity is split over shards
+    /// (one below 512 entries) by key hash, so an insert into a shard that
+    /// holds no dead entry evicts by the policy even while another shard still
+    /// holds some. Outside a runtime, lookups miss and
     /// inserts fail with [`ErrorKind::NoRuntime`](crate::ErrorKind::NoRuntime).
     pub fn scope_by_runtime(mut self) -> Self {
         self.scoped = Some(true);

@@ -37,6 +37,15 @@ impl RuntimeLife {
     pub(crate) fn is_alive(&self) -> bool {
         self.alive.load(Ordering::Acquire)
     }
+
+    /// A life with this tag, alive or not, that no runtime's sentinel marks.
+    #[cfg(test)]
+    pub(crate) fn for_test(tag: u64, alive: bool) -> Arc<Self> {
+        Arc::new(Self {
+            tag,
+            alive: AtomicBool::new(alive),
+        })
+    }
 }
 
 /// How a runtime identifies itself: tokio's ID, which a later runtime may reuse.

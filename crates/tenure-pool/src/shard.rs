@@ -3,8 +3,9 @@
 //! [ghost list](ghost)) and for expiry by the [TTL queue](ttl_queue).
 //!
 //! A victim is chosen in this order: an entry of a runtime that shut down
-//! ([dead sweep](dead_sweep)), then an entry whose time-to-live has passed, and a policy candidate that has been idle
-//! past its time-to-idle is evicted without a second chance.
+//! ([dead sweep](dead_sweep)), then an entry whose time-to-live has passed,
+//! then the policy's choice; a policy candidate that has been idle past its
+//! time-to-idle is evicted without a second chance.
 //!
 //! Each part is its own module with its own tests; this one keeps them in step
 //! (every entry is in the index, in one policy queue, and in the TTL queue when
@@ -303,7 +304,7 @@ impl<K: Eq, S> Shard<K, S> {
         } else {
             None
         };
-        self.dead_sweep.added(scope.tag());
+        self.dead_sweep.added(&scope);
         let index = self.slab.insert(Node {
             key,
             tag: scope.tag(),

@@ -11,11 +11,11 @@
 //! dropped mid-flight, or whose reply is lost, leaves the connection marked.
 //!
 //! Every command (or pipeline) also counts as unanswered from the moment it is
-//! sent until the server's reply (a value or an error reply) comes back. One
-//! still unanswered when the connection is dropped (its future was cancelled,
-//! it timed out, or the connection failed under it) may still be running on
-//! the server: a blocking command (`BLPOP key 0`, `XREAD BLOCK`, `WAIT`) would
-//! hold the connection, and take the data it waits for, from the next
+//! sent until its future returns with a result that shows it is no longer
+//! running on the server ([`finished`]). One still unanswered when the
+//! connection is dropped (its future was cancelled, it timed out, ...) may
+//! still be running: a blocking command (`BLPOP key 0`, `XREAD BLOCK`, `WAIT`)
+//! would hold the connection, and take the data it waits for, from the next
 //! borrower. Such a connection is discarded too.
 
 use deadpool_redis::redis::{self, Arg, Cmd, Value};
@@ -199,13 +199,33 @@ impl BorrowerState {
     }
 }
 
-/// Whether the server answered: a reply, or an error the server sent (not a
-/// timeout, an I/O error or a failure on the client's side).
-pub(crate) fn server_answered<T>(reply: &redis::RedisResult<T>) -> bool {
-    match reply {
-        Ok(_) => true,
-        Err(error) => error.code().is_some(),
+/// Whether `commands`, sent together, can no longer be running on the server
+/// once their future returned `reply`. Not when the reply timed out (the
+/// server may still be at work, or blocked), nor when a reply was made up by
+/// the client (a command sent with `set_no_response`), nor when a `WAIT` or
+/// `WAITAOF` failed (a cluster connection sends it to every primary and
+/// returns at the first error, while others may still wait). Any other error
+/// came from the server (which answered), from the client before anything was
+/// sent, or from a broken socket (whose commands the server drops with it).
+pub(crate) fn finished<'c, T>(commands: impl IntoIterator<Item = &'c Cmd>, reply: &redis::RedisResult<T>) -> bool {
+    if reply.as_ref().is_err_and(redis::RedisError::is_timeout) {
+        return false;
     }
+    let may_run = |cmd: &Cmd| cmd.is_no_response() || (reply.is_err() && waits_on_replicas(cmd));
+    !commands.into_iter().any(may_run)
+}
+
+/// `WAIT` or `WAITAOF`.
+fn waits_on_replicas(cmd: &Cmd) -> bool {
+    name(cmd).is_some_and(|name| name.eq_ignore_ascii_case(b"WAIT") || name.eq_ignore_ascii_case(b"WAITAOF"))
+}
+
+/// The command's name (its first argument), if it has one.
+fn name(cmd: &Cmd) -> Option<&[u8]> {
+    cmd.args_iter().find_map(|arg| match arg {
+        Arg::Simple(bytes) => Some(bytes),
+        _ => None,
+    })
 }
 
 /// Whether `value`, one reply, is not an error.
@@ -265,13 +285,29 @@ mod tests {
             std::io::ErrorKind::TimedOut,
             "response timed out",
         )));
-        assert!(!server_answered(&timed_out), "a timeout is no answer");
+        let get = parse("GET k");
+        assert!(!finished([&get], &timed_out), "a timeout is no answer");
         let refused: redis::RedisResult<()> = Err(redis::RedisError::from((
             redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
             "WRONGTYPE",
         )));
-        assert!(server_answered(&refused), "an error reply is an answer");
-        assert!(server_answered(&Ok::<_, redis::RedisError>(())));
+        assert!(finished([&get], &refused), "an error reply is an answer");
+        let client_side: redis::RedisResult<()> =
+            Err(redis::RedisError::from((redis::ErrorKind::Client, "empty command")));
+        assert!(finished([&get], &client_side), "nothing was sent");
+        assert!(finished([&get], &Ok::<_, redis::RedisError>(())));
+        let wait = parse("wait 1 0");
+        assert!(finished([&wait], &Ok::<_, redis::RedisError>(())));
+        assert!(
+            !finished([&get, &wait], &refused),
+            "a failed WAIT may still wait elsewhere"
+        );
+        let mut no_reply = parse("BLPOP k 0");
+        no_reply.set_no_response(true);
+        assert!(
+            !finished([&no_reply], &Ok::<_, redis::RedisError>(())),
+            "a reply the client made up"
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! `CLIENT INFO` (before Redis 6.2) answers with an error, and the check is
 //! skipped. So it is for a user the server's ACL does not allow `CLIENT
 //! INFO` (`NOPERM`): discarding every recycled connection would make each
-//! checkout open a new one. That is logged once per pool, as a warning.
+//! checkout open a new one. That is logged once per pool, as a warning, and
+//! the pool does not ask again for its life.
 //! Watched keys are unwatched by the recycle itself whatever the version
 //! (`UNWATCH`). This is the server-side half; the client-side half,
 //! for every topology, is `borrower_state.rs`: a connection on which a
@@ -97,6 +98,11 @@ where
     managed::Hook::async_fn(move |conn: &mut M::Type, _| {
         let expected = Arc::clone(&expected);
         Box::pin(async move {
+            // Not asked again, for the pool's life, once the user was found
+            // not allowed to (each refusal would cost a round trip).
+            if expected.no_permission.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             let info: Result<String, RedisError> = redis::cmd("CLIENT").arg("INFO").query_async(conn).await;
             match info {
                 Ok(info) => match expected.drift(&info) {

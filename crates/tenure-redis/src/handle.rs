@@ -343,7 +343,7 @@ impl ConnectionLike for RedisConnection {
         let reply = with_conn!(conn, c => (**c).req_packed_command(cmd));
         Box::pin(async move {
             let reply = reply.await;
-            if borrower_state::server_answered(&reply) {
+            if borrower_state::finished([cmd], &reply) {
                 state.replied();
             }
             if effect == Effect::None {
@@ -380,7 +380,7 @@ impl ConnectionLike for RedisConnection {
             let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
             return Box::pin(async move {
                 let reply = reply.await;
-                if borrower_state::server_answered(&reply) {
+                if borrower_state::finished(cmd.cmd_iter(), &reply) {
                     state.replied();
                 }
                 reply
@@ -398,7 +398,7 @@ impl ConnectionLike for RedisConnection {
         let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
         Box::pin(async move {
             let reply = reply.await;
-            if borrower_state::server_answered(&reply) {
+            if borrower_state::finished(cmd.cmd_iter(), &reply) {
                 state.replied();
             }
             // An atomic pipeline the server aborted (`EXECABORT`: a command was

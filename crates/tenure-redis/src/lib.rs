@@ -96,11 +96,16 @@
 //!   returned to the pool. A command is marked before it is sent, and a mark
 //!   is cleared only once the reply that ends it has come back, so a future
 //!   dropped mid-flight leaves the connection discarded. So is a connection
-//!   dropped with any command or pipeline whose reply (a value or an error
-//!   reply) has not come back: cancelled, ended by the response timeout, or
-//!   failed on the client's side. Such a command may still run on the server;
-//!   a blocking one (`BLPOP key 0`, `XREAD BLOCK`, `WAIT`) would hold the
-//!   connection from the next borrower, and take the item it waits for. An atomic pipeline
+//!   dropped with a command or pipeline that may still run on the server: its
+//!   future was dropped before the reply came back, or the response timeout
+//!   ended it, or the client made its reply up (a command sent with
+//!   `set_no_response`), or it was a `WAIT`/`WAITAOF` that failed (a cluster
+//!   returns at the first primary's error while others may still wait). A
+//!   blocking command left running (`BLPOP key 0`, `XREAD BLOCK`, `WAIT`)
+//!   would hold the connection from the next borrower, and take the item it
+//!   waits for. Other errors keep the connection: an error reply (the server
+//!   answered), a client-side error (nothing was sent), an I/O error (the
+//!   server drops what a broken socket sent). An atomic pipeline
 //!   (`pipe().atomic()`, sent as `MULTI` ... `EXEC`) leaves nothing, nor does
 //!   a transaction the server aborted (`EXECABORT`, which ends it). This is
 //!   the only check of a cluster connection, whose recycle waits on no server,
@@ -114,8 +119,9 @@
 //!   are checked (watched keys from Redis 7.4, the protocol from 7.0); a
 //!   server before Redis 6.2, without `CLIENT INFO`, skips the check. So does
 //!   a user whom the server's ACL does not allow `CLIENT INFO` (`NOPERM`):
-//!   its connections are lent unchecked, and a warning naming the server and
-//!   the missing permission (`+client|info`) is logged once per pool. The
+//!   its connections are lent unchecked (the pool does not ask again for its
+//!   life), and a warning naming the server and the missing permission
+//!   (`+client|info`) is logged once per pool. The
 //!   recycle's other commands are needed: for a user without `UNWATCH` (or,
 //!   for sentinel, `ROLE`) every recycled connection is discarded, so each
 //!   checkout opens a new connection (tenure logs nothing); without `PING`

@@ -2,23 +2,30 @@
 //!
 //! The reaper purges the entries of a runtime that shut down at its next pass.
 //! Until then they are never served, so an insert at capacity takes one of them
-//! as its victim before it asks the policy: a dead runtime's client never
-//! pushes out a live runtime's.
+//! as its victim before it asks the policy: a dead runtime's client does not
+//! push out a live runtime's of the same shard.
 //!
-//! The shard looks for them only when some runtime died since it last found
-//! none ([`runtime_scope::deaths`](crate::runtime_scope::deaths)), and only if it
-//! holds scoped entries at all. The look is one scan of the slab per death
-//! count, resumed where it stopped at the next eviction, so each death costs a
-//! shard at most one pass over its slots, spread over the evictions that follow.
+//! A shard keeps, for each runtime life it holds entries of, how many. It looks
+//! at those lives only when some runtime died since it last found none of them
+//! dead ([`runtime_scope::deaths`](crate::runtime_scope::deaths)), so a death
+//! elsewhere in the process costs it one pass over its (few) lives, not over its
+//! slots. When one of its lives is dead, it scans its slots for that life's
+//! entries, one victim per eviction, resuming where it stopped, and stops as
+//! soon as it holds no dead life's entry: each death costs a shard holding its
+//! entries at most one pass over the slots, spread over the evictions that take
+//! them.
 //!
-//! An entry inserted for a runtime in the moment it shuts down, into a slot the
-//! scan has already passed, is not found by it; the reaper purges it.
+//! An entry inserted for a runtime in the moment it shuts down, after the shard
+//! last looked (at the same death count), is not found by it; the reaper purges it.
+
+use crate::Scope;
 
 /// Where a shard stands in its look for dead entries.
 #[derive(Debug, Default)]
 pub(super) struct DeadSweep {
-    /// Entries of the shard kept under a runtime's scope (tag not 0).
-    scoped: usize,
+    /// The runtime lives the shard holds entries of, each with its count of
+    /// entries (never 0: a life leaves the list with its last entry).
+    lives: Vec<(Scope, u32)>,
     /// The death count at which the shard was last found to hold no dead entry.
     clean_at: u64,
     /// The scan under way: the death count it started at and the next slot to look at.
@@ -26,31 +33,47 @@ pub(super) struct DeadSweep {
 }
 
 impl DeadSweep {
-    /// An entry with this scope tag entered the shard.
-    pub(super) fn added(&mut self, tag: u64) {
-        if tag != 0 {
-            self.scoped += 1;
+    /// An entry of this scope entered the shard.
+    pub(super) fn added(&mut self, scope: &Scope) {
+        if scope.tag() == 0 {
+            return;
+        }
+        match self.lives.iter_mut().find(|(life, _)| life.tag() == scope.tag()) {
+            Some((_, count)) => *count += 1,
+            None => self.lives.push((scope.clone(), 1)),
         }
     }
 
     /// An entry with this scope tag left the shard.
     pub(super) fn removed(&mut self, tag: u64) {
-        if tag != 0 {
-            self.scoped -= 1;
+        if tag == 0 {
+            return;
+        }
+        if let Some(at) = self.lives.iter().position(|(life, _)| life.tag() == tag) {
+            self.lives[at].1 -= 1;
+            if self.lives[at].1 == 0 {
+                self.lives.swap_remove(at);
+            }
         }
     }
 
     /// Every entry left the shard.
     pub(super) fn cleared(&mut self) {
-        self.scoped = 0;
+        self.lives.clear();
         self.scan = None;
     }
 
     /// The next slot below `bound` for which `dead` holds, given the runtimes'
-    /// death count now (`deaths`); `None` once a scan at this count found no more.
-    /// The caller removes the slot it is given before it asks again.
+    /// death count now (`deaths`); `None` when the shard holds no dead life's
+    /// entry, or a scan at this count found no more. The caller removes the
+    /// slot it is given (and tells [`removed`](Self::removed)) before it asks again.
     pub(super) fn next(&mut self, deaths: u64, bound: u32, dead: impl Fn(u32) -> bool) -> Option<u32> {
-        if self.scoped == 0 || deaths == self.clean_at {
+        if deaths == self.clean_at {
+            return None;
+        }
+        if self.lives.iter().all(|(life, _)| life.is_alive()) {
+            self.clean_at = deaths;
+            self.scan = None;
             return None;
         }
         let mut cursor = match self.scan {
@@ -77,9 +100,14 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+    use crate::runtime_scope::RuntimeLife;
+
+    fn scope(tag: u64, alive: bool) -> Scope {
+        Scope::of(RuntimeLife::for_test(tag, alive))
+    }
 
     #[test]
-    fn no_scoped_entry_or_no_new_death_means_no_look() {
+    fn no_dead_life_in_the_shard_means_no_look_at_its_slots() {
         let looked = Cell::new(0);
         let dead = |_| {
             looked.set(looked.get() + 1);
@@ -87,16 +115,19 @@ mod tests {
         };
         let mut sweep = DeadSweep::default();
         assert_eq!(sweep.next(1, 10, dead), None, "no scoped entry");
-        sweep.added(0);
-        assert_eq!(sweep.next(1, 10, dead), None, "unscoped entries only");
-        sweep.added(7);
-        assert_eq!(sweep.next(0, 10, dead), None, "no death since the start");
+        sweep.added(&Scope::NONE);
+        assert_eq!(sweep.next(2, 10, dead), None, "unscoped entries only");
+        sweep.added(&scope(7, true));
+        assert_eq!(sweep.next(3, 10, dead), None, "another runtime died, not this shard's");
         assert_eq!(looked.get(), 0);
+        let mut sweep = DeadSweep::default();
+        sweep.added(&scope(7, false));
+        assert_eq!(sweep.next(0, 10, dead), None, "no death counted since the start");
         assert_eq!(sweep.next(1, 10, dead), Some(0));
     }
 
     #[test]
-    fn a_scan_resumes_where_it_stopped_and_ends_clean() {
+    fn a_scan_resumes_where_it_stopped_and_stops_with_the_last_dead_entry() {
         let dead_slots = [2_u32, 5, 6];
         let looked = Cell::new(0);
         let dead = |slot| {
@@ -104,26 +135,34 @@ mod tests {
             dead_slots.contains(&slot)
         };
         let mut sweep = DeadSweep::default();
-        sweep.added(3);
+        let gone = scope(3, false);
+        for _ in dead_slots {
+            sweep.added(&gone);
+        }
+        sweep.added(&scope(4, true));
         assert_eq!(sweep.next(1, 8, dead), Some(2));
+        sweep.removed(3);
         assert_eq!(sweep.next(1, 8, dead), Some(5));
+        sweep.removed(3);
         assert_eq!(sweep.next(1, 8, dead), Some(6));
+        sweep.removed(3);
+        assert_eq!(looked.get(), 7, "slots 0 to 6");
         assert_eq!(sweep.next(1, 8, dead), None);
-        assert_eq!(looked.get(), 8, "one pass over the slots in all");
-        assert_eq!(sweep.next(1, 8, dead), None);
-        assert_eq!(looked.get(), 8, "clean at this death count: no second pass");
+        assert_eq!(looked.get(), 7, "no dead life left: slot 7 is never looked at");
     }
 
     #[test]
     fn a_new_death_restarts_the_scan_from_the_first_slot() {
         let mut sweep = DeadSweep::default();
-        sweep.added(3);
+        sweep.added(&scope(3, false));
+        sweep.added(&scope(3, false));
         assert_eq!(sweep.next(1, 8, |slot| slot == 4), Some(4));
         // Another runtime died; its entry sits behind the cursor.
         assert_eq!(sweep.next(2, 8, |slot| slot == 1), Some(1));
         sweep.removed(3);
+        sweep.removed(3);
         assert_eq!(sweep.next(3, 8, |_| true), None, "no scoped entry left");
-        sweep.added(3);
+        sweep.added(&scope(5, false));
         sweep.cleared();
         assert_eq!(sweep.next(4, 8, |_| true), None, "cleared");
     }
