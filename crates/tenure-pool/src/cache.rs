@@ -597,13 +597,22 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             entry.stored.start_drain();
         }
         drop(shard);
-        let mut first = None;
-        for entry in removed.drain(..) {
-            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.retire(entry))) {
-                first.get_or_insert(panic);
+        // One catch for the whole batch (nothing per entry on the usual path);
+        // after a panic, the rest are retired one catch each.
+        let mut entries = removed.drain(..);
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for entry in &mut entries {
+                self.retire(entry);
             }
+        }))
+        .err()?;
+        for entry in entries {
+            // Only the first panic is resumed; a later one was reported by the panic hook.
+            drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.retire(entry)
+            })));
         }
-        first
+        Some(first)
     }
 
     /// Retires what `take` removes from each shard in turn (under its write
