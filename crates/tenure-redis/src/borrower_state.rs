@@ -18,7 +18,7 @@
 //! would hold the connection, and take the data it waits for, from the next
 //! borrower. Such a connection is discarded too.
 
-use deadpool_redis::redis::{self, Arg, Cmd, Value};
+use deadpool_redis::redis::{self, Arg, Cmd, Pipeline, RedisResult, Value};
 
 /// What one command does to the connection's state, as far as tracked here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,7 @@ impl BorrowerState {
     }
 
     /// Marks what `effects` may leave, before they are sent.
-    pub(crate) fn sending(&mut self, effects: impl IntoIterator<Item = Effect>) {
+    fn sending(&mut self, effects: impl IntoIterator<Item = Effect>) {
         for effect in effects {
             match effect {
                 Effect::Multi => self.open_transactions = self.open_transactions.saturating_add(1),
@@ -154,7 +154,7 @@ impl BorrowerState {
     /// for the commands queued in a transaction). `in_pipeline`: the commands
     /// went as one pipeline, which a cluster connection sends to one node
     /// only, so an `UNWATCH` in it clears the watch only on one server.
-    pub(crate) fn answered(&mut self, replies: impl IntoIterator<Item = (Effect, Option<bool>)>, in_pipeline: bool) {
+    fn answered(&mut self, replies: impl IntoIterator<Item = (Effect, Option<bool>)>, in_pipeline: bool) {
         let unwatch_clears = self.end_unwatches || !in_pipeline;
         for (effect, ok) in replies {
             match (effect, ok) {
@@ -175,20 +175,117 @@ impl BorrowerState {
     }
 
     /// A command or pipeline is about to be sent.
-    pub(crate) fn sent(&mut self) {
+    fn sent(&mut self) {
         self.unanswered += 1;
     }
 
-    /// The server answered a command or pipeline that [`sent`](Self::sent)
-    /// counted (with a value or an error reply).
-    pub(crate) fn replied(&mut self) {
+    /// A command or pipeline that [`sent`](Self::sent) counted is no longer
+    /// running on the server ([`finished`]).
+    fn replied(&mut self) {
         self.unanswered = self.unanswered.saturating_sub(1);
+    }
+
+    /// Marks what `cmd` may leave, before it is sent; returns its effect, for
+    /// [`command_returned`](Self::command_returned).
+    pub(crate) fn command_sent(&mut self, cmd: &Cmd) -> Effect {
+        let effect = Effect::of(cmd);
+        self.sent();
+        self.sending([effect]);
+        effect
+    }
+
+    /// What `cmd` (sent with `effect`) left, now that its future returned `reply`.
+    pub(crate) fn command_returned(&mut self, cmd: &Cmd, effect: Effect, reply: &RedisResult<Value>) {
+        if finished([cmd], reply) {
+            self.replied();
+        }
+        if effect == Effect::None {
+            return;
+        }
+        if let Ok(value) = reply {
+            let ok = if effect == Effect::EndTransaction {
+                ended(value)
+            } else {
+                is_ok(value)
+            };
+            self.answered([(effect, Some(ok))], false);
+        }
+    }
+
+    /// Marks what `pipeline` may leave, before it is sent; returns its
+    /// effects, for [`pipeline_returned`](Self::pipeline_returned) (`None`: nothing
+    /// to track, as for most pipelines, and no list made). An atomic pipeline
+    /// is sent as `MULTI`, its commands, `EXEC` (`cmd_iter` yields its commands only).
+    pub(crate) fn pipeline_sent(&mut self, pipeline: &Pipeline) -> Option<Vec<Effect>> {
+        self.sent();
+        let atomic = pipeline.is_transaction();
+        if !atomic && pipeline.cmd_iter().all(|c| Effect::of(c) == Effect::None) {
+            return None;
+        }
+        let mut effects = Vec::new();
+        if atomic {
+            effects.push(Effect::Multi);
+        }
+        effects.extend(pipeline.cmd_iter().map(Effect::of));
+        if atomic {
+            effects.push(Effect::EndTransaction);
+        }
+        self.sending(effects.iter().copied());
+        Some(effects)
+    }
+
+    /// What `pipeline` (sent with `effects`, its values read from `offset`)
+    /// left, now that its future returned `reply`.
+    pub(crate) fn pipeline_returned(
+        &mut self,
+        pipeline: &Pipeline,
+        effects: Option<Vec<Effect>>,
+        offset: usize,
+        reply: &RedisResult<Vec<Value>>,
+    ) {
+        if finished(pipeline.cmd_iter(), reply) {
+            self.replied();
+        }
+        let Some(effects) = effects else {
+            return;
+        };
+        let atomic = pipeline.is_transaction();
+        // An atomic pipeline the server aborted (`EXECABORT`: a command was
+        // refused while queued) comes back as an error, but the server
+        // ended its transaction all the same.
+        if atomic && reply.as_ref().is_err_and(|error| error.code() == Some("EXECABORT")) {
+            let ended = effects.iter().map(|effect| match effect {
+                Effect::Multi | Effect::EndTransaction => Some(true),
+                _ => None,
+            });
+            self.answered(effects.iter().copied().zip(ended), true);
+        }
+        if let Ok(values) = reply {
+            let last = effects.len() - 1;
+            let replies: Vec<Option<bool>> = if atomic {
+                // The values are `EXEC`'s reply only: its commands were
+                // queued (their replies not known here), and its `MULTI`
+                // was taken, or the `EXEC` would have been refused.
+                (0..effects.len())
+                    .map(|i| match i {
+                        0 => Some(true),
+                        i if i == last => values.last().map(ended),
+                        _ => None,
+                    })
+                    .collect()
+            } else if offset == 0 && values.len() == effects.len() {
+                values.iter().map(|value| Some(is_ok(value))).collect()
+            } else {
+                vec![None; effects.len()]
+            };
+            self.answered(effects.into_iter().zip(replies), true);
+        }
     }
 
     /// What the connection was left with, if anything: it must not be lent again.
     pub(crate) fn left_behind(&self) -> Option<&'static str> {
         if self.unanswered > 0 {
-            Some("a command without its reply (cancelled, timed out, or failed before the server answered)")
+            Some("a command that may still run on the server (cancelled or timed out before its reply)")
         } else if self.open_transactions > 0 {
             Some("an open transaction (MULTI)")
         } else if self.watching {
@@ -207,7 +304,7 @@ impl BorrowerState {
 /// returns at the first error, while others may still wait). Any other error
 /// came from the server (which answered), from the client before anything was
 /// sent, or from a broken socket (whose commands the server drops with it).
-pub(crate) fn finished<'c, T>(commands: impl IntoIterator<Item = &'c Cmd>, reply: &redis::RedisResult<T>) -> bool {
+fn finished<'c, T>(commands: impl IntoIterator<Item = &'c Cmd>, reply: &RedisResult<T>) -> bool {
     if reply.as_ref().is_err_and(redis::RedisError::is_timeout) {
         return false;
     }
@@ -229,7 +326,7 @@ fn name(cmd: &Cmd) -> Option<&[u8]> {
 }
 
 /// Whether `value`, one reply, is not an error.
-pub(crate) fn is_ok(value: &Value) -> bool {
+fn is_ok(value: &Value) -> bool {
     !matches!(value, Value::ServerError(_))
 }
 
@@ -238,7 +335,7 @@ pub(crate) fn is_ok(value: &Value) -> bool {
 /// it was queued, and the server discarded the transaction). Another error
 /// (`EXEC without MULTI`, as when a cluster connection sends it to a node
 /// where no `MULTI` is open) ends nothing.
-pub(crate) fn ended(value: &Value) -> bool {
+fn ended(value: &Value) -> bool {
     match value {
         Value::ServerError(error) => error.code() == "EXECABORT",
         _ => true,
@@ -271,11 +368,7 @@ mod tests {
         let mut state = BorrowerState::new(true);
         state.sent();
         state.sent();
-        assert!(
-            state
-                .left_behind()
-                .is_some_and(|left| left.contains("without its reply"))
-        );
+        assert!(state.left_behind().is_some_and(|left| left.contains("may still run")));
         state.replied();
         assert!(state.left_behind().is_some(), "one of two still unanswered");
         state.replied();

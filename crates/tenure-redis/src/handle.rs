@@ -10,7 +10,7 @@ use tenure_pool::{Lease, PoolGuard, Shared};
 
 use crate::{
     Error, ExternalPool, Topology,
-    borrower_state::{self, BorrowerState, Effect},
+    borrower_state::BorrowerState,
     connection_error::ConnectionError,
     pool::{OwnedKind, OwnedRedisPool},
     scrub::Secrets,
@@ -333,30 +333,13 @@ impl ConnectionLike for RedisConnection {
         let Some(conn) = self.conn.as_mut() else {
             return discarded();
         };
-        let effect = Effect::of(cmd);
         // Marked before it is sent: a future dropped mid-flight leaves the mark.
         let state = &mut self.state;
-        state.sent();
-        if effect != Effect::None {
-            state.sending([effect]);
-        }
+        let effect = state.command_sent(cmd);
         let reply = with_conn!(conn, c => (**c).req_packed_command(cmd));
         Box::pin(async move {
             let reply = reply.await;
-            if borrower_state::finished([cmd], &reply) {
-                state.replied();
-            }
-            if effect == Effect::None {
-                return reply;
-            }
-            if let Ok(value) = &reply {
-                let ok = if effect == Effect::EndTransaction {
-                    borrower_state::ended(value)
-                } else {
-                    borrower_state::is_ok(value)
-                };
-                state.answered([(effect, Some(ok))], false);
-            }
+            state.command_returned(cmd, effect, &reply);
             reply
         })
     }
@@ -370,68 +353,12 @@ impl ConnectionLike for RedisConnection {
         let Some(conn) = self.conn.as_mut() else {
             return discarded();
         };
-        // An atomic pipeline is sent as `MULTI`, its commands, `EXEC`
-        // (`cmd_iter` yields its commands only).
-        let atomic = cmd.is_transaction();
         let state = &mut self.state;
-        state.sent();
-        if !atomic && cmd.cmd_iter().all(|c| Effect::of(c) == Effect::None) {
-            // No state to track (the usual pipeline): no list of effects made.
-            let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
-            return Box::pin(async move {
-                let reply = reply.await;
-                if borrower_state::finished(cmd.cmd_iter(), &reply) {
-                    state.replied();
-                }
-                reply
-            });
-        }
-        let mut effects = Vec::new();
-        if atomic {
-            effects.push(Effect::Multi);
-        }
-        effects.extend(cmd.cmd_iter().map(Effect::of));
-        if atomic {
-            effects.push(Effect::EndTransaction);
-        }
-        state.sending(effects.iter().copied());
+        let effects = state.pipeline_sent(cmd);
         let reply = with_conn!(conn, c => (**c).req_packed_commands(cmd, offset, count));
         Box::pin(async move {
             let reply = reply.await;
-            if borrower_state::finished(cmd.cmd_iter(), &reply) {
-                state.replied();
-            }
-            // An atomic pipeline the server aborted (`EXECABORT`: a command was
-            // refused while queued) comes back as an error, but the server
-            // ended its transaction all the same.
-            let aborted = atomic && reply.as_ref().is_err_and(|error| error.code() == Some("EXECABORT"));
-            if aborted {
-                let ended = effects.iter().map(|effect| match effect {
-                    Effect::Multi | Effect::EndTransaction => Some(true),
-                    _ => None,
-                });
-                state.answered(effects.iter().copied().zip(ended), true);
-            }
-            if let Ok(values) = &reply {
-                let last = effects.len() - 1;
-                let replies: Vec<Option<bool>> = if atomic {
-                    // The values are `EXEC`'s reply only: its commands were
-                    // queued (their replies not known here), and its `MULTI`
-                    // was taken, or the `EXEC` would have been refused.
-                    (0..effects.len())
-                        .map(|i| match i {
-                            0 => Some(true),
-                            i if i == last => values.last().map(borrower_state::ended),
-                            _ => None,
-                        })
-                        .collect()
-                } else if offset == 0 && values.len() == effects.len() {
-                    values.iter().map(|value| Some(borrower_state::is_ok(value))).collect()
-                } else {
-                    vec![None; effects.len()]
-                };
-                state.answered(effects.into_iter().zip(replies), true);
-            }
+            state.pipeline_returned(cmd, effects, offset, &reply);
             reply
         })
     }
