@@ -14,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::sync::oneshot;
 
+use crate::bracketed_host;
 use crate::config::{HttpClientConfig, HttpVersion};
 use crate::error::{BoxError, Error, ErrorKind};
 
@@ -320,21 +321,10 @@ fn authority(uri: &Uri) -> Result<String, Error> {
         .host()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| Error::invalid_request("URI has no host", None))?;
-    // The URI parser takes any hex digits and colons in brackets (`[zq::1]`
-    // too), as for a proxy URL: a bracketed host must be an IPv6 address, or
-    // the request would fail only when connecting. Not quoted: the host of a
-    // mangled URI may be part of its credentials.
-    if let Some(bracketed) = host.strip_prefix('[')
-        && bracketed
-            .strip_suffix(']')
-            .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err())
-    {
-        // The URI parser also takes an RFC 6874 zone (`[fe80::1%25eth0]`),
-        // which the connector cannot use.
-        let why = if bracketed.contains('%') {
-            "URI host has an IPv6 zone identifier (`%25...`), which is not supported"
-        } else {
-            "URI host in brackets is not a valid IPv6 address"
+    if let Some(problem) = bracketed_host::problem(host) {
+        let why = match problem {
+            bracketed_host::Problem::Zone => "URI host has an IPv6 zone identifier (`%25...`), which is not supported",
+            bracketed_host::Problem::NotIpv6 => "URI host in brackets is not a valid IPv6 address",
         };
         return Err(Error::invalid_request(why, None));
     }

@@ -47,6 +47,7 @@
 //!
 //! The minimum supported Rust version is 1.88.
 
+mod bracketed_host;
 mod client;
 mod clients;
 mod config;

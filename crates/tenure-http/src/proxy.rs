@@ -59,14 +59,7 @@ impl Proxy {
         if host_port.host().is_empty() {
             return Err(invalid("the URL has no host"));
         }
-        // The URI parser takes any hex digits and colons in brackets (`[zq::1]`
-        // too): a bracketed host must be an IPv6 address. Not quoted, as the
-        // host of a mangled URL may be part of its credentials.
-        if let Some(bracketed) = host_port.host().strip_prefix('[')
-            && bracketed
-                .strip_suffix(']')
-                .is_none_or(|ip| ip.parse::<std::net::Ipv6Addr>().is_err())
-        {
+        if crate::bracketed_host::problem(host_port.host()).is_some() {
             return Err(invalid("the host in brackets is not a valid IPv6 address"));
         }
         // A port, if the authority has one (`]` ends an IPv6 host without one),

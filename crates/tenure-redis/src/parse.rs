@@ -275,9 +275,8 @@ fn check_host_name(name: &str) -> Result<&str, Error> {
 /// that each part is a zero literal (`0`s, or `0x` followed by at least one
 /// `0` and nothing else); a name of other parts is left to the resolver.
 fn is_zero_ipv4(name: &str) -> bool {
-    let parts = name.split('.');
-    parts.clone().count() <= 4
-        && parts.into_iter().all(|part| {
+    name.split('.').count() <= 4
+        && name.split('.').all(|part| {
             let digits = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X"));
             match digits {
                 // `0x` alone is no number to the resolver.
