@@ -238,6 +238,21 @@ async fn a_shutdown_waits_for_a_refresh_under_way() {
 /// a cache that is shut down.
 #[tokio::test(start_paused = true)]
 async fn a_refresh_whose_entry_left_before_it_started_builds_nothing() {
+    // The control: the same lookup without the shutdown builds once.
+    let control_log = Arc::new(Log::default());
+    let control_builds = Builds::default();
+    let control = cache(&control_log, &control_builds);
+    drop(control.insert("db", Owned::new(Probe::new(1, &control_log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert!(control.get(&"db").is_some());
+    settle_refresh().await;
+    assert_eq!(
+        control_builds.calls.load(Ordering::SeqCst),
+        1,
+        "the lookup asked for a refresh"
+    );
+    assert!(control.shutdown().await.is_complete());
+
     let log = Arc::new(Log::default());
     let builds = Builds::default();
     let cache = cache(&log, &builds);

@@ -4,14 +4,13 @@
 //! without `UNWATCH` or `PING` (or `ROLE` for sentinel) each recycled
 //! connection is discarded, as the crate docs say.
 
+#[path = "common/capture.rs"]
+mod capture;
 mod common;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
 
+use capture::captured;
 use common::start_server;
 use tenure_redis::{RedisClients, RedisConfig, RedisPool, deadpool_redis::redis};
 use tenure_test_support::RedisServer;
@@ -19,63 +18,29 @@ use tenure_test_support::RedisServer;
 const USER: &str = "limited-user";
 const PASSWORD: &str = "limited-pw";
 
-/// Everything any test in this binary logs through `tracing` (one global
-/// subscriber, installed before anything logs: see tests/redaction.rs).
-fn captured() -> &'static Arc<Mutex<Vec<u8>>> {
-    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    BUF.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&buf);
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Capture(Arc::clone(&writer)))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
-        buf
-    })
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Gives `server` the user [`USER`], allowed every command but `denied`.
+fn deny(server: &RedisServer, denied: &str) {
+    let except = format!("-{denied}");
+    let password = format!(">{PASSWORD}");
+    server
+        .command(&["ACL", "SETUSER", USER, "on", &password, "~*", "+@all", &except])
+        .unwrap_or_else(|e| panic!("ACL SETUSER {USER}: {e}"));
 }
 
 /// A private server with the user [`USER`], allowed every command but `denied`.
 fn server_denying(denied: &str) -> RedisServer {
     let server = start_server();
-    server
-        .command(&[
-            "ACL",
-            "SETUSER",
-            USER,
-            "on",
-            &format!(">{PASSWORD}"),
-            "~*",
-            "+@all",
-            &format!("-{denied}"),
-        ])
-        .unwrap_or_else(|e| panic!("ACL SETUSER {USER}: {e}"));
+    deny(&server, denied);
     server
 }
 
 /// The connections the server has accepted so far, counting the admin
 /// connection that asks (each admin call opens one of its own).
 fn connections_received(server: &RedisServer) -> u64 {
-    let info = server.command(&["INFO", "stats"]).expect("INFO stats");
-    info.lines()
-        .find_map(|line| line.strip_prefix("total_connections_received:"))
-        .and_then(|value| value.trim().parse().ok())
+    server
+        .info_field("stats", "total_connections_received")
+        .expect("INFO stats")
+        .and_then(|value| value.parse().ok())
         .expect("INFO stats has total_connections_received")
 }
 
@@ -190,18 +155,7 @@ async fn a_sentinel_user_without_role_is_as_documented() {
     let deployment = tenure_test_support::RedisSentinels::start(0, 1, Duration::from_millis(1000))
         .unwrap_or_else(|e| panic!("cannot start a Sentinel deployment: {e}"));
     let master = &deployment.servers()[0];
-    master
-        .command(&[
-            "ACL",
-            "SETUSER",
-            USER,
-            "on",
-            &format!(">{PASSWORD}"),
-            "~*",
-            "+@all",
-            "-role",
-        ])
-        .unwrap_or_else(|e| panic!("ACL SETUSER {USER}: {e}"));
+    deny(master, "role");
     let config = RedisConfig::builder(&deployment.sentinel_url())
         .username(USER)
         .password(PASSWORD)

@@ -207,13 +207,14 @@ async fn a_moved_after_resharding_one_slot_is_followed() {
 
 /// `errorstat_MOVED` of a node: how many `MOVED` replies it has sent.
 fn moved_count(cluster: &RedisCluster, node: usize) -> u64 {
-    let stats = cluster.nodes()[node]
-        .command(&["INFO", "errorstats"])
+    let stat = cluster.nodes()[node]
+        .info_field("errorstats", "errorstat_MOVED")
         .expect("the node answers INFO");
-    stats
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("errorstat_MOVED:count="))
-        .map_or(0, |n| n.parse().expect("a count"))
+    // `count=N,...`; absent before the first `MOVED`.
+    stat.map_or(0, |stat| {
+        let count = stat.strip_prefix("count=").expect("count= first");
+        count.split(',').next().unwrap_or_default().parse().expect("a count")
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

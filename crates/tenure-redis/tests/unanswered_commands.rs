@@ -33,39 +33,43 @@ enum Lost {
 
 /// The number of clients blocked on `server`.
 fn blocked_clients(server: &RedisServer) -> usize {
-    let info = server.command(&["INFO", "clients"]).unwrap();
-    info.lines()
-        .find_map(|line| line.trim().strip_prefix("blocked_clients:"))
-        .and_then(|count| count.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no blocked_clients in INFO clients: {info}"))
+    server
+        .info_field("clients", "blocked_clients")
+        .unwrap()
+        .and_then(|count| count.parse().ok())
+        .expect("INFO clients has blocked_clients")
 }
 
-/// Waits (a bounded number of times) until `server` has no blocked client.
-async fn wait_unblocked(server: &RedisServer) -> usize {
-    let mut blocked = blocked_clients(server);
-    for _ in 0..100 {
-        if blocked == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        blocked = blocked_clients(server);
+/// Polls `server` (every 20 ms, for at most [`common::SETTLE`]) until it has
+/// `blocked` blocked clients; returns the last count seen.
+async fn wait_blocked(server: &RedisServer, blocked: usize) -> usize {
+    let deadline = std::time::Instant::now() + common::SETTLE;
+    let mut seen = blocked_clients(server);
+    while seen != blocked && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        seen = blocked_clients(server);
     }
-    blocked
+    seen
 }
 
-/// A borrower blocks on `list` and loses the reply as `lost` says; the
-/// connection is dropped.
-async fn block_and_lose(pool: &RedisPool, list: &str, lost: Lost) {
+/// A borrower blocks on `list` (`server` shows it blocked) and loses the reply
+/// as `lost` says; the connection is dropped.
+async fn block_and_lose(pool: &RedisPool, server: &RedisServer, list: &str, lost: Lost) {
     let mut conn = pool.get().await.unwrap();
     match lost {
         Lost::Cancelled => {
             let blpop = conn.blpop::<_, Option<(String, String)>>(list, 0.0);
-            let outcome = tokio::time::timeout(Duration::from_millis(300), blpop).await;
-            assert!(outcome.is_err(), "BLPOP 0 on an empty list waits: {outcome:?}");
+            // Dropped once the server has it blocked.
+            tokio::select! {
+                outcome = blpop => panic!("BLPOP 0 on an empty list waits: {outcome:?}"),
+                seen = wait_blocked(server, 1) => assert_eq!(seen, 1, "the BLPOP reached the server"),
+            }
         }
         Lost::TimedOut => {
             // Blocks for 30 s on the server; the 500 ms response timeout ends it here.
-            let outcome = conn.blpop::<_, Option<(String, String)>>(list, 30.0).await;
+            let blpop = conn.blpop::<_, Option<(String, String)>>(list, 30.0);
+            let (outcome, seen) = tokio::join!(blpop, wait_blocked(server, 1));
+            assert_eq!(seen, 1, "the BLPOP reached the server");
             assert!(outcome.as_ref().is_err_and(|e| e.is_timeout()), "{outcome:?}");
         }
     }
@@ -92,11 +96,11 @@ async fn a_blocking_command_that_lost_its_reply_leaves_nothing_to_the_next_borro
     let pool = clients.get(&standalone_config(&server)).await.unwrap();
     for lost in [Lost::Cancelled, Lost::TimedOut] {
         let list = format!("jobs-{lost:?}");
-        block_and_lose(&pool, &list, lost).await;
+        block_and_lose(&pool, &server, &list, lost).await;
         // Discarded on drop: the server sees the blocked client go, before any
         // other checkout.
         assert_eq!(
-            wait_unblocked(&server).await,
+            wait_blocked(&server, 0).await,
             0,
             "{lost:?}: the blocked connection was closed"
         );
@@ -143,9 +147,9 @@ async fn a_blocking_command_that_lost_its_reply_leaves_nothing_to_the_next_borro
     for lost in [Lost::Cancelled, Lost::TimedOut] {
         let list = format!("{{jobs}}-{lost:?}");
         let node = &cluster.nodes()[cluster.node_for_slot(slot_of(&list)).unwrap()];
-        block_and_lose(&pool, &list, lost).await;
+        block_and_lose(&pool, node, &list, lost).await;
         assert_eq!(
-            wait_unblocked(node).await,
+            wait_blocked(node, 0).await,
             0,
             "{lost:?}: the blocked connection was closed"
         );

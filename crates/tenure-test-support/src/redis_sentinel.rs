@@ -66,10 +66,7 @@ impl RedisSentinels {
         let deadline = Instant::now() + READY_TIMEOUT;
         for replica in &servers[1..] {
             wait_until(deadline, "a replica to sync with the master", || {
-                Ok(replica
-                    .command(&["INFO", "replication"])?
-                    .lines()
-                    .any(|l| l.trim() == "master_link_status:up"))
+                Ok(replica.info_field("replication", "master_link_status")?.as_deref() == Some("up"))
             })?;
         }
         let mut started = Vec::with_capacity(sentinels);

@@ -485,6 +485,20 @@ impl RedisServer {
             .count())
     }
 
+    /// The value of `field` in the `section` of `INFO` (`INFO clients`,
+    /// `blocked_clients` → `"0"`), or `None` if the server does not report it.
+    ///
+    /// # Errors
+    ///
+    /// If the server cannot be reached.
+    pub fn info_field(&self, section: &str, field: &str) -> io::Result<Option<String>> {
+        let info = self.command(&["INFO", section])?;
+        Ok(info.lines().find_map(|line| {
+            let (name, value) = line.trim().split_once(':')?;
+            (name == field).then(|| value.to_owned())
+        }))
+    }
+
     /// Polls [`RedisServer::client_count`] until it equals `expected` or `timeout`
     /// elapses (checking every 20 ms), and returns the last count seen: the caller
     /// asserts on it, so that a failure shows both numbers.
