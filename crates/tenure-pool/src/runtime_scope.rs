@@ -73,6 +73,7 @@ impl RuntimeKey {
 }
 
 static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
+static LIVES: parking_lot::Mutex<Vec<(RuntimeKey, Arc<RuntimeLife>)>> = parking_lot::Mutex::new(Vec::new());
 /// How many lives have died so far, counted after each is marked dead.
 static DEATHS: AtomicU64 = AtomicU64::new(0);
 
@@ -82,7 +83,6 @@ static DEATHS: AtomicU64 = AtomicU64::new(0);
 pub(crate) fn deaths() -> u64 {
     DEATHS.load(Ordering::Acquire)
 }
-static LIVES: parking_lot::Mutex<Vec<(RuntimeKey, Arc<RuntimeLife>)>> = parking_lot::Mutex::new(Vec::new());
 
 thread_local! {
     // The hit path asks on every lookup; the registry lock is for first sight only.
