@@ -335,8 +335,8 @@ macro_rules! behaviour_tests {
             }
 
             #[tokio::test(start_paused = true)]
-            async fn in_flight_stream_survives_eviction_and_expiry() {
-                super::in_flight_stream_survives_eviction_and_expiry::<$kind>().await;
+            async fn in_flight_streams_survive_eviction_expiry_and_invalidation() {
+                super::in_flight_streams_survive_eviction_expiry_and_invalidation::<$kind>().await;
             }
 
             #[tokio::test]
@@ -532,42 +532,61 @@ async fn expired_by_idle_still_usable_real_time<K: Kind>() {
     assert_works::<K>(&a, &server, 3).await;
 }
 
-/// A streaming response read from A while A is evicted (capacity),
-/// invalidated and expired, and every cache handle to A is dropped: it
-/// completes byte for byte.
-async fn in_flight_stream_survives_eviction_and_expiry<K: Kind>() {
+/// Three streaming responses, each read while its own client leaves the
+/// cache a different way, with every cache handle dropped first: A's client is
+/// evicted by capacity, B's expires by idleness (the reaper, on paused time),
+/// C's is invalidated. Each completes byte for byte.
+async fn in_flight_streams_survive_eviction_expiry_and_invalidation<K: Kind>() {
     const CHUNKS: usize = 256;
     let server = CountingServer::start().await.unwrap();
     let clients = K::build(Settings::new().max_capacity(1).time_to_idle(Duration::from_secs(1))).unwrap();
-    let (config_a, config_b) = (config("a"), config("b"));
+    let uri = server.uri(&format!("/stream?chunks={CHUNKS}"));
+    let mut streams = Vec::new();
+    let mut open = async |name: &str| {
+        let client = K::get(&clients, &config(name)).await.unwrap();
+        let mut body = K::open(&client, &uri).await.unwrap();
+        let first = body.next_chunk().await.expect("a first chunk").to_vec();
+        streams.push((name.to_owned(), body, first));
+        // The caller lets go of its handle: only the stream keeps the client.
+        drop(client);
+    };
 
-    let a = K::get(&clients, &config_a).await.unwrap();
-    let mut body = K::open(&a, &server.uri(&format!("/stream?chunks={CHUNKS}")))
-        .await
-        .unwrap();
-    let mut got = body.next_chunk().await.expect("a first chunk").to_vec();
-
-    // Evict A by capacity, expire B, and drop our handle to A.
-    let b = K::get(&clients, &config_b).await.unwrap();
-    assert_eq!(K::stats(&clients).evictions.capacity, 1);
-    drop(a);
-    drop(b);
+    open("a").await;
+    open("b").await;
+    let stats = K::stats(&clients);
+    assert_eq!(stats.evictions.capacity, 1, "A evicted by capacity: {stats:?}");
     tokio::time::advance(Duration::from_secs(5)).await;
-    K::invalidate_all(&clients);
-
-    // Bounded: CHUNKS chunks plus slack.
-    for _ in 0..CHUNKS * 4 {
-        let Some(chunk) = body.next_chunk().await else {
+    // Let the reaper run at the new time.
+    for _ in 0..100 {
+        if K::stats(&clients).evictions.idle >= 1 {
             break;
-        };
-        got.extend_from_slice(&chunk);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    assert_eq!(got.len(), stream_bytes(CHUNKS).len());
-    assert_eq!(got, stream_bytes(CHUNKS), "byte for byte");
+    let stats = K::stats(&clients);
+    assert_eq!(stats.evictions.idle, 1, "B expired by idleness: {stats:?}");
+    assert!(K::is_empty(&clients));
+    open("c").await;
+    K::invalidate_all(&clients);
+    let stats = K::stats(&clients);
+    assert_eq!(stats.evictions.explicit, 1, "C invalidated: {stats:?}");
+    assert_eq!(stats.evictions.total(), 3, "{stats:?}");
+
+    for (name, mut body, mut got) in streams {
+        // Bounded: CHUNKS chunks plus slack.
+        for _ in 0..CHUNKS * 4 {
+            let Some(chunk) = body.next_chunk().await else {
+                break;
+            };
+            got.extend_from_slice(&chunk);
+        }
+        assert_eq!(got.len(), stream_bytes(CHUNKS).len(), "{name}'s stream");
+        assert_eq!(got, stream_bytes(CHUNKS), "{name}'s stream, byte for byte");
+    }
 
     // A's config now gets a newly built client, which works.
-    let a2 = K::get(&clients, &config_a).await.unwrap();
-    assert_eq!(K::stats(&clients).inserts, 3, "A, B, then a new client for A");
+    let a2 = K::get(&clients, &config("a")).await.unwrap();
+    assert_eq!(K::stats(&clients).inserts, 4, "A, B, C, then a new client for A");
     assert_works::<K>(&a2, &server, 1).await;
 }
 

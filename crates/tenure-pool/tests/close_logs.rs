@@ -159,3 +159,33 @@ async fn lifecycle_work_runs_in_spans_naming_the_cache_and_the_key() {
         );
     }
 }
+
+/// A close whose runtime shut down before the last lease was dropped cannot
+/// run: besides `closes_abandoned` (counted in `lifecycle.rs`), it is warned
+/// about once, by key, on the thread that dropped the last lease.
+#[test]
+fn a_close_with_no_runtime_left_is_warned_about_by_key() {
+    let capture = Capture::start();
+    let log = Arc::new(Log::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let (cache, lease) = runtime.block_on(async {
+        let cache = ClientCache::<&str, Owned<Probe>>::builder().build().unwrap();
+        let lease = cache.insert("orphaned", Owned::new(Probe::new(1, &log))).unwrap();
+        cache.invalidate(&"orphaned");
+        (cache, lease)
+    });
+    drop(runtime);
+    drop(lease);
+    assert_eq!(cache.stats().closes_abandoned, 1);
+
+    let output = capture.output();
+    let warned: Vec<_> = output
+        .lines()
+        .filter(|line| line.contains("could not run; the value was dropped without closing"))
+        .collect();
+    assert_eq!(warned.len(), 1, "warned once:\n{output}");
+    assert!(warned[0].contains("WARN") && warned[0].contains("\"orphaned\""), "{output}");
+}

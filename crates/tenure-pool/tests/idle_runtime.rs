@@ -4,8 +4,10 @@
 //!
 //! These tests use real time, because the point is two runtimes with one idle:
 //! tokio's paused clock belongs to one runtime. Every sleep is a lower bound
-//! (a sleep of 150 ms lasts at least 150 ms, however loaded the machine), and
-//! nothing asserts that anything happened *within* a time.
+//! (a sleep of 150 ms lasts at least 150 ms, however loaded the machine). One
+//! wait has an upper bound: `look_up_key_1_on_another_runtime_until_both_expire`
+//! polls for at most 200 rounds of at least 25 ms (5 s or more) for the reaper
+//! to have run at all, where about 250 ms is needed.
 
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 

@@ -7,7 +7,7 @@ mod support;
 use std::{sync::Arc, time::Duration};
 
 use support::{Log, Probe, settle};
-use tenure_pool::{ClientCache, Owned, RemovalCause, Shared};
+use tenure_pool::{ClientCache, Lease, Owned, RemovalCause, Shared};
 
 /// Capacity eviction of a shared client: whoever holds it keeps a working client.
 #[tokio::test]
@@ -134,30 +134,109 @@ async fn time_to_idle_keeps_used_entries_and_retires_unused_ones() {
     assert_eq!(cache.stats().evictions.idle, 1);
 }
 
-/// Every cause reaches the eviction listener, with a usable handle.
-#[tokio::test]
-async fn the_listener_sees_every_cause() {
+/// What an eviction listener saw: the key, the cause, and whether the handle
+/// it was given still worked (an owned entry's lease must: the close waits for it).
+type Seen = Arc<parking_lot::Mutex<Vec<(&'static str, RemovalCause, bool)>>>;
+
+/// A listener that records into `seen`.
+fn recorder(seen: &Seen) -> impl Fn(&&'static str, &Lease<Probe>, RemovalCause) + Send + Sync + 'static {
+    let record = Arc::clone(seen);
+    move |key, lease, cause| record.lock().push((*key, cause, lease.request().is_ok()))
+}
+
+/// Every cause reaches the eviction listener, with a usable handle: replaced,
+/// capacity and explicit; expired (time-to-live) and idle (time-to-idle), found
+/// by a lookup on paused time; refreshed (a refresh's result takes the entry's
+/// place); and runtime gone (an insert at capacity takes the entry of a runtime
+/// that shut down). Each cache's listener is checked right after the step that
+/// retires, so a cause that skipped the listener fails here.
+#[test]
+fn the_listener_sees_every_cause() {
     let log = Arc::new(Log::default());
-    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
-    let record = Arc::clone(&seen);
-    let cache = ClientCache::<&str, Shared<Probe>>::builder()
-        .max_capacity(2)
-        .eviction_listener(move |key, client, cause| {
-            assert!(client.request().is_ok());
-            record.lock().push((*key, cause));
-        })
+    let seen: Seen = Arc::default();
+    let took = |seen: &Seen| std::mem::take(&mut *seen.lock());
+    let paused = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
         .build()
         .unwrap();
-    cache.insert("a", Shared::new(Probe::new(1, &log))).unwrap();
-    cache.insert("a", Shared::new(Probe::new(2, &log))).unwrap();
-    cache.insert("b", Shared::new(Probe::new(3, &log))).unwrap();
-    cache.insert("c", Shared::new(Probe::new(4, &log))).unwrap();
-    cache.invalidate(&"c");
-    cache.invalidate_all();
-    let seen = seen.lock().clone();
-    assert_eq!(seen[0], ("a", RemovalCause::Replaced));
-    assert_eq!(seen[1].1, RemovalCause::Capacity);
-    assert!(seen.contains(&("c", RemovalCause::Explicit)));
-    assert_eq!(seen.len(), 4);
-    assert_eq!(cache.stats().evictions.total(), 4);
+    paused.block_on(async {
+        let cache = ClientCache::<&str, Owned<Probe>>::builder()
+            .max_capacity(2)
+            .eviction_listener(recorder(&seen))
+            .build()
+            .unwrap();
+        drop(cache.insert("a", Owned::new(Probe::new(1, &log))).unwrap());
+        drop(cache.insert("a", Owned::new(Probe::new(2, &log))).unwrap());
+        assert_eq!(took(&seen), [("a", RemovalCause::Replaced, true)]);
+        drop(cache.insert("b", Owned::new(Probe::new(3, &log))).unwrap());
+        drop(cache.insert("c", Owned::new(Probe::new(4, &log))).unwrap());
+        let capacity = took(&seen);
+        assert_eq!(capacity.len(), 1, "{capacity:?}");
+        assert_eq!((capacity[0].1, capacity[0].2), (RemovalCause::Capacity, true));
+        cache.invalidate(&"c");
+        assert_eq!(took(&seen), [("c", RemovalCause::Explicit, true)]);
+
+        let ttl = ClientCache::<&str, Owned<Probe>>::builder()
+            .time_to_live(Duration::from_secs(10))
+            .eviction_listener(recorder(&seen))
+            .build()
+            .unwrap();
+        drop(ttl.insert("expires", Owned::new(Probe::new(5, &log))).unwrap());
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(ttl.get(&"expires").is_none());
+        assert_eq!(took(&seen), [("expires", RemovalCause::Expired, true)]);
+
+        let tti = ClientCache::<&str, Owned<Probe>>::builder()
+            .time_to_idle(Duration::from_secs(10))
+            .without_time_to_live()
+            .eviction_listener(recorder(&seen))
+            .build()
+            .unwrap();
+        drop(tti.insert("idles", Owned::new(Probe::new(6, &log))).unwrap());
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(tti.get(&"idles").is_none());
+        assert_eq!(took(&seen), [("idles", RemovalCause::Idle, true)]);
+
+        let refreshing_log = Arc::clone(&log);
+        let refreshing = ClientCache::<&str, Owned<Probe>>::builder()
+            .time_to_live(Duration::from_secs(10))
+            .refresh_after(Duration::from_secs(8), move |_: &&str| {
+                let log = Arc::clone(&refreshing_log);
+                async move { Ok::<_, std::convert::Infallible>(Owned::new(Probe::new(8, &log))) }
+            })
+            .eviction_listener(recorder(&seen))
+            .build()
+            .unwrap();
+        drop(refreshing.insert("refreshed", Owned::new(Probe::new(7, &log))).unwrap());
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert_eq!(refreshing.get(&"refreshed").unwrap().request(), Ok(7), "served while it refreshes");
+        // Past the tick a refresh waits before it builds; paused time then
+        // advances by itself while the runtime is idle.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        settle().await;
+        assert_eq!(refreshing.get(&"refreshed").unwrap().request(), Ok(8), "the refreshed entry");
+        assert_eq!(took(&seen), [("refreshed", RemovalCause::Refreshed, true)]);
+    });
+    // The caches above were dropped at the end of the block: what they held
+    // left as explicit removals.
+    let dropped = took(&seen);
+    assert_eq!(dropped.len(), 2, "{dropped:?}");
+    assert!(dropped.iter().all(|&(_, cause, usable)| cause == RemovalCause::Explicit && usable));
+
+    let scoped = ClientCache::<&str, Owned<Probe>>::builder()
+        .scope_by_runtime()
+        .max_capacity(1)
+        .without_time_to_live()
+        .eviction_listener(recorder(&seen))
+        .build()
+        .unwrap();
+    let short_lived = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    short_lived.block_on(async { drop(scoped.insert("gone", Owned::new(Probe::new(9, &log))).unwrap()) });
+    drop(short_lived);
+    paused.block_on(async {
+        drop(scoped.insert("live", Owned::new(Probe::new(10, &log))).unwrap());
+    });
+    assert_eq!(took(&seen), [("gone", RemovalCause::RuntimeGone, true)]);
+    assert_eq!(scoped.stats().evictions.runtime_gone, 1);
 }

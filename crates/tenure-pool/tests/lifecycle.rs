@@ -9,7 +9,7 @@ use std::{
     future::{Future, IntoFuture},
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -208,14 +208,19 @@ fn invalid_settings_are_typed_errors_naming_the_setting() {
     );
 }
 
-/// Shared entries are never closed, whatever retires them.
+/// Retiring a shared entry, whatever retires it (capacity, replacement,
+/// expiry, invalidation, shutdown, the cache's drop), only drops the cache's
+/// reference: the holder's clone is the same live value, with the cache's
+/// reference gone (no leak), and the value is dropped once, when the holder
+/// lets go. (That the cache cannot close a shared value is a compile-time
+/// matter: `tests/ui/shared_*.rs`.)
 #[tokio::test(start_paused = true)]
-async fn shared_entries_are_never_closed() {
-    let closed = Arc::new(AtomicBool::new(false));
-    struct Tracked(Arc<AtomicBool>);
-    impl Close for Tracked {
-        async fn close(self, _: &Closing) {
-            self.0.store(true, Ordering::SeqCst);
+async fn retiring_a_shared_entry_only_drops_the_caches_reference() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    struct Tracked(Arc<AtomicUsize>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
     let cache = ClientCache::<u32, Shared<Tracked>>::builder()
@@ -223,17 +228,37 @@ async fn shared_entries_are_never_closed() {
         .time_to_live(Duration::from_secs(1))
         .build()
         .unwrap();
+    let mut held = Vec::new();
     for key in 0..5 {
-        cache.insert(key, Shared::new(Tracked(Arc::clone(&closed)))).unwrap();
+        held.push(cache.insert(key, Shared::new(Tracked(Arc::clone(&drops)))).unwrap());
     }
-    cache.insert(4, Shared::new(Tracked(Arc::clone(&closed)))).unwrap();
+    held.push(cache.insert(4, Shared::new(Tracked(Arc::clone(&drops)))).unwrap());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    cache.insert(9, Shared::new(Tracked(Arc::clone(&closed)))).unwrap();
+    held.push(cache.insert(9, Shared::new(Tracked(Arc::clone(&drops)))).unwrap());
     cache.invalidate_all();
+    held.push(cache.insert(10, Shared::new(Tracked(Arc::clone(&drops)))).unwrap());
     cache.shutdown().await;
+    // Refused after the shutdown: the cache drops the clone it was given at once.
+    let refused = Shared::new(Tracked(Arc::clone(&drops)));
+    assert!(cache.insert(11, refused.clone()).is_err());
+    held.push(refused);
+    let stats = cache.stats();
+    let evictions = stats.evictions;
+    assert_eq!(
+        (evictions.capacity, evictions.replaced, evictions.expired, evictions.explicit),
+        (3, 1, 2, 2),
+        "every way of retiring ran: {stats:?}"
+    );
+    assert_eq!((stats.inserts, stats.inserts_refused), (8, 1), "{stats:?}");
     drop(cache);
     settle().await;
-    assert!(!closed.load(Ordering::SeqCst));
+    assert_eq!(held.len(), 9);
+    assert_eq!(drops.load(Ordering::SeqCst), 0, "no value dropped while held");
+    for handle in &held {
+        assert_eq!(Arc::strong_count(Shared::as_arc(handle)), 1, "the cache let go of its reference");
+    }
+    drop(held);
+    assert_eq!(drops.load(Ordering::SeqCst), 9, "each value dropped once, with its holder");
 }
 
 /// Hits skip the clock only while the reaper ticks; with a runtime that is never
@@ -338,8 +363,8 @@ fn closes_batched_on_a_runtime_that_shuts_down_unpolled_are_each_counted_as_aban
     assert_eq!(Arc::strong_count(&log), 1, "every probe was dropped, none leaked");
 }
 
-/// A close whose runtime has shut down cannot run: it is counted and warned, and
-/// the value is dropped, not leaked silently.
+/// A close whose runtime has shut down cannot run: it is counted (and warned
+/// about by key: `close_logs.rs`), and the value is dropped, not leaked silently.
 #[test]
 fn a_close_whose_runtime_is_gone_is_counted_as_abandoned() {
     let log = Arc::new(Log::default());

@@ -29,7 +29,8 @@ use crate::{
 /// - **owned** pools, which [`get`](Self::get) creates from a configuration. The
 ///   cache is their only owner. A retired owned pool is closed once the last
 ///   [`RedisPool`] handle and the last [`RedisConnection`](crate::RedisConnection)
-///   lent from it are dropped: in-flight commands complete, and no pool leaks.
+///   lent from it are dropped: in-flight commands complete, and no pool is left
+///   open once they all are (a handle passed to `mem::forget` keeps it open).
 /// - **shared** pools, which the caller hands in with
 ///   [`insert_shared`](Self::insert_shared) (pool passthrough). [`get`](Self::get)
 ///   returns them as they are, without creating a duplicate, and the cache never

@@ -9,7 +9,8 @@
 //!   it (capacity, time-to-live, invalidation, [`shutdown`](RedisClients::shutdown)),
 //!   it drains: holders keep a working pool, in-flight commands complete, and the
 //!   pool is closed once the last [`RedisPool`] and [`RedisConnection`] are dropped.
-//!   No pool leaks and none is closed under a caller. A pool still in use near
+//!   None is closed under a caller, and none is left open once every handle
+//!   lent from it has been dropped (one passed to `mem::forget` keeps it open). A pool still in use near
 //!   its time-to-live is refreshed ahead (by default at four fifths of it): a new
 //!   pool is built in the background and takes over, so hot pools rotate without
 //!   a cold start ([`RedisClientsBuilder::refresh_after`]).
