@@ -187,5 +187,8 @@ fn a_close_with_no_runtime_left_is_warned_about_by_key() {
         .filter(|line| line.contains("could not run; the value was dropped without closing"))
         .collect();
     assert_eq!(warned.len(), 1, "warned once:\n{output}");
-    assert!(warned[0].contains("WARN") && warned[0].contains("\"orphaned\""), "{output}");
+    assert!(
+        warned[0].contains("WARN") && warned[0].contains("\"orphaned\""),
+        "{output}"
+    );
 }

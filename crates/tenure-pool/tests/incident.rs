@@ -210,19 +210,31 @@ fn the_listener_sees_every_cause() {
             .unwrap();
         drop(refreshing.insert("refreshed", Owned::new(Probe::new(7, &log))).unwrap());
         tokio::time::advance(Duration::from_secs(9)).await;
-        assert_eq!(refreshing.get(&"refreshed").unwrap().request(), Ok(7), "served while it refreshes");
+        assert_eq!(
+            refreshing.get(&"refreshed").unwrap().request(),
+            Ok(7),
+            "served while it refreshes"
+        );
         // Past the tick a refresh waits before it builds; paused time then
         // advances by itself while the runtime is idle.
         tokio::time::sleep(Duration::from_millis(5)).await;
         settle().await;
-        assert_eq!(refreshing.get(&"refreshed").unwrap().request(), Ok(8), "the refreshed entry");
+        assert_eq!(
+            refreshing.get(&"refreshed").unwrap().request(),
+            Ok(8),
+            "the refreshed entry"
+        );
         assert_eq!(took(&seen), [("refreshed", RemovalCause::Refreshed, true)]);
     });
     // The caches above were dropped at the end of the block: what they held
     // left as explicit removals.
     let dropped = took(&seen);
     assert_eq!(dropped.len(), 2, "{dropped:?}");
-    assert!(dropped.iter().all(|&(_, cause, usable)| cause == RemovalCause::Explicit && usable));
+    assert!(
+        dropped
+            .iter()
+            .all(|&(_, cause, usable)| cause == RemovalCause::Explicit && usable)
+    );
 
     let scoped = ClientCache::<&str, Owned<Probe>>::builder()
         .scope_by_runtime()

@@ -245,7 +245,12 @@ async fn retiring_a_shared_entry_only_drops_the_caches_reference() {
     let stats = cache.stats();
     let evictions = stats.evictions;
     assert_eq!(
-        (evictions.capacity, evictions.replaced, evictions.expired, evictions.explicit),
+        (
+            evictions.capacity,
+            evictions.replaced,
+            evictions.expired,
+            evictions.explicit
+        ),
         (3, 1, 2, 2),
         "every way of retiring ran: {stats:?}"
     );
@@ -255,10 +260,18 @@ async fn retiring_a_shared_entry_only_drops_the_caches_reference() {
     assert_eq!(held.len(), 9);
     assert_eq!(drops.load(Ordering::SeqCst), 0, "no value dropped while held");
     for handle in &held {
-        assert_eq!(Arc::strong_count(Shared::as_arc(handle)), 1, "the cache let go of its reference");
+        assert_eq!(
+            Arc::strong_count(Shared::as_arc(handle)),
+            1,
+            "the cache let go of its reference"
+        );
     }
     drop(held);
-    assert_eq!(drops.load(Ordering::SeqCst), 9, "each value dropped once, with its holder");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        9,
+        "each value dropped once, with its holder"
+    );
 }
 
 /// Hits skip the clock only while the reaper ticks; with a runtime that is never

@@ -274,7 +274,19 @@ impl BorrowerState {
                     })
                     .collect()
             } else if offset == 0 && values.len() == effects.len() {
-                values.iter().map(|value| Some(is_ok(value))).collect()
+                // Each command's own reply, judged as it would be sent alone:
+                // an `EXEC` the server aborted ended its transaction.
+                effects
+                    .iter()
+                    .zip(values)
+                    .map(|(effect, value)| {
+                        Some(if *effect == Effect::EndTransaction {
+                            ended(value)
+                        } else {
+                            is_ok(value)
+                        })
+                    })
+                    .collect()
             } else {
                 vec![None; effects.len()]
             };

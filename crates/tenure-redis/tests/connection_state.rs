@@ -131,6 +131,26 @@ async fn a_connection_left_in_a_transaction_watching_or_changed_is_discarded_whe
         let _: redis::RedisResult<redis::Value> = redis::cmd("GET").query_async(&mut conn).await;
         let aborted: redis::RedisResult<redis::Value> = redis::cmd("EXEC").query_async(&mut conn).await;
         assert_eq!(aborted.unwrap_err().code(), Some("EXECABORT"));
+        // The same by hand in one plain (not atomic) pipeline: committed, and
+        // aborted (the server shows the connection in no transaction).
+        let committed: redis::RedisResult<redis::Value> = redis::pipe()
+            .cmd("MULTI")
+            .cmd("SET")
+            .arg("k")
+            .arg(1)
+            .cmd("EXEC")
+            .query_async(&mut conn)
+            .await;
+        assert!(committed.is_ok(), "{committed:?}");
+        let aborted: redis::RedisResult<redis::Value> = redis::pipe()
+            .cmd("MULTI")
+            .cmd("GET")
+            .cmd("EXEC")
+            .query_async(&mut conn)
+            .await;
+        assert!(aborted.is_err(), "{aborted:?}");
+        let info: String = redis::cmd("CLIENT").arg("INFO").query_async(&mut conn).await.unwrap();
+        assert!(info.contains(" multi=-1 "), "in no transaction: {info}");
         id
     };
     assert_eq!(pool.status().size, 1, "completed transactions keep the connection");
