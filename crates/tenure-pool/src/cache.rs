@@ -296,7 +296,17 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             Lookup::Refresh(id) => {
                 let handle = E::__handle(&shard.stored(id.index).stored);
                 drop(shard);
-                self.start_refresh(key.clone(), hash, id);
+                // This lookup took the entry's refresh time: a key whose
+                // `Clone` panics here gives it back as a failed attempt, so
+                // the entry is tried again a period later, not never.
+                let owned_key = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| key.clone())) {
+                    Ok(owned_key) => owned_key,
+                    Err(panic) => {
+                        self.refresh_failed(key, hash, id, "the key's Clone panicked");
+                        std::panic::resume_unwind(panic);
+                    }
+                };
+                self.start_refresh(owned_key, hash, id);
                 Some(handle)
             }
         };
@@ -361,18 +371,22 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
         );
     }
 
-    fn finish_refresh(&self, key: K, hash: u64, id: EntryId, outcome: Result<E, String>) {
+    /// A refresh of the entry `id` failed, or ended without a result: counted,
+    /// logged, and the entry's next refresh set a period from now (it serves on).
+    fn refresh_failed(&self, key: &K, hash: u64, id: EntryId, error: &str) {
+        self.refresh_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(key = ?LogKey(key), error, "refresh failed; the current entry serves on until it expires");
+        self.shard(hash)
+            .write()
+            .refresh_failed(id, self.clock.now(), self.settings.expiry);
+    }
+
+    fn finish_refresh(&self, key: K, hash: u64, id: EntryId, outcome: Result<Held<K, E>, String>) {
         let expiry = self.settings.expiry;
-        let entry = match outcome {
-            Ok(entry) => entry,
-            Err(error) => {
-                self.refresh_failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(key = ?LogKey(&key), %error, "refresh failed; the current entry serves on until it expires");
-                self.shard(hash).write().refresh_failed(id, self.clock.now(), expiry);
-                return;
-            }
+        let held = match outcome {
+            Ok(held) => held,
+            Err(error) => return self.refresh_failed(&key, hash, id, &error),
         };
-        let held = self.hold(&key, entry);
         let now = self.clock.now();
         let mut shard = self.shard(hash).write();
         let swapped = if self.shut_down.load(Ordering::SeqCst) {
@@ -766,26 +780,24 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
             Ok(building) => CatchUnwind::new(building).await,
             Err(_) => Err(()),
         };
+        let outcome = outcome.unwrap_or_else(|()| Err("the refresh panicked (caught)".to_owned()));
+        // Stored while the attempt still has its key: storing clones the key
+        // (user code, which may panic), and a panic here ends the attempt as
+        // failed when it is dropped (the new entry, not yet stored, is
+        // dropped unclosed, as an `Owned` no cache holds is).
+        let outcome = outcome.map(|entry| self.inner.hold(self.key(), entry));
         let Some(key) = self.key.take() else {
             return;
         };
-        let outcome = outcome.unwrap_or_else(|()| Err("the refresh panicked (caught)".to_owned()));
         self.inner.finish_refresh(key, self.hash, self.id, outcome);
     }
 
     /// Ends the attempt as failed (unless it has ended): counted, logged, and
     /// the next one set a period from now.
     fn failed(&mut self, why: &str) {
-        let Some(key) = self.key.take() else {
-            return;
-        };
-        let inner = &self.inner;
-        inner.refresh_failures.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(key = ?LogKey(&key), why, "refresh did not finish; the current entry serves on until it expires");
-        inner
-            .shard(self.hash)
-            .write()
-            .refresh_failed(self.id, inner.clock.now(), inner.settings.expiry);
+        if let Some(key) = self.key.take() {
+            self.inner.refresh_failed(&key, self.hash, self.id, why);
+        }
     }
 }
 

@@ -14,11 +14,14 @@ use std::{
     cell::Cell,
     hash::{Hash, Hasher},
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    },
     time::Duration,
 };
 
-use support::{Log, Probe};
+use support::{Log, Probe, settle};
 use tenure_pool::{CacheStats, ClientCache, Owned};
 
 /// A trait method of `Key` that can be made to panic.
@@ -190,4 +193,63 @@ fn a_flight_whose_removal_panicked_does_not_wedge_its_key() {
         assert_eq!(next.unwrap().id, 2, "this call ran its own init");
         cache.shutdown().await;
     });
+}
+
+/// A refresh whose key's `Clone` panics, in the lookup that starts it or in
+/// its task, when it stores the new entry, is counted as a failed refresh, and
+/// the entry is refreshed a period later: the refresh time the lookup took is
+/// given back, not lost for the rest of the entry's life.
+#[test]
+fn a_refresh_whose_key_clone_panics_is_counted_failed_and_tried_again() {
+    for in_task in [false, true] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let log = Arc::new(Log::default());
+            let builds = Arc::new(AtomicU32::new(0));
+            let (build_log, counted) = (Arc::clone(&log), Arc::clone(&builds));
+            let cache = ClientCache::<Key, Owned<Probe>>::builder()
+                .time_to_live(Duration::from_secs(100))
+                .refresh_after(Duration::from_secs(10), move |_: &Key| {
+                    let id = 100 + counted.fetch_add(1, Ordering::SeqCst);
+                    let log = Arc::clone(&build_log);
+                    async move { Ok::<_, std::convert::Infallible>(Owned::new(Probe::new(id, &log))) }
+                })
+                .build()
+                .unwrap();
+            drop(cache.insert(Key(1), Owned::new(Probe::new(1, &log))).unwrap());
+            tokio::time::advance(Duration::from_secs(11)).await;
+            if in_task {
+                // The lookup starts the refresh; its task's clone of the key panics.
+                assert!(cache.get(&Key(1)).is_some());
+                panic_next(Op::Clone);
+            } else {
+                panic_next(Op::Clone);
+                let lookup = catch_unwind(AssertUnwindSafe(|| cache.get(&Key(1))));
+                assert!(lookup.is_err(), "the key's Clone panicked in the lookup");
+            }
+            // Past the tick a refresh waits before it builds.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            settle().await;
+            assert_eq!(PANIC_NEXT.with(Cell::get), None, "the clone ran (in task: {in_task})");
+            let stats = cache.stats();
+            assert_eq!(stats.refresh_failures, 1, "in task: {in_task}: {stats:?}");
+            assert_eq!(stats.evictions.refreshed, 0);
+            assert_eq!(builds.load(Ordering::SeqCst), u32::from(in_task));
+            assert_eq!(cache.get(&Key(1)).unwrap().request(), Ok(1), "the entry serves on");
+
+            // A period later, the next lookup refreshes it.
+            tokio::time::advance(Duration::from_secs(11)).await;
+            assert!(cache.get(&Key(1)).is_some());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            settle().await;
+            let stats = cache.stats();
+            assert_eq!(stats.evictions.refreshed, 1, "in task: {in_task}: {stats:?}");
+            assert_eq!(stats.refresh_failures, 1);
+            assert_eq!(cache.get(&Key(1)).unwrap().request(), Ok(100 + u32::from(in_task)));
+        });
+    }
 }
