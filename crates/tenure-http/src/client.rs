@@ -189,6 +189,19 @@ impl HttpClient {
     /// `authorization` header. The request timeout covers sending the request and
     /// receiving the response head, not reading the body.
     ///
+    /// User info is what the URI's syntax (RFC 3986) makes it: the part of
+    /// the authority before an `@`, and the authority ends at the first `/`,
+    /// `?` or `#`. A password holding one of those must be percent-encoded
+    /// (`%2F`, `%3F`, `%23`). Left as it is, the URI names another host and
+    /// port: in `http://alice:1234/pw@example.com/`, the host `alice`, port
+    /// `1234`, and the path `/pw@example.com/`. tenure cannot tell that from
+    /// a path with an `@` in it (`/@scope/package`), so it sends that URI
+    /// as written, and errors, logs and hyper-util name `alice:1234` as its
+    /// authority (with an empty port, as in `http://alice:#pw@example.com/`,
+    /// `alice:80`). A password whose part before the `/`, `?` or `#` is
+    /// neither empty nor a port number is refused as an invalid URI, quoting
+    /// none of it.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidRequest`], [`ErrorKind::Runtime`],

@@ -1,5 +1,8 @@
-//! Credentials in a request URI never reach hyper-util (whose pool logs the
-//! authority at DEBUG and TRACE), nor Debug, Display or errors.
+//! Credentials in a request URI (its user info, as RFC 3986 parses it) never
+//! reach hyper-util (whose pool logs the authority at DEBUG and TRACE), nor
+//! Debug, Display or errors. A `/`, `?` or `#` left unencoded in a password
+//! ends the authority there, and what comes before it is a host, not
+//! credentials (see `HttpClient::request`).
 //!
 //! Its own test binary with a single test: the one global TRACE subscriber
 //! captures the events of every crate (hyper-util included) and no sibling

@@ -933,7 +933,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// current-thread runtime that is no longer driven) keeps the others waiting,
     /// on every runtime, until it is: bound a wait with a timeout where that can
     /// happen (a waiter that gives up leaves nothing behind), or use
-    /// [`get`](Self::get) and [`insert`](Self::insert).
+    /// [`get`](Self::get) and [`insert`](Self::insert). Likewise, `init` must
+    /// not wait for this cache's `get_or_try_insert_with` of the same key
+    /// (itself, or through a task it waits for): that call joins `init`'s own
+    /// flight and waits for `init`, which waits for it, so both, and every
+    /// later caller of that key, wait for good. tenure does not detect this.
+    /// Other keys, and [`get`](Self::get) of the same key, are fine.
     ///
     /// # Errors
     ///
