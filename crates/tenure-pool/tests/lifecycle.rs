@@ -209,7 +209,7 @@ fn invalid_settings_are_typed_errors_naming_the_setting() {
 }
 
 /// Retiring a shared entry, whatever retires it (capacity, replacement,
-/// expiry, invalidation, shutdown, the cache's drop), only drops the cache's
+/// expiry, invalidation, shutdown, an insert refused after it), only drops the cache's
 /// reference: the holder's clone is the same live value, with the cache's
 /// reference gone (no leak), and the value is dropped once, when the holder
 /// lets go. (That the cache cannot close a shared value is a compile-time
