@@ -22,6 +22,13 @@ use capture::Capture;
 use support::{Log, Probe, settle};
 use tenure_pool::{ClientCache, Close, Closing, Owned};
 
+/// The one line of `output` that contains `text`: the event was logged once.
+fn the_one_line<'a>(output: &'a str, text: &str) -> &'a str {
+    let lines: Vec<_> = output.lines().filter(|line| line.contains(text)).collect();
+    assert_eq!(lines.len(), 1, "{text:?} logged once:\n{output}");
+    lines[0]
+}
+
 /// A close that never finishes.
 struct Hangs(Arc<AtomicUsize>);
 
@@ -55,19 +62,11 @@ async fn a_close_running_too_long_is_warned_about_by_key() {
     assert!(!report.is_complete());
 
     let output = capture.output();
-    let long_running: Vec<_> = output
-        .lines()
-        .filter(|line| line.contains("has been running a long time"))
-        .collect();
-    assert_eq!(long_running.len(), 1, "warned once:\n{output}");
-    assert!(long_running[0].contains("WARN") && long_running[0].contains("\"never-closes\""));
-    let at_deadline: Vec<_> = output
-        .lines()
-        .filter(|line| line.contains("not closed at the shutdown deadline"))
-        .collect();
-    assert_eq!(at_deadline.len(), 1, "{output}");
+    let long_running = the_one_line(&output, "has been running a long time");
+    assert!(long_running.contains("WARN") && long_running.contains("\"never-closes\""));
+    let at_deadline = the_one_line(&output, "not closed at the shutdown deadline");
     assert!(
-        at_deadline[0].contains("\"never-closes\"") && at_deadline[0].contains("closing for 30s"),
+        at_deadline.contains("\"never-closes\"") && at_deadline.contains("closing for 30s"),
         "{output}"
     );
     assert!(output.contains("shutdown deadline passed with entries not yet closed"));
@@ -182,13 +181,6 @@ fn a_close_with_no_runtime_left_is_warned_about_by_key() {
     assert_eq!(cache.stats().closes_abandoned, 1);
 
     let output = capture.output();
-    let warned: Vec<_> = output
-        .lines()
-        .filter(|line| line.contains("could not run; the value was dropped without closing"))
-        .collect();
-    assert_eq!(warned.len(), 1, "warned once:\n{output}");
-    assert!(
-        warned[0].contains("WARN") && warned[0].contains("\"orphaned\""),
-        "{output}"
-    );
+    let warned = the_one_line(&output, "could not run; the value was dropped without closing");
+    assert!(warned.contains("WARN") && warned.contains("\"orphaned\""), "{output}");
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::{sync::Arc, time::Duration};
 
-use support::{Log, Probe, settle};
+use support::{Log, Probe, paused_runtime, settle};
 use tenure_pool::{ClientCache, Lease, Owned, RemovalCause, Shared};
 
 /// Capacity eviction of a shared client: whoever holds it keeps a working client.
@@ -155,11 +155,7 @@ fn the_listener_sees_every_cause() {
     let log = Arc::new(Log::default());
     let seen: Seen = Arc::default();
     let took = |seen: &Seen| std::mem::take(&mut *seen.lock());
-    let paused = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let paused = paused_runtime();
     paused.block_on(async {
         let cache = ClientCache::<&str, Owned<Probe>>::builder()
             .max_capacity(2)
@@ -177,26 +173,22 @@ fn the_listener_sees_every_cause() {
         cache.invalidate(&"c");
         assert_eq!(took(&seen), [("c", RemovalCause::Explicit, true)]);
 
-        let ttl = ClientCache::<&str, Owned<Probe>>::builder()
-            .time_to_live(Duration::from_secs(10))
-            .eviction_listener(recorder(&seen))
-            .build()
-            .unwrap();
-        drop(ttl.insert("expires", Owned::new(Probe::new(5, &log))).unwrap());
-        tokio::time::advance(Duration::from_secs(11)).await;
-        assert!(ttl.get(&"expires").is_none());
-        assert_eq!(took(&seen), [("expires", RemovalCause::Expired, true)]);
-
-        let tti = ClientCache::<&str, Owned<Probe>>::builder()
-            .time_to_idle(Duration::from_secs(10))
-            .without_time_to_live()
-            .eviction_listener(recorder(&seen))
-            .build()
-            .unwrap();
-        drop(tti.insert("idles", Owned::new(Probe::new(6, &log))).unwrap());
-        tokio::time::advance(Duration::from_secs(11)).await;
-        assert!(tti.get(&"idles").is_none());
-        assert_eq!(took(&seen), [("idles", RemovalCause::Idle, true)]);
+        // Found past its time-to-live, then past its time-to-idle, by a lookup.
+        let ten_seconds = Duration::from_secs(10);
+        let expiring = [
+            (ClientCache::builder().time_to_live(ten_seconds), RemovalCause::Expired),
+            (
+                ClientCache::builder().time_to_idle(ten_seconds).without_time_to_live(),
+                RemovalCause::Idle,
+            ),
+        ];
+        for (builder, cause) in expiring {
+            let cache: ClientCache<&str, Owned<Probe>> = builder.eviction_listener(recorder(&seen)).build().unwrap();
+            drop(cache.insert("expires", Owned::new(Probe::new(5, &log))).unwrap());
+            tokio::time::advance(Duration::from_secs(11)).await;
+            assert!(cache.get(&"expires").is_none());
+            assert_eq!(took(&seen), [("expires", cause, true)]);
+        }
 
         let refreshing_log = Arc::clone(&log);
         let refreshing = ClientCache::<&str, Owned<Probe>>::builder()

@@ -21,7 +21,7 @@ use std::{
     time::Duration,
 };
 
-use support::{Log, Probe, settle};
+use support::{Log, Probe, paused_runtime, settle};
 use tenure_pool::{CacheStats, ClientCache, Owned};
 
 /// A trait method of `Key` that can be made to panic.
@@ -202,12 +202,7 @@ fn a_flight_whose_removal_panicked_does_not_wedge_its_key() {
 #[test]
 fn a_refresh_whose_key_clone_panics_is_counted_failed_and_tried_again() {
     for in_task in [false, true] {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(async {
+        paused_runtime().block_on(async {
             let log = Arc::new(Log::default());
             let builds = Arc::new(AtomicU32::new(0));
             let (build_log, counted) = (Arc::clone(&log), Arc::clone(&builds));

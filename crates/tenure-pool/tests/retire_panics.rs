@@ -11,6 +11,7 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+mod support;
 
 use std::{
     fmt,
@@ -24,19 +25,12 @@ use std::{
     time::Duration,
 };
 
+use support::paused_runtime;
 use tenure_pool::{ClientCache, Close, Closing, Owned, Shared};
 
 /// More than one shard's worth (shards hold at least 256 entries each), so a
 /// batch crosses shards.
 const ENTRIES: u32 = 2_000;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
 
 /// The text of a caught panic.
 fn message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -131,7 +125,7 @@ fn a_shared_value_whose_drop_panics_does_not_stop_invalidate_all_or_shutdown() {
             .max_capacity(4_096)
             .build()
             .unwrap();
-        let rt = runtime();
+        let rt = paused_runtime();
         rt.block_on(async {
             for id in 0..ENTRIES {
                 let value = Value {
@@ -174,7 +168,7 @@ fn a_key_whose_drop_panics_does_not_keep_owned_entries_from_closing_at_shutdown(
         .max_capacity(4_096)
         .build()
         .unwrap();
-    let rt = runtime();
+    let rt = paused_runtime();
     let armed = Arc::new(AtomicBool::new(false));
     rt.block_on(async {
         for id in 0..ENTRIES {
@@ -209,7 +203,7 @@ fn a_key_whose_debug_panics_in_a_close_log_line_leaves_nothing_draining() {
     let capture = capture::Capture::start();
     let closed = Arc::new(AtomicUsize::new(0));
     let cache = ClientCache::<Key, Owned<Resource>>::builder().build().unwrap();
-    let rt = runtime();
+    let rt = paused_runtime();
     rt.block_on(async {
         let key = Key {
             id: 1,

@@ -72,6 +72,16 @@ impl Watch {
     }
 }
 
+/// A current-thread runtime with timers on tokio's paused clock, for tests
+/// that drive several runtimes by hand (else `#[tokio::test(start_paused = true)]`).
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime builds")
+}
+
 /// Lets spawned close tasks run on a current-thread runtime.
 pub async fn settle() {
     for _ in 0..16 {
