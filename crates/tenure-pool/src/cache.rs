@@ -934,16 +934,21 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// on every runtime, until it is: bound a wait with a timeout where that can
     /// happen (a waiter that gives up leaves nothing behind), or use
     /// [`get`](Self::get) and [`insert`](Self::insert). Likewise, `init` must
-    /// not wait for this cache's `get_or_try_insert_with` of the same key
-    /// (itself, or through a task it waits for): that call joins `init`'s own
-    /// flight and waits for `init`, which waits for it, so both, and every
-    /// later caller of that key, wait for good. tenure does not detect this.
-    /// Other keys, and [`get`](Self::get) of the same key, are fine.
+    /// not wait for this cache's `get_or_try_insert_with` of the same key:
+    /// that call would join `init`'s own flight and wait for `init`, which
+    /// waits for it. Called in `init`'s own task (directly, or in the `init` of
+    /// another key that this `init` leads, so a cycle of keys too), it is
+    /// refused with [`ErrorKind::InitWaitsForItself`](crate::ErrorKind::InitWaitsForItself).
+    /// Through a task that `init` spawns and waits for, it is not detected: both
+    /// wait for good, and every later caller of that key with them. Other keys,
+    /// and [`get`](Self::get) of the same key, are fine.
     ///
     /// # Errors
     ///
     /// [`GetError::Init`] with `init`'s error, shared by every waiter;
-    /// [`GetError::Cache`] if the cache refused the entry (see [`insert`](Self::insert)).
+    /// [`GetError::Cache`] if the cache refused the entry (see [`insert`](Self::insert)),
+    /// or refused to wait for an `init` that waits for this call
+    /// ([`ErrorKind::InitWaitsForItself`](crate::ErrorKind::InitWaitsForItself), above).
     ///
     /// # Cancellation
     ///
@@ -980,7 +985,10 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                     }
                     break leader;
                 }
-                Role::Wait(rx) => match single_flight::wait(rx).await {
+                Role::Wait(waiting) if waiting.is_own() => {
+                    return Err(GetError::Cache(Error::init_waits_for_itself()));
+                }
+                Role::Wait(waiting) => match single_flight::wait(waiting).await {
                     // The leader inserted its entry, then published; in between
                     // the entry may have been retired (`invalidate`, an eviction,
                     // expiry), even before this call began. So a waiter takes
@@ -1006,7 +1014,7 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
             }
         };
         let span = tracing::debug_span!("tenure.init", cache = %self.inner.settings.name, key = ?LogKey(&key));
-        match init().instrument(span).await {
+        match leader.run(init().instrument(span)).await {
             Ok(entry) => {
                 self.ensure_reaper();
                 match self.inner.insert(key, entry, scope) {

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     ShutDown,
     /// The cache scopes entries by runtime and was used outside a tokio runtime.
     NoRuntime,
+    /// A `get_or_try_insert_with` call would wait for an `init` that waits for
+    /// it: called, in `init`'s own task, for the key `init` is creating.
+    InitWaitsForItself,
 }
 
 impl Error {
@@ -41,6 +44,15 @@ impl Error {
         Self {
             kind: ErrorKind::NoRuntime,
             detail: "this cache scopes entries by tokio runtime, and no runtime is running on this thread".to_owned(),
+        }
+    }
+
+    pub(crate) fn init_waits_for_itself() -> Self {
+        Self {
+            kind: ErrorKind::InitWaitsForItself,
+            detail: "refused to wait for this key's `init`: the call was made from that `init` \
+                     (or from one it waits for in the same task), which would wait for ever"
+                .to_owned(),
         }
     }
 

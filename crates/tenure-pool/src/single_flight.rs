@@ -9,8 +9,22 @@
 //! one of them becomes the new leader. A flight left registered with its sender
 //! gone (the guard's removal panicked in the key's `Hash` or `Eq`) is replaced
 //! by the next caller that joins it, who leads.
+//!
+//! Each flight has an id, and a leader runs `init` with its id in a task-local
+//! list (an `init` that leads a flight of its own adds to it). A caller about to
+//! wait for a flight in its own task's list would wait for itself: it is refused
+//! instead ([`Waiting::is_own`]). A task that `init` spawns does not inherit the
+//! list, so a wait through one is not detected.
 
-use std::{any::Any, collections::HashMap, hash::Hash, sync::Arc};
+use std::{
+    any::Any,
+    collections::HashMap,
+    hash::Hash,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use tokio::sync::watch;
 
@@ -31,13 +45,37 @@ pub(crate) enum Outcome {
 type Published = Option<Outcome>;
 
 /// The flights under way, by (key, runtime tag).
-pub(crate) type Flights<K> =
-    parking_lot::Mutex<HashMap<(K, u64), watch::Receiver<Published>, foldhash::fast::RandomState>>;
+pub(crate) type Flights<K> = parking_lot::Mutex<HashMap<(K, u64), Flight, foldhash::fast::RandomState>>;
+
+/// One flight under way: its id (unique in the process) and its channel.
+#[derive(Clone)]
+pub(crate) struct Flight {
+    id: u64,
+    rx: watch::Receiver<Published>,
+}
+
+tokio::task_local! {
+    /// The ids of the flights whose `init` this task is running, outermost first.
+    static LEADING: Vec<u64>;
+}
 
 /// What a caller that missed should do.
 pub(crate) enum Role<'a, K: Hash + Eq + Clone> {
     Lead(Leader<'a, K>),
-    Wait(watch::Receiver<Published>),
+    Wait(Waiting),
+}
+
+/// A flight another caller leads, to wait for.
+pub(crate) struct Waiting(Flight);
+
+impl Waiting {
+    /// Whether this task runs the flight's `init` (directly, or under another
+    /// `init` it runs): waiting for it would wait for itself.
+    pub(crate) fn is_own(&self) -> bool {
+        LEADING
+            .try_with(|leading| leading.contains(&self.0.id))
+            .unwrap_or(false)
+    }
 }
 
 /// Joins the flight under `key`, or starts one.
@@ -47,13 +85,15 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, t
     // A flight whose sender is gone was not unregistered (its leader's guard
     // panicked in the key's `Hash` or `Eq`): joining it would only see it
     // closed and come back here, for ever. Take its place instead.
-    if let Some(rx) = map.get(&flight_key)
-        && rx.has_changed().is_ok()
+    if let Some(flight) = map.get(&flight_key)
+        && flight.rx.has_changed().is_ok()
     {
-        return Role::Wait(rx.clone());
+        return Role::Wait(Waiting(flight.clone()));
     }
+    static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = watch::channel(None);
-    map.insert(flight_key.clone(), rx.clone());
+    map.insert(flight_key.clone(), Flight { id, rx: rx.clone() });
     Role::Lead(Leader {
         tx,
         guard: FlightGuard {
@@ -61,11 +101,12 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, t
             key: flight_key,
             rx,
         },
+        id,
     })
 }
 
 /// Waits for the leader; `None` if it was cancelled (the caller should retry).
-pub(crate) async fn wait(mut rx: watch::Receiver<Published>) -> Option<Outcome> {
+pub(crate) async fn wait(Waiting(Flight { mut rx, .. }): Waiting) -> Option<Outcome> {
     let published = rx
         .wait_for(Option::is_some)
         .await
@@ -80,16 +121,25 @@ pub(crate) struct Leader<'a, K: Hash + Eq + Clone> {
     // Field order matters: the guard unregisters before the sender closes.
     guard: FlightGuard<'a, K>,
     tx: watch::Sender<Published>,
+    id: u64,
 }
 
 impl<K: Hash + Eq + Clone> Leader<'_, K> {
+    /// Runs `init`'s future with this flight's id in the task's leading list
+    /// (see the module docs).
+    pub(crate) fn run<F: Future>(&self, init: F) -> impl Future<Output = F::Output> {
+        let mut leading = LEADING.try_with(Clone::clone).unwrap_or_default();
+        leading.push(self.id);
+        LEADING.scope(leading, init)
+    }
+
     /// Unregisters the flight, then hands `outcome` to its waiters. In that
     /// order: a caller that misses once the outcome is out starts a flight of
     /// its own instead of joining this finished one (whose entry may already
     /// be retired), and a waiter that looks again finds no stale flight to
     /// rejoin.
     pub(crate) fn publish(self, outcome: Outcome) {
-        let Self { guard, tx } = self;
+        let Self { guard, tx, .. } = self;
         drop(guard);
         tx.send_replace(Some(outcome));
     }
@@ -104,7 +154,10 @@ struct FlightGuard<'a, K: Hash + Eq + Clone> {
 impl<K: Hash + Eq + Clone> Drop for FlightGuard<'_, K> {
     fn drop(&mut self) {
         let mut map = self.flights.lock();
-        if map.get(&self.key).is_some_and(|rx| rx.same_channel(&self.rx)) {
+        if map
+            .get(&self.key)
+            .is_some_and(|flight| flight.rx.same_channel(&self.rx))
+        {
             map.remove(&self.key);
         }
     }

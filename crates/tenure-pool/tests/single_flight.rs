@@ -303,3 +303,96 @@ fn a_caller_that_starts_after_an_invalidate_never_gets_the_retired_entry() {
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(log.closes.load(Ordering::SeqCst), 3, "0, 10 and 11, each once");
 }
+
+/// An `init` that calls `get_or_try_insert_with` of its own key, in its own
+/// task, would wait for itself: the inner call is refused with
+/// `InitWaitsForItself`, and the outer one goes on. The same key in another
+/// cache is another flight, led as usual. (Without the refusal, the timeout
+/// below fails the test instead of hanging it.)
+#[tokio::test(start_paused = true)]
+async fn an_init_that_waits_for_its_own_key_is_refused_not_stuck() {
+    let cache = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
+    let other = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
+    let (inner_cache, other_cache) = (cache.clone(), other.clone());
+    let outer = cache.get_or_try_insert_with("k", || async move {
+        let inner = inner_cache
+            .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new("inner".to_owned())) })
+            .await;
+        let Err(GetError::Cache(error)) = inner else {
+            panic!("the call waiting for its own init was not refused: {inner:?}");
+        };
+        assert_eq!(error.kind(), tenure_pool::ErrorKind::InitWaitsForItself);
+        assert!(error.to_string().contains("`init`"), "{error}");
+        let elsewhere = other_cache
+            .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new("other".to_owned())) })
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.as_str(), "other");
+        Ok::<_, InitFailed>(Shared::new("outer".to_owned()))
+    });
+    let outer = tokio::time::timeout(Duration::from_secs(60), outer)
+        .await
+        .expect("the outer call finished")
+        .unwrap();
+    assert_eq!(outer.as_str(), "outer");
+    assert_eq!(cache.get(&"k").unwrap().as_str(), "outer");
+    let stats = cache.stats();
+    assert_eq!((stats.inserts, stats.misses), (1, 2), "one insert; both calls missed");
+}
+
+/// A cycle of keys in one task: `init` of "a" waits for "b", whose `init` waits
+/// for "a". The innermost call is refused; "b" and then "a" are inserted.
+#[tokio::test(start_paused = true)]
+async fn a_cycle_of_inits_in_one_task_is_refused_where_it_closes() {
+    let cache = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let (for_a, count) = (cache.clone(), Arc::clone(&refused));
+    let a = cache.get_or_try_insert_with("a", || async move {
+        let for_b = for_a.clone();
+        for_a
+            .get_or_try_insert_with("b", || async move {
+                let back = for_b
+                    .get_or_try_insert_with("a", || async {
+                        Ok::<_, InitFailed>(Shared::new("a, inner".to_owned()))
+                    })
+                    .await;
+                if let Err(GetError::Cache(error)) = &back
+                    && error.kind() == tenure_pool::ErrorKind::InitWaitsForItself
+                {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok::<_, InitFailed>(Shared::new("b".to_owned()))
+            })
+            .await
+            .unwrap();
+        Ok::<_, InitFailed>(Shared::new("a".to_owned()))
+    });
+    let a = tokio::time::timeout(Duration::from_secs(60), a)
+        .await
+        .expect("the cycle was refused, not waited on")
+        .unwrap();
+    assert_eq!(a.as_str(), "a");
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.get(&"b").unwrap().as_str(), "b");
+}
+
+/// What is not detected, as documented: `init` waiting for a task it spawned,
+/// which calls `get_or_try_insert_with` of the same key. The spawned task does
+/// not run `init`, so it joins the flight and waits; bounded here by a timeout.
+#[tokio::test(start_paused = true)]
+async fn a_wait_through_a_spawned_task_is_not_detected() {
+    let cache = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
+    let inner_cache = cache.clone();
+    let outer = cache.get_or_try_insert_with("k", || async move {
+        let spawned = tokio::spawn(async move {
+            inner_cache
+                .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new("inner".to_owned())) })
+                .await
+                .map(|client| client.as_str().to_owned())
+        });
+        let waited = tokio::time::timeout(Duration::from_secs(5), spawned).await;
+        assert!(waited.is_err(), "the spawned call should still be waiting: {waited:?}");
+        Ok::<_, InitFailed>(Shared::new("outer".to_owned()))
+    });
+    assert_eq!(outer.await.unwrap().as_str(), "outer");
+}
