@@ -159,7 +159,10 @@ impl<K: CacheKey, T: Close + Sync> ClientCacheBuilder<K, Owned<T>> {
     /// [`Leased`](crate::PendingState::Leased). A refresh that never finishes
     /// (its build hangs, or its runtime is a current-thread one no longer
     /// driven during the build) holds a shutdown without a deadline as a lease never dropped
-    /// does, until its task is dropped with its runtime.
+    /// does, until its task is dropped with its runtime. A build does not hold
+    /// the cache itself: dropping its last handle during a build retires every
+    /// entry at once; the one being replaced closes when the build ends, and
+    /// the new entry, built for a cache that is gone, is dropped unclosed.
     ///
     /// `after` must be greater than zero and shorter than `time_to_live`;
     /// [`build`](Self::build) says which rule it breaks.

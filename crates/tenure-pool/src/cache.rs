@@ -3,7 +3,7 @@ use std::{
     future::Future,
     hash::{BuildHasher, Hash},
     sync::{
-        Arc, OnceLock,
+        Arc, OnceLock, Weak,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -345,7 +345,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// runtime shut down), by [`RefreshAttempt`], counted in `refresh_failures`.
     fn start_refresh(self: &Arc<Self>, key: K, hash: u64, id: EntryId) {
         let mut attempt = RefreshAttempt {
-            inner: Arc::clone(self),
+            inner: Arc::downgrade(self),
             key: Some(key),
             hash,
             id,
@@ -411,11 +411,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             // the new one is retired in its turn, so it is closed, not leaked.
             Err(held) => {
                 self.refreshes_discarded.fetch_add(1, Ordering::Relaxed);
-                self.retire(Removed {
-                    key,
-                    stored: held,
-                    cause: RemovalCause::Refreshed,
-                });
+                self.discard(&key, held, "the entry it would replace is gone");
             }
         }
     }
@@ -511,11 +507,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
             held.start_drain();
             drop(shard);
             self.inserts_refused.fetch_add(1, Ordering::Relaxed);
-            self.retire(Removed {
-                key,
-                stored: held,
-                cause: RemovalCause::Explicit,
-            });
+            self.discard(&key, held, "the cache is shut down");
             return Err(Error::shut_down());
         }
         tracing::debug!(key = ?LogKey(&key), "entry inserted");
@@ -572,10 +564,25 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
                 tracing::error!(key = ?LogKey(&key), ?cause, "the eviction listener panicked; the entry is retired all the same");
             }
         }
+        self.let_go(&key, held);
+    }
+
+    /// Lets go of an entry that never entered the cache (an insert refused
+    /// after `shutdown`, a refresh's new entry whose predecessor was gone) as
+    /// a retired one is let go of (an owned one closes after its last lease),
+    /// without telling the eviction listener: it hears of entries that leave
+    /// the cache, and of nothing else.
+    fn discard(&self, key: &K, held: Held<K, E>, why: &'static str) {
+        tracing::debug!(key = ?LogKey(key), why, "entry discarded");
+        self.let_go(key, held);
+    }
+
+    /// Drops the cache's reference to a retired or discarded entry.
+    fn let_go(&self, key: &K, held: Held<K, E>) {
         if held.closer.is_some() {
             let leases = E::__leases(&held.stored);
             if leases > 0 {
-                tracing::debug!(key = ?LogKey(&key), leases, "retired entry draining: it closes after its last lease");
+                tracing::debug!(key = ?LogKey(key), leases, "retired entry draining: it closes after its last lease");
             }
         }
         // For an unleased owned entry this reference is the last: its close is spawned now.
@@ -739,7 +746,9 @@ impl Drop for CallLookup<'_> {
 /// the entry's next one, so the entry is refreshed again a period later instead
 /// of never.
 struct RefreshAttempt<K: CacheKey, E: Entry> {
-    inner: Arc<Inner<K, E>>,
+    /// Weak: a refresh under way does not keep a cache that nobody holds (its
+    /// entries are retired when the last handle goes, as without a refresh).
+    inner: Weak<Inner<K, E>>,
     /// `None` once the attempt has ended.
     key: Option<K>,
     hash: u64,
@@ -756,23 +765,7 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
     /// Builds the new entry (the refresher runs here, on the runtime, not on the
     /// lookup that triggered it) and swaps it in, or records the failure.
     async fn run(mut self) {
-        let Some(refresher) = self.inner.refresher.clone() else {
-            return self.failed("the cache has no refresher");
-        };
-        // The entry being replaced is held, as a lease holds it, while the
-        // new one is built: once retired (by a `shutdown`, say), it drains
-        // until the refresh has ended and its new entry, discarded, is
-        // draining in turn, so a shutdown that waits for every drain waits
-        // for the build too. An entry that left before the build starts is
-        // not rebuilt: nothing is built for a cache that is shut down.
-        let replacing = self
-            .inner
-            .shard(self.hash)
-            .read()
-            .stored_if_holds(self.id)
-            .map(|held| E::__handle(&held.stored));
-        let Some(_replacing) = replacing else {
-            self.key = None; // ended: nothing to replace, nothing failed
+        let Some((refresher, _replacing)) = self.begin() else {
             return;
         };
         let building = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refresher(self.key())));
@@ -781,22 +774,59 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
             Err(_) => Err(()),
         };
         let outcome = outcome.unwrap_or_else(|()| Err("the refresh panicked (caught)".to_owned()));
+        let Some(inner) = self.inner.upgrade() else {
+            // The cache was dropped during the build (its entries retired
+            // then): the new entry, never in it, is dropped as an unused
+            // `Owned` is.
+            self.key = None;
+            return;
+        };
         // Stored while the attempt still has its key: storing clones the key
         // (user code, which may panic), and a panic here ends the attempt as
         // failed when it is dropped (the new entry, not yet stored, is
         // dropped unclosed, as an `Owned` no cache holds is).
-        let outcome = outcome.map(|entry| self.inner.hold(self.key(), entry));
+        let outcome = outcome.map(|entry| inner.hold(self.key(), entry));
         let Some(key) = self.key.take() else {
             return;
         };
-        self.inner.finish_refresh(key, self.hash, self.id, outcome);
+        inner.finish_refresh(key, self.hash, self.id, outcome);
+    }
+
+    /// What the build needs, if it is to start: the refresher, and a handle to
+    /// the entry it replaces. That entry is held, as a lease holds it, while
+    /// the new one is built: once retired (by a `shutdown`, say), it drains
+    /// until the refresh has ended and its new entry, discarded, is draining
+    /// in turn, so a shutdown that waits for every drain waits for the build
+    /// too. An entry that left before the build starts is not rebuilt:
+    /// nothing is built for a cache that is shut down or dropped. The cache
+    /// itself is not held during the build.
+    fn begin(&mut self) -> Option<(Refresher<K, E>, E::Handle)> {
+        let Some(inner) = self.inner.upgrade() else {
+            self.key = None; // ended: the cache is gone, nothing to replace
+            return None;
+        };
+        let Some(refresher) = inner.refresher.clone() else {
+            self.failed("the cache has no refresher");
+            return None;
+        };
+        let replacing = inner
+            .shard(self.hash)
+            .read()
+            .stored_if_holds(self.id)
+            .map(|held| E::__handle(&held.stored));
+        if replacing.is_none() {
+            self.key = None; // ended: nothing to replace, nothing failed
+        }
+        Some((refresher, replacing?))
     }
 
     /// Ends the attempt as failed (unless it has ended): counted, logged, and
-    /// the next one set a period from now.
+    /// the next one set a period from now (nothing, if the cache is gone).
     fn failed(&mut self, why: &str) {
-        if let Some(key) = self.key.take() {
-            self.inner.refresh_failed(&key, self.hash, self.id, why);
+        if let Some(key) = self.key.take()
+            && let Some(inner) = self.inner.upgrade()
+        {
+            inner.refresh_failed(&key, self.hash, self.id, why);
         }
     }
 }
@@ -965,8 +995,12 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         // lookup, when it ends. A call that fails before looking (outside a
         // runtime for a scoped cache, as `get` there; after `shutdown`) misses.
         let mut counted = CallLookup::new(&self.inner.reads);
-        let scope = self.inner.scope().map_err(GetError::Cache)?;
+        // The scope is read again on every pass, and before the insert: a
+        // future may be polled on one runtime and finished on another, and a
+        // runtime-scoped cache must serve (and file) entries only where the
+        // call runs at that moment, never where it ran before an await.
         let leader = loop {
+            let scope = self.inner.scope().map_err(GetError::Cache)?;
             if self.inner.shut_down.load(Ordering::SeqCst) {
                 return Err(GetError::Cache(Error::shut_down()));
             }
@@ -997,7 +1031,8 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                     // The flight was unregistered before it was published, so
                     // the next `join` does not find it.
                     Some(Outcome::Ready) => {
-                        if let Some(handle) = self.inner.lookup_uncounted(&key, scope.tag()) {
+                        let here = self.inner.scope().map_err(GetError::Cache)?;
+                        if let Some(handle) = self.inner.lookup_uncounted(&key, here.tag()) {
                             return Ok(handle);
                         }
                     }
@@ -1017,6 +1052,14 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
         match leader.run(init().instrument(span)).await {
             Ok(entry) => {
                 self.ensure_reaper();
+                // Filed under the runtime `init` finished on (where the entry
+                // was made), as `insert` there would file it. If that is not
+                // the flight's runtime, the flight's waiters miss it there and
+                // lead flights of their own.
+                // (Finished off any runtime, the entry is dropped unclosed, as
+                // `insert` there drops it, and the flight ends unpublished, as
+                // a cancelled one does: its waiters look again.)
+                let scope = self.inner.scope().map_err(GetError::Cache)?;
                 match self.inner.insert(key, entry, scope) {
                     Ok(handle) => {
                         leader.publish(Outcome::Ready);

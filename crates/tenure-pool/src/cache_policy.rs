@@ -212,7 +212,11 @@ impl<K, H> CachePolicy<K, H> {
     }
 
     /// Calls `listener` for every entry that leaves the cache, with its key, the
-    /// handle a lookup would return, and the cause.
+    /// handle a lookup would return, and the cause: once per entry counted in
+    /// [`evictions`](crate::CacheStats::evictions). An entry that never entered
+    /// (an insert refused after `shutdown`, counted in `inserts_refused`; a
+    /// refresh's new entry whose predecessor had left, counted in
+    /// `refreshes_discarded`) is let go of without a call.
     ///
     /// It runs on the thread that removed the entry, outside the cache's locks,
     /// before the cache drops its reference. The handle is a lease (or a handle

@@ -153,12 +153,29 @@ struct FlightGuard<'a, K: Hash + Eq + Clone> {
 
 impl<K: Hash + Eq + Clone> Drop for FlightGuard<'_, K> {
     fn drop(&mut self) {
+        // Finding the flight runs the key's `Hash` and `Eq`, which may panic;
+        // this drop may run while the leader unwinds (its `init` or its insert
+        // panicked), where a second panic escaping it would abort the process.
+        // So the panic is caught: the flight stays registered with its sender
+        // about to close, and the next caller to join it takes its place (see
+        // the module docs). Outside an unwind it goes on once the lock is free.
         let mut map = self.flights.lock();
-        if map
-            .get(&self.key)
-            .is_some_and(|flight| flight.rx.same_channel(&self.rx))
-        {
-            map.remove(&self.key);
+        let removal = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if map
+                .get(&self.key)
+                .is_some_and(|flight| flight.rx.same_channel(&self.rx))
+            {
+                map.remove_entry(&self.key)
+            } else {
+                None
+            }
+        }));
+        drop(map);
+        match removal {
+            // The removed key is dropped here, off the lock.
+            Ok(removed) => drop(removed),
+            Err(panic) if !std::thread::panicking() => std::panic::resume_unwind(panic),
+            Err(_) => {}
         }
     }
 }

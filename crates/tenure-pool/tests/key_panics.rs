@@ -248,3 +248,62 @@ fn a_refresh_whose_key_clone_panics_is_counted_failed_and_tried_again() {
         });
     }
 }
+
+/// A key whose `Eq` panics every time it runs.
+#[derive(Debug, Clone)]
+struct EqAlwaysPanics(u32);
+
+impl PartialEq for EqAlwaysPanics {
+    fn eq(&self, _: &Self) -> bool {
+        panic!("this key's Eq always panics (as the test asked)");
+    }
+}
+
+impl Eq for EqAlwaysPanics {}
+
+impl Hash for EqAlwaysPanics {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+/// A single-flight leader whose insert meets the key's `Eq` panic unwinds
+/// through the flight's removal, which runs `Eq` again: that second panic is
+/// caught there (it would otherwise abort the process), the first goes on
+/// through the call, and the entry `init` made is closed, counted as refused.
+#[test]
+fn a_leader_whose_keys_eq_panics_twice_unwinds_without_aborting() {
+    paused_runtime().block_on(async {
+        let log = Arc::new(Log::default());
+        let cache = ClientCache::<EqAlwaysPanics, Owned<Probe>>::builder().build().unwrap();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let made = Probe::new(1, &log);
+        let made_watch = made.watch();
+        let leader = tokio::spawn({
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get_or_try_insert_with(EqAlwaysPanics(1), || async move {
+                        released.await.unwrap();
+                        Ok::<_, std::io::Error>(Owned::new(made))
+                    })
+                    .await
+                    .map(|_| ())
+            }
+        });
+        settle().await; // the leader waits in `init`
+        // Inserted meanwhile: nothing to compare it with, so no `Eq` runs.
+        drop(
+            cache
+                .insert(EqAlwaysPanics(1), Owned::new(Probe::new(2, &log)))
+                .unwrap(),
+        );
+        release.send(()).unwrap();
+        let outcome = leader.await;
+        assert!(outcome.unwrap_err().is_panic(), "the Eq panic went on through the call");
+        settle().await;
+        assert_eq!(made_watch.closes(), 1, "init's entry was closed as the panic unwound");
+        let stats = cache.stats();
+        assert_eq!((stats.inserts, stats.inserts_refused, cache.len()), (1, 1, 1));
+    });
+}

@@ -386,3 +386,83 @@ fn a_refresh_dropped_with_its_runtime_counts_as_failed() {
     drop(runtime); // drops the refresh task mid-build
     assert_eq!(cache.stats().refresh_failures, 1);
 }
+
+/// A refresh under way does not keep a dropped cache alive: when the last
+/// handle goes, every other entry is retired (an unleased owned one closed) at
+/// once, even while the build hangs; the entry being refreshed closes when
+/// the build ends (the build holds it as a lease would), and the entry built
+/// for a cache that is gone, never in it, is dropped as an unused `Owned` is.
+#[tokio::test(start_paused = true)]
+async fn dropping_the_cache_during_a_refresh_retires_its_entries_at_once() {
+    let log = Arc::new(Log::default());
+    let (builds, gate) = Builds::gated();
+    let cache = cache(&log, &builds);
+    let refreshed = Probe::new(1, &log);
+    let (refreshed_watch, other) = (refreshed.watch(), Probe::new(2, &log));
+    let other_watch = other.watch();
+    drop(cache.insert("refreshed", Owned::new(refreshed)).unwrap());
+    drop(cache.insert("other", Owned::new(other)).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert!(cache.get(&"refreshed").is_some());
+    settle_refresh().await;
+    assert_eq!(builds.calls.load(Ordering::SeqCst), 1, "the refresh is building");
+    drop(cache);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    settle().await;
+    assert_eq!(other_watch.closes(), 1, "retired and closed while the refresh hangs");
+    assert_eq!(refreshed_watch.closes(), 0, "held by the build, as by a lease");
+    gate.add_permits(1);
+    settle_refresh().await;
+    assert_eq!(refreshed_watch.closes(), 1, "closed once the build ended");
+    assert_eq!(
+        log.closes.load(Ordering::SeqCst),
+        2,
+        "the new entry was never the cache's"
+    );
+}
+
+/// The eviction listener hears of every entry that leaves the cache, and of
+/// nothing else: not of a refresh's new entry discarded because its
+/// predecessor left during the build, nor of an insert refused after
+/// `shutdown`. Its calls match `evictions` one for one.
+#[tokio::test(start_paused = true)]
+async fn the_listener_hears_only_of_entries_that_were_in_the_cache() {
+    let log = Arc::new(Log::default());
+    let (builds, gate) = Builds::gated();
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let cache: ClientCache<&'static str, Owned<Probe>> = {
+        let (log, builds, heard) = (Arc::clone(&log), builds.clone(), Arc::clone(&heard));
+        ClientCache::builder()
+            .time_to_live(TTL)
+            .refresh_after(REFRESH, move |_key: &&'static str| {
+                let (log, gate) = (Arc::clone(&log), builds.gate.clone().unwrap());
+                async move {
+                    gate.acquire().await.unwrap().forget();
+                    Ok::<_, std::convert::Infallible>(Owned::new(Probe::new(100, &log)))
+                }
+            })
+            .eviction_listener(move |key, lease, cause| heard.lock().unwrap().push((*key, lease.id, cause)))
+            .build()
+            .unwrap()
+    };
+    drop(cache.insert("db", Owned::new(Probe::new(1, &log))).unwrap());
+    tokio::time::advance(REFRESH).await;
+    assert!(cache.get(&"db").is_some());
+    settle_refresh().await;
+    cache.invalidate(&"db"); // leaves during the build
+    gate.add_permits(1);
+    settle_refresh().await;
+    cache.shutdown().await;
+    let refused = cache.insert("late", Owned::new(Probe::new(7, &log)));
+    assert_eq!(refused.err().map(|error| error.kind()), Some(ErrorKind::ShutDown));
+    settle().await;
+    let stats = cache.stats();
+    assert_eq!((stats.refreshes_discarded, stats.inserts_refused), (1, 1));
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [("db", 1, tenure_pool::RemovalCause::Explicit)],
+        "only the entry that was in the cache"
+    );
+    assert_eq!(stats.evictions.total(), 1);
+    assert_eq!(log.closes.load(Ordering::SeqCst), 3, "all three closed all the same");
+}

@@ -208,3 +208,96 @@ fn an_insert_at_capacity_evicts_a_dead_runtimes_entries_before_a_live_ones() {
     assert_eq!(cache.stats().evictions.runtime_gone, u64::from(CAPACITY / 2));
     assert_eq!(cache.stats().evictions.capacity, 0);
 }
+
+/// A `get_or_try_insert_with` future first polled on one runtime and finished
+/// on another serves, and files, only the runtime it finishes on: a waiter
+/// that joined runtime A's flight is not handed A's client on B (A shut down
+/// in between), and a leader whose `init` finished on B files B's client
+/// under B, not under A.
+#[test]
+fn a_call_moved_to_another_runtime_mid_flight_serves_and_files_only_where_it_ends() {
+    let cache = ClientCache::<&'static str, Shared<Bound>>::builder()
+        .scope_by_runtime()
+        .build()
+        .unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+
+    // A waiter joins runtime A's flight, and is finished on B after A is gone.
+    let a = runtime();
+    let a_id = a.handle().id();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let mut waiter = Box::pin({
+        let (cache, made) = (cache.clone(), Arc::clone(&made));
+        async move {
+            cache
+                .get_or_try_insert_with("config", || async {
+                    let runtime = tokio::runtime::Handle::current().id();
+                    let serial = made.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial }))
+                })
+                .await
+                .unwrap()
+        }
+    });
+    a.block_on(async {
+        let leader = tokio::spawn({
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get_or_try_insert_with("config", || async move {
+                        released.await.unwrap();
+                        let runtime = tokio::runtime::Handle::current().id();
+                        Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial: 100 }))
+                    })
+                    .await
+                    .unwrap()
+            }
+        });
+        tokio::task::yield_now().await; // the leader is in `init`
+        let polled = futures_poll_once(&mut waiter);
+        assert!(polled.is_none(), "the waiter waits for A's leader");
+        release.send(()).unwrap();
+        assert_eq!(leader.await.unwrap().runtime, a_id);
+    });
+    drop(a);
+    let b = runtime();
+    let b_id = b.handle().id();
+    let served = b.block_on(waiter);
+    assert_eq!(
+        served.runtime, b_id,
+        "the waiter finished on B got B's own client, not A's"
+    );
+
+    // A leader first polled on C, whose `init` finishes on B: its client is B's.
+    let c = runtime();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let mut leader = Box::pin({
+        let cache = cache.clone();
+        async move {
+            cache
+                .get_or_try_insert_with("other", || async move {
+                    released.await.unwrap();
+                    let runtime = tokio::runtime::Handle::current().id();
+                    Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial: 200 }))
+                })
+                .await
+                .unwrap()
+        }
+    });
+    c.block_on(async { assert!(futures_poll_once(&mut leader).is_none(), "the leader waits in `init`") });
+    release.send(()).unwrap();
+    assert_eq!(b.block_on(leader).runtime, b_id);
+    assert!(
+        c.block_on(async { cache.get(&"other") }).is_none(),
+        "C is never handed B's client"
+    );
+    assert_eq!(b.block_on(async { cache.get(&"other") }).unwrap().runtime, b_id);
+}
+
+/// Polls `future` once with a no-op waker, on the current runtime if any.
+fn futures_poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    match std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
