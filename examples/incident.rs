@@ -124,7 +124,10 @@ impl Settings {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let number: u64 = value
                 .parse()
-                .map_err(|_| format!("{flag}: `{value}` is not a whole number"))?;
+                .map_err(|error: std::num::ParseIntError| match error.kind() {
+                    std::num::IntErrorKind::PosOverflow => format!("{flag}: `{value}` is too large"),
+                    _ => format!("{flag}: `{value}` is not a whole number"),
+                })?;
             if number == 0 {
                 return Err(format!("{flag} must be at least 1"));
             }

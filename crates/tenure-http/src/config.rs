@@ -501,11 +501,13 @@ impl HttpClientConfigBuilder {
         let name = match name.try_into() {
             Ok(name) => name,
             Err(_) => {
-                // The name itself is not secret, but it is invalid: do not
-                // echo arbitrary bytes either.
+                // Not echoed: an invalid name may be a whole header line
+                // pasted in its place (`Authorization: Bearer ...`). Its
+                // position among the headers added says which one it is.
+                let position = self.config.default_headers.len();
                 self.fail(Error::invalid_setting(
                     "header",
-                    "<invalid name>".into(),
+                    format!("<invalid name> (header #{position}, counting from 0 in the order added)"),
                     "invalid header name",
                 ));
                 return self;
@@ -766,8 +768,15 @@ mod tests {
         let shown = format!("{e} {e:?}");
         assert!(shown.contains("x-api-key"), "{shown}");
         assert!(!shown.contains("sec"), "{shown}");
-        let e = HttpClientConfig::builder().header("bad name", "v").build().unwrap_err();
+        let e = HttpClientConfig::builder()
+            .header("x-ok", "v")
+            .header("Authorization: Bearer tok3n", "v")
+            .build()
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("header #1"), "{shown}");
+        assert!(!shown.contains("tok3n"), "{shown}");
     }
 
     #[test]

@@ -63,11 +63,12 @@ impl Proxy {
             return Err(invalid("the host in brackets is not a valid IPv6 address"));
         }
         // A port, if the authority has one (`]` ends an IPv6 host without one),
-        // must be a number from 1 to 65535: an empty one (`http://proxy:`) or 0
-        // cannot be connected to.
+        // must be a number from 1 to 65535, in digits only: an empty one
+        // (`http://proxy:`) or 0 cannot be connected to, and `+80`, which
+        // Rust's integer parsing takes, is refused by the HTTP clients later.
         if let Some(port) = host_port.as_str().rsplit_once(':').map(|(_, p)| p)
             && !port.contains(']')
-            && !port.parse::<u16>().is_ok_and(|port| port != 0)
+            && !(port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|port| port != 0))
         {
             return Err(Error::invalid_setting(
                 "proxy",
@@ -171,6 +172,7 @@ mod tests {
             "http://u:SECRET@proxy:0",
             "http://u:SECRET@[::1]:",
             "http://u:SECRET@proxy:99999",
+            "http://u:SECRET@proxy:+80",
         ] {
             let shown = refusal(url);
             assert!(shown.contains("proxy"), "{shown}");

@@ -227,7 +227,8 @@ impl RedisConfig {
     /// sentinel's are used for all; a later one may omit them, not name others);
     /// the master's are set with [`RedisConfigBuilder::username`] and
     /// [`RedisConfigBuilder::password`], its database with
-    /// [`RedisConfigBuilder::database`].
+    /// [`RedisConfigBuilder::database`] (a database in a sentinel's URL is
+    /// refused: it would say nothing about the master's).
     ///
     /// # Errors
     ///
@@ -1255,6 +1256,24 @@ mod tests {
         assert_eq!(err.topology(), Some(Topology::Sentinel));
         let err = RedisConfig::from_url("redis+sentinel://u:%FF@s1/mymaster").unwrap_err();
         assert_eq!(err.part(), Some("password"));
+        // A database in a sentinel's own URL would be ignored: refused, with
+        // where the master's goes, whichever sentinel names it.
+        for (sentinels, index) in [
+            (["redis://s1:26379/5", "s2"], 0),
+            (["redis://:s3cret@s1", "redis://s2:2/1"], 1),
+        ] {
+            let err = RedisConfig::sentinel_builder(sentinels, "mymaster")
+                .build()
+                .unwrap_err();
+            assert_eq!((err.kind(), err.index()), (ErrorKind::InvalidUrl, Some(index)), "{err}");
+            assert!(err.to_string().contains("RedisConfigBuilder::database"), "{err}");
+            assert!(!format!("{err} {err:?}").contains("s3cret"));
+        }
+        let master_db = RedisConfig::sentinel_builder(["s1"], "mymaster")
+            .database(5)
+            .build()
+            .unwrap();
+        assert_eq!(master_db.database(), 5);
         // Credentials once, before the first sentinel: a host in front of them,
         // or credentials per sentinel, would drop hosts silently.
         for url in [

@@ -40,8 +40,8 @@
 //! shown when they are plain identifiers (see
 //! [`ErrorKind::UnsupportedParameter`]), so `?s3cret=1` shows `s3cret`.
 //!
-//! What the `redis` crate writes itself is beyond this crate's reach, in two
-//! places:
+//! What the `redis` crate and deadpool write themselves is beyond this crate's
+//! reach, in three places:
 //!
 //! - its [`log`](https://docs.rs/log) records. With `?protocol=3` against a
 //!   server without `HELLO`, its cluster client logs the reply above, username
@@ -62,6 +62,12 @@
 //!   the configuration, so nothing else is masked), but whose
 //!   [`source`](std::error::Error::source) is that `RedisError` unchanged: a
 //!   report that prints the chain (`anyhow`'s `{:?}`) shows it.
+//! - a pool built with [`RedisConfig::create_pool`], used directly: it is
+//!   deadpool-redis's own `Pool`. Its `Debug` shows the connection's username
+//!   (the password as `<redacted>`), and the errors of its `get` are
+//!   deadpool's and the `redis` crate's as they are (the `HELLO` reply above,
+//!   password included). Handed to [`RedisClients::insert_shared`], it is
+//!   checked out through this crate, and those errors are scrubbed.
 //!
 //! # Topologies
 //!

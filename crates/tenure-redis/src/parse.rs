@@ -80,8 +80,6 @@ where
     let (mut first, nodes) = parse_node_list(sentinels, Topology::Sentinel, DEFAULT_SENTINEL_PORT)?;
     let sentinel_username = first.username.take();
     let sentinel_password = first.password.take();
-    // The sentinels' URLs say how to reach the sentinels, not which database of the master.
-    first.database = 0;
     let mut config = config(Topology::Sentinel, nodes, first, Some(service_name));
     config.sentinel_username = sentinel_username;
     config.sentinel_password = sentinel_password;
@@ -117,6 +115,16 @@ where
             parse_node_url(&format!("redis://{item}"), default_port)
         }
         .map_err(|error| error.in_node(topology, index))?;
+        // A sentinel's URL says how to reach the sentinel, not which database
+        // of the master to use: a database there would be ignored, so it is
+        // refused, with where the master's goes.
+        if topology == Topology::Sentinel && parsed.database != 0 {
+            return Err(Error::malformed_url(
+                "a sentinel's URL names no database; set the master's with \
+                 `RedisConfigBuilder::database` (or `/service/db` in a `redis+sentinel://` URL)",
+            )
+            .in_node(topology, index));
+        }
         nodes.push(parsed.node.clone());
         match &first {
             None => first = Some(parsed),

@@ -20,6 +20,13 @@ impl RedisConfig {
     /// [`RedisClients`](crate::RedisClients), hand it in with
     /// [`RedisClients::insert_shared`](crate::RedisClients::insert_shared).
     ///
+    /// It is deadpool-redis's own pool, outside this crate's secret handling:
+    /// its `Debug` shows the username, and the errors of its `get` are
+    /// deadpool's and the `redis` crate's, unscrubbed (with `?protocol=3`
+    /// against a server without `HELLO`, the password too; see the crate docs).
+    /// Checked out through [`RedisClients`](crate::RedisClients) after
+    /// `insert_shared`, its errors are scrubbed.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Build`](crate::ErrorKind::Build) if the `redis` crate or deadpool rejects the settings,
