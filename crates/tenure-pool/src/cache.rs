@@ -25,7 +25,7 @@ use crate::{
     read_counters::ReadCounters,
     reaper::{self, Reap},
     runtime_scope::{self, Scope},
-    shard::{EntryId, Lookup, Removed, Shard},
+    shard::{EntryId, FIBONACCI, Lookup, Removed, Shard},
     single_flight::{self, Flights, Outcome, Role},
     sync::ReadMostly,
 };
@@ -156,7 +156,8 @@ pub(crate) struct Settings {
 
 pub(crate) struct Inner<K: CacheKey, E: Entry> {
     shards: Box<[Padded<ShardLock<K, E>>]>,
-    shard_mask: u64,
+    /// log2 of the shard count (a power of two).
+    shard_bits: u32,
     hasher: foldhash::fast::RandomState,
     pub(crate) settings: Settings,
     clock: Clock,
@@ -211,7 +212,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
                 .iter()
                 .map(|&capacity| Padded(ReadMostly::new(Shard::new(capacity))))
                 .collect(),
-            shard_mask: shard_capacities.len() as u64 - 1,
+            shard_bits: shard_capacities.len().trailing_zeros(),
             hasher: foldhash::fast::RandomState::default(),
             settings,
             clock: Clock::new(),
@@ -239,7 +240,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     }
 
     fn shard(&self, hash: u64) -> &ShardLock<K, E> {
-        &self.shards[shard_index(hash, self.shard_mask)].0
+        &self.shards[shard_index(hash, self.shard_bits)].0
     }
 
     fn scope(&self) -> Result<Scope, Error> {
@@ -812,10 +813,11 @@ impl<K: CacheKey, E: Entry> RefreshAttempt<K, E> {
             .read()
             .stored_if_holds(self.id)
             .map(|held| E::__handle(&held.stored));
-        if replacing.is_none() {
+        let Some(replacing) = replacing else {
             self.key = None; // ended: nothing to replace, nothing failed
-        }
-        Some((refresher, replacing?))
+            return None;
+        };
+        Some((refresher, replacing))
     }
 
     /// Ends the attempt as failed (unless it has ended): counted, logged, and
@@ -886,9 +888,8 @@ fn resume(panic: Option<Panic>) {
     }
 }
 
-/// The shard of a key's hash, for `mask + 1` shards (a power of two): the top
-/// bits of the hash times an odd constant (Fibonacci hashing), which depend on
-/// every bit of the hash.
+/// The shard of a key's hash, for `2^bits` shards: the top `bits` bits of
+/// the hash times [`FIBONACCI`], which depend on every bit of the hash.
 ///
 /// Not a slice of the hash's own bits: with foldhash's fast hasher, whose
 /// seed is drawn per process, runs of integer keys (0, 1, 2, ...) took bits
@@ -900,10 +901,11 @@ fn resume(panic: Option<Panic>) {
 /// processes (125 on average).
 /// The mixing also keeps the shard apart from the bits hashbrown uses within
 /// it (the low ones to probe, the top seven to tag).
-fn shard_index(hash: u64, mask: u64) -> usize {
-    let mixed = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    // The top `log2(mask + 1)` bits, brought down; none for one shard.
-    (mixed.rotate_left(mask.count_ones()) & mask) as usize
+#[inline]
+fn shard_index(hash: u64, bits: u32) -> usize {
+    // `>> (64 - bits)` in two shifts, so that no bits (one shard) gives 0
+    // instead of a shift by 64.
+    ((hash.wrapping_mul(FIBONACCI) >> 1) >> (63 - bits)) as usize
 }
 
 impl<K: CacheKey, E: Entry> Drop for Inner<K, E> {
@@ -1226,13 +1228,15 @@ mod tests {
     /// spread over every shard, about evenly.
     #[test]
     fn hashes_alike_above_bit_32_still_spread_over_the_shards() {
-        let mask = 15;
         let mut load = [0u32; 16];
         for low in 0..2_000_u64 {
-            load[shard_index(0xABCD_0123_0000_0000 | low, mask)] += 1;
+            load[shard_index(0xABCD_0123_0000_0000 | low, 4)] += 1;
         }
         let (min, max) = (load.iter().min().unwrap(), load.iter().max().unwrap());
         assert!(*min >= 100 && *max <= 150, "{load:?}");
-        assert_eq!(shard_index(u64::MAX, 0), 0, "one shard: always the first");
+        for hash in [0, 1 << 63, u64::MAX] {
+            assert_eq!(shard_index(hash, 0), 0, "one shard: always the first");
+            assert!(shard_index(hash, 12) < 1 << 12);
+        }
     }
 }

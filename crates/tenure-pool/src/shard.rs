@@ -48,6 +48,11 @@ use crate::{
 /// lock orders everything else.
 const RELAXED: std::sync::atomic::Ordering = std::sync::atomic::Ordering::Relaxed;
 
+/// 2⁶⁴ divided by the golden ratio, odd: a hash times it (Fibonacci hashing)
+/// has top bits that depend on every bit of the hash, to pick a shard (in the
+/// cache) or a ghost bucket by.
+pub(crate) const FIBONACCI: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// The most entries a shard's slab and hash index are allocated for when the
 /// shard is made; a larger shard grows them as it fills (a cache built with a
 /// large capacity and used for a few entries does not hold memory for all).

@@ -93,15 +93,14 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, t
     static NEXT_ID: AtomicU64 = AtomicU64::new(0);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = watch::channel(None);
-    map.insert(flight_key.clone(), Flight { id, rx: rx.clone() });
+    map.insert(flight_key.clone(), Flight { id, rx });
     Role::Lead(Leader {
         tx,
         guard: FlightGuard {
             flights,
             key: flight_key,
-            rx,
+            id,
         },
-        id,
     })
 }
 
@@ -121,7 +120,6 @@ pub(crate) struct Leader<'a, K: Hash + Eq + Clone> {
     // Field order matters: the guard unregisters before the sender closes.
     guard: FlightGuard<'a, K>,
     tx: watch::Sender<Published>,
-    id: u64,
 }
 
 impl<K: Hash + Eq + Clone> Leader<'_, K> {
@@ -129,7 +127,7 @@ impl<K: Hash + Eq + Clone> Leader<'_, K> {
     /// (see the module docs).
     pub(crate) fn run<F: Future>(&self, init: F) -> impl Future<Output = F::Output> {
         let mut leading = LEADING.try_with(Clone::clone).unwrap_or_default();
-        leading.push(self.id);
+        leading.push(self.guard.id);
         LEADING.scope(leading, init)
     }
 
@@ -139,7 +137,7 @@ impl<K: Hash + Eq + Clone> Leader<'_, K> {
     /// be retired), and a waiter that looks again finds no stale flight to
     /// rejoin.
     pub(crate) fn publish(self, outcome: Outcome) {
-        let Self { guard, tx, .. } = self;
+        let Self { guard, tx } = self;
         drop(guard);
         tx.send_replace(Some(outcome));
     }
@@ -148,7 +146,8 @@ impl<K: Hash + Eq + Clone> Leader<'_, K> {
 struct FlightGuard<'a, K: Hash + Eq + Clone> {
     flights: &'a Flights<K>,
     key: (K, u64),
-    rx: watch::Receiver<Published>,
+    /// The flight's id: the key may be under another flight by then.
+    id: u64,
 }
 
 impl<K: Hash + Eq + Clone> Drop for FlightGuard<'_, K> {
@@ -161,10 +160,7 @@ impl<K: Hash + Eq + Clone> Drop for FlightGuard<'_, K> {
         // the module docs). Outside an unwind it goes on once the lock is free.
         let mut map = self.flights.lock();
         let removal = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if map
-                .get(&self.key)
-                .is_some_and(|flight| flight.rx.same_channel(&self.rx))
-            {
+            if map.get(&self.key).is_some_and(|flight| flight.id == self.id) {
                 map.remove_entry(&self.key)
             } else {
                 None

@@ -17,16 +17,17 @@ struct Bound {
     serial: usize,
 }
 
+/// Polls `future` once with a no-op waker (on the current runtime, if any).
+fn poll_now<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    match future.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// Polls `future` once, off any runtime: the calls here fail at once.
 fn poll_once<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
-    {
-        std::task::Poll::Ready(output) => output,
-        std::task::Poll::Pending => panic!("expected to fail at once, off any runtime"),
-    }
+    poll_now(std::pin::pin!(future)).expect("expected to fail at once, off any runtime")
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -209,53 +210,47 @@ fn an_insert_at_capacity_evicts_a_dead_runtimes_entries_before_a_live_ones() {
     assert_eq!(cache.stats().evictions.capacity, 0);
 }
 
+/// `get_or_try_insert_with` of `key`, whose `init` waits for `released`, then
+/// makes a client bound to the runtime it runs on.
+async fn client_once_released(
+    cache: ClientCache<&'static str, Shared<Bound>>,
+    key: &'static str,
+    released: tokio::sync::oneshot::Receiver<()>,
+    serial: usize,
+) -> Shared<Bound> {
+    cache
+        .get_or_try_insert_with(key, || async move {
+            released.await.unwrap();
+            let runtime = tokio::runtime::Handle::current().id();
+            Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial }))
+        })
+        .await
+        .unwrap()
+}
+
 /// A `get_or_try_insert_with` future first polled on one runtime and finished
 /// on another serves, and files, only the runtime it finishes on: a waiter
 /// that joined runtime A's flight is not handed A's client on B (A shut down
-/// in between), and a leader whose `init` finished on B files B's client
-/// under B, not under A.
+/// in between), and a leader first polled on C whose `init` finished on B
+/// files B's client under B, not under C.
 #[test]
 fn a_call_moved_to_another_runtime_mid_flight_serves_and_files_only_where_it_ends() {
     let cache = ClientCache::<&'static str, Shared<Bound>>::builder()
         .scope_by_runtime()
         .build()
         .unwrap();
-    let made = Arc::new(AtomicUsize::new(0));
 
     // A waiter joins runtime A's flight, and is finished on B after A is gone.
     let a = runtime();
     let a_id = a.handle().id();
-    let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let mut waiter = Box::pin({
-        let (cache, made) = (cache.clone(), Arc::clone(&made));
-        async move {
-            cache
-                .get_or_try_insert_with("config", || async {
-                    let runtime = tokio::runtime::Handle::current().id();
-                    let serial = made.fetch_add(1, Ordering::SeqCst);
-                    Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial }))
-                })
-                .await
-                .unwrap()
-        }
-    });
+    let (release_waiter, waiter_released) = tokio::sync::oneshot::channel();
+    release_waiter.send(()).unwrap(); // its own `init`, if it runs one, goes straight on
+    let mut waiter = Box::pin(client_once_released(cache.clone(), "config", waiter_released, 1));
     a.block_on(async {
-        let leader = tokio::spawn({
-            let cache = cache.clone();
-            async move {
-                cache
-                    .get_or_try_insert_with("config", || async move {
-                        released.await.unwrap();
-                        let runtime = tokio::runtime::Handle::current().id();
-                        Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial: 100 }))
-                    })
-                    .await
-                    .unwrap()
-            }
-        });
+        let (release, released) = tokio::sync::oneshot::channel();
+        let leader = tokio::spawn(client_once_released(cache.clone(), "config", released, 0));
         tokio::task::yield_now().await; // the leader is in `init`
-        let polled = futures_poll_once(&mut waiter);
-        assert!(polled.is_none(), "the waiter waits for A's leader");
+        assert!(poll_now(waiter.as_mut()).is_none(), "the waiter waits for A's leader");
         release.send(()).unwrap();
         assert_eq!(leader.await.unwrap().runtime, a_id);
     });
@@ -264,27 +259,16 @@ fn a_call_moved_to_another_runtime_mid_flight_serves_and_files_only_where_it_end
     let b_id = b.handle().id();
     let served = b.block_on(waiter);
     assert_eq!(
-        served.runtime, b_id,
-        "the waiter finished on B got B's own client, not A's"
+        (served.runtime, served.serial),
+        (b_id, 1),
+        "the waiter finished on B made B's own client, not A's"
     );
 
     // A leader first polled on C, whose `init` finishes on B: its client is B's.
     let c = runtime();
-    let (release, released) = tokio::sync::oneshot::channel::<()>();
-    let mut leader = Box::pin({
-        let cache = cache.clone();
-        async move {
-            cache
-                .get_or_try_insert_with("other", || async move {
-                    released.await.unwrap();
-                    let runtime = tokio::runtime::Handle::current().id();
-                    Ok::<_, std::convert::Infallible>(Shared::new(Bound { runtime, serial: 200 }))
-                })
-                .await
-                .unwrap()
-        }
-    });
-    c.block_on(async { assert!(futures_poll_once(&mut leader).is_none(), "the leader waits in `init`") });
+    let (release, released) = tokio::sync::oneshot::channel();
+    let mut leader = Box::pin(client_once_released(cache.clone(), "other", released, 2));
+    c.block_on(async { assert!(poll_now(leader.as_mut()).is_none(), "the leader waits in `init`") });
     release.send(()).unwrap();
     assert_eq!(b.block_on(leader).runtime, b_id);
     assert!(
@@ -292,12 +276,4 @@ fn a_call_moved_to_another_runtime_mid_flight_serves_and_files_only_where_it_end
         "C is never handed B's client"
     );
     assert_eq!(b.block_on(async { cache.get(&"other") }).unwrap().runtime, b_id);
-}
-
-/// Polls `future` once with a no-op waker, on the current runtime if any.
-fn futures_poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Option<F::Output> {
-    match std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
-        std::task::Poll::Ready(output) => Some(output),
-        std::task::Poll::Pending => None,
-    }
 }

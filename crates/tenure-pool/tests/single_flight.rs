@@ -304,37 +304,49 @@ fn a_caller_that_starts_after_an_invalidate_never_gets_the_retired_entry() {
     assert_eq!(log.closes.load(Ordering::SeqCst), 3, "0, 10 and 11, each once");
 }
 
+type Clients = ClientCache<&'static str, Shared<String>>;
+
+/// `get_or_try_insert_with` of `key`, whose `init` makes `value` at once.
+async fn get_or_make(cache: &Clients, key: &'static str, value: &str) -> Result<Shared<String>, GetError<InitFailed>> {
+    let value = value.to_owned();
+    cache
+        .get_or_try_insert_with(key, || async { Ok(Shared::new(value)) })
+        .await
+}
+
+/// Awaits `call`, failing the test if it still waits after a minute (paused
+/// time): a call that waits for itself never ends.
+async fn within_a_minute<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the call ended, not waiting for itself")
+}
+
+/// Whether `result` is the refusal of a call that would wait for its own `init`.
+fn refused_as_waiting_for_itself<T>(result: &Result<T, GetError<InitFailed>>) -> bool {
+    matches!(result, Err(GetError::Cache(error)) if error.kind() == tenure_pool::ErrorKind::InitWaitsForItself)
+}
+
 /// An `init` that calls `get_or_try_insert_with` of its own key, in its own
 /// task, would wait for itself: the inner call is refused with
 /// `InitWaitsForItself`, and the outer one goes on. The same key in another
-/// cache is another flight, led as usual. (Without the refusal, the timeout
-/// below fails the test instead of hanging it.)
+/// cache is another flight, led as usual.
 #[tokio::test(start_paused = true)]
 async fn an_init_that_waits_for_its_own_key_is_refused_not_stuck() {
-    let cache = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
-    let other = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
+    let cache = Clients::builder().build().unwrap();
+    let other = Clients::builder().build().unwrap();
     let (inner_cache, other_cache) = (cache.clone(), other.clone());
     let outer = cache.get_or_try_insert_with("k", || async move {
-        let inner = inner_cache
-            .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new("inner".to_owned())) })
-            .await;
+        let inner = get_or_make(&inner_cache, "k", "inner").await;
+        assert!(refused_as_waiting_for_itself(&inner), "{inner:?}");
         let Err(GetError::Cache(error)) = inner else {
-            panic!("the call waiting for its own init was not refused: {inner:?}");
+            unreachable!()
         };
-        assert_eq!(error.kind(), tenure_pool::ErrorKind::InitWaitsForItself);
         assert!(error.to_string().contains("`init`"), "{error}");
-        let elsewhere = other_cache
-            .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new("other".to_owned())) })
-            .await
-            .unwrap();
-        assert_eq!(elsewhere.as_str(), "other");
+        assert_eq!(get_or_make(&other_cache, "k", "other").await.unwrap().as_str(), "other");
         Ok::<_, InitFailed>(Shared::new("outer".to_owned()))
     });
-    let outer = tokio::time::timeout(Duration::from_secs(60), outer)
-        .await
-        .expect("the outer call finished")
-        .unwrap();
-    assert_eq!(outer.as_str(), "outer");
+    assert_eq!(within_a_minute(outer).await.unwrap().as_str(), "outer");
     assert_eq!(cache.get(&"k").unwrap().as_str(), "outer");
     let stats = cache.stats();
     assert_eq!((stats.inserts, stats.misses), (1, 2), "one insert; both calls missed");
@@ -344,35 +356,21 @@ async fn an_init_that_waits_for_its_own_key_is_refused_not_stuck() {
 /// for "a". The innermost call is refused; "b" and then "a" are inserted.
 #[tokio::test(start_paused = true)]
 async fn a_cycle_of_inits_in_one_task_is_refused_where_it_closes() {
-    let cache = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
-    let refused = Arc::new(AtomicUsize::new(0));
-    let (for_a, count) = (cache.clone(), Arc::clone(&refused));
+    let cache = Clients::builder().build().unwrap();
+    let for_a = cache.clone();
     let a = cache.get_or_try_insert_with("a", || async move {
         let for_b = for_a.clone();
-        for_a
+        let b = for_a
             .get_or_try_insert_with("b", || async move {
-                let back = for_b
-                    .get_or_try_insert_with("a", || async {
-                        Ok::<_, InitFailed>(Shared::new("a, inner".to_owned()))
-                    })
-                    .await;
-                if let Err(GetError::Cache(error)) = &back
-                    && error.kind() == tenure_pool::ErrorKind::InitWaitsForItself
-                {
-                    count.fetch_add(1, Ordering::SeqCst);
-                }
+                let back = get_or_make(&for_b, "a", "a, inner").await;
+                assert!(refused_as_waiting_for_itself(&back), "{back:?}");
                 Ok::<_, InitFailed>(Shared::new("b".to_owned()))
             })
-            .await
-            .unwrap();
+            .await;
+        assert_eq!(b.unwrap().as_str(), "b");
         Ok::<_, InitFailed>(Shared::new("a".to_owned()))
     });
-    let a = tokio::time::timeout(Duration::from_secs(60), a)
-        .await
-        .expect("the cycle was refused, not waited on")
-        .unwrap();
-    assert_eq!(a.as_str(), "a");
-    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert_eq!(within_a_minute(a).await.unwrap().as_str(), "a");
     assert_eq!(cache.get(&"b").unwrap().as_str(), "b");
 }
 
@@ -381,15 +379,10 @@ async fn a_cycle_of_inits_in_one_task_is_refused_where_it_closes() {
 /// not run `init`, so it joins the flight and waits; bounded here by a timeout.
 #[tokio::test(start_paused = true)]
 async fn a_wait_through_a_spawned_task_is_not_detected() {
-    let cache = ClientCache::<&str, Shared<String>>::builder().build().unwrap();
+    let cache = Clients::builder().build().unwrap();
     let inner_cache = cache.clone();
     let outer = cache.get_or_try_insert_with("k", || async move {
-        let spawned = tokio::spawn(async move {
-            inner_cache
-                .get_or_try_insert_with("k", || async { Ok::<_, InitFailed>(Shared::new("inner".to_owned())) })
-                .await
-                .map(|client| client.as_str().to_owned())
-        });
+        let spawned = tokio::spawn(async move { get_or_make(&inner_cache, "k", "inner").await.is_ok() });
         let waited = tokio::time::timeout(Duration::from_secs(5), spawned).await;
         assert!(waited.is_err(), "the spawned call should still be waiting: {waited:?}");
         Ok::<_, InitFailed>(Shared::new("outer".to_owned()))

@@ -90,7 +90,7 @@ impl Ghost {
         let buckets = (self.slots.len() / WAYS) as u64;
         // Mixed, then the top 32 bits of the mix scaled to the bucket count
         // (which need not be a power of two).
-        let mixed = u64::from(tag).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        let mixed = u64::from(tag).wrapping_mul(super::FIBONACCI) >> 32;
         let start = ((mixed * buckets) >> 32) as usize * WAYS;
         start..start + WAYS
     }
