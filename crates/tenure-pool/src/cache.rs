@@ -639,11 +639,18 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
     /// lock, retired after it); the closes start as one batch (`close_batch.rs`).
     /// Every shard is visited even if retiring an entry panics; the first such
     /// panic is resumed at the end.
-    fn retire_from_every_shard(
+    fn retire_from_every_shard(&self, take: impl FnMut(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>)) {
+        resume(self.retire_from_every_shard_catching(take));
+    }
+
+    /// [`retire_from_every_shard`](Self::retire_from_every_shard), returning
+    /// the first panic instead of resuming it (for the reaper, which has no
+    /// caller to hand it to).
+    fn retire_from_every_shard_catching(
         &self,
         mut take: impl FnMut(&mut Shard<K, Held<K, E>>, &mut Vec<Removed<K, Held<K, E>>>),
-    ) {
-        let panic = close_batch::batch(|| {
+    ) -> Option<Panic> {
+        close_batch::batch(|| {
             let mut removed = Vec::new();
             let mut first = None;
             for shard in self.shards.iter() {
@@ -652,8 +659,7 @@ impl<K: CacheKey, E: Entry> Inner<K, E> {
                 }
             }
             first
-        });
-        resume(panic);
+        })
     }
 
     /// Retires every entry.
@@ -842,10 +848,21 @@ impl<K: CacheKey, E: Entry> Reap for Inner<K, E> {
         self.reaper_beat.fetch_max(heartbeat::beat(), Ordering::AcqRel);
         let now = self.clock.now();
         let expiry = self.settings.expiry;
-        self.retire_from_every_shard(|shard, removed| shard.remove_expired(now, expiry, removed));
+        // A key's or shared value's `Drop` that panics here must not end the
+        // reaper (a cache without traffic would never retire, nor close,
+        // anything again): every expired entry is retired first, then the
+        // panic, already reported by the panic hook, is logged and dropped.
+        let panic = self.retire_from_every_shard_catching(|shard, removed| shard.remove_expired(now, expiry, removed));
         self.drains.reap(Duration::from_nanos(self.settings.drain_warning));
         #[cfg(feature = "metrics")]
         self.publish_metrics();
+        if panic.is_some() {
+            tracing::error!(
+                cache = %self.settings.name,
+                "a key's or a shared value's `Drop` panicked as the reaper let go of an expired entry; \
+                 every expired entry was retired, and the reaper goes on"
+            );
+        }
     }
 
     fn is_current_reaper(&self, generation: u64) -> bool {
@@ -962,7 +979,10 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// unwinds, so an owned one is closed, and the insert is counted in
     /// [`inserts_refused`](crate::CacheStats::inserts_refused). (A key's `Debug`
     /// that panics in a log event is caught there: the event shows
-    /// `<the key's Debug panicked>`.)
+    /// `<the key's Debug panicked>`.) If the key or shared value of an entry the
+    /// insert displaces (the one it replaces, or a victim evicted to make room)
+    /// panics in its `Drop`, the panic goes on through `insert` after the new
+    /// entry is in the cache; the new entry's handle is dropped with it.
     pub fn insert(&self, key: K, entry: E) -> Result<E::Handle, Error> {
         let scope = self.inner.scope()?;
         self.ensure_reaper();
@@ -986,12 +1006,18 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
     /// [`get`](Self::get) and [`insert`](Self::insert). Likewise, `init` must
     /// not wait for this cache's `get_or_try_insert_with` of the same key:
     /// that call would join `init`'s own flight and wait for `init`, which
-    /// waits for it. Called in `init`'s own task (directly, or in the `init` of
-    /// another key that this `init` leads, so a cycle of keys too), it is
-    /// refused with [`ErrorKind::InitWaitsForItself`](crate::ErrorKind::InitWaitsForItself).
-    /// Through a task that `init` spawns and waits for, it is not detected: both
-    /// wait for good, and every later caller of that key with them. Other keys,
-    /// and [`get`](Self::get) of the same key, are fine.
+    /// waits for it. The same holds for a cycle of keys (the `init` of "a"
+    /// waits for "b", whose `init` waits for "a"), in one cache or across
+    /// caches. A call made inside an `init` (in its own future, or in futures it
+    /// polls, such as the branches of a `join!`) that would close such a cycle
+    /// is refused with [`ErrorKind::InitWaitsForItself`](crate::ErrorKind::InitWaitsForItself),
+    /// whichever tasks lead the other flights of the cycle: every wait of a call
+    /// made inside an `init` is recorded until it ends, and the call whose wait
+    /// would close the cycle is the one refused. Through a task that `init`
+    /// spawns and waits for, it is not detected (the spawned task's call is
+    /// not made inside `init`): both wait for good, and every later caller of
+    /// that key with them. Other keys, and [`get`](Self::get) of the same key,
+    /// are fine.
     ///
     /// # Errors
     ///
@@ -1039,33 +1065,35 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                     }
                     break leader;
                 }
-                Role::Wait(waiting) if waiting.is_own() => {
-                    return Err(GetError::Cache(Error::init_waits_for_itself()));
+                Role::Wait(waiting) => {
+                    let Some(entered) = waiting.enter() else {
+                        return Err(GetError::Cache(Error::init_waits_for_itself()));
+                    };
+                    match single_flight::wait(entered).await {
+                        // The leader inserted its entry, then published; in between
+                        // the entry may have been retired (`invalidate`, an eviction,
+                        // expiry), even before this call began. So a waiter takes
+                        // what the cache holds now, never the published handle: if
+                        // the key is gone, it looks again and leads a new flight.
+                        // The flight was unregistered before it was published, so
+                        // the next `join` does not find it.
+                        Some(Outcome::Ready) => {
+                            let here = self.inner.scope().map_err(GetError::Cache)?;
+                            if let Some(handle) = self.inner.lookup_uncounted(&key, here.tag()) {
+                                return Ok(handle);
+                            }
+                        }
+                        Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
+                        Some(Outcome::InitFailed(error)) => {
+                            if let Ok(error) = error.downcast::<Err>() {
+                                return Err(GetError::Init(error));
+                            }
+                            // The leader's error type differs from ours: run our own init.
+                        }
+                        // The leader was cancelled: look again, and lead if nobody else does.
+                        None => {}
+                    }
                 }
-                Role::Wait(waiting) => match single_flight::wait(waiting).await {
-                    // The leader inserted its entry, then published; in between
-                    // the entry may have been retired (`invalidate`, an eviction,
-                    // expiry), even before this call began. So a waiter takes
-                    // what the cache holds now, never the published handle: if
-                    // the key is gone, it looks again and leads a new flight.
-                    // The flight was unregistered before it was published, so
-                    // the next `join` does not find it.
-                    Some(Outcome::Ready) => {
-                        let here = self.inner.scope().map_err(GetError::Cache)?;
-                        if let Some(handle) = self.inner.lookup_uncounted(&key, here.tag()) {
-                            return Ok(handle);
-                        }
-                    }
-                    Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
-                    Some(Outcome::InitFailed(error)) => {
-                        if let Ok(error) = error.downcast::<Err>() {
-                            return Err(GetError::Init(error));
-                        }
-                        // The leader's error type differs from ours: run our own init.
-                    }
-                    // The leader was cancelled: look again, and lead if nobody else does.
-                    None => {}
-                },
             }
         };
         let span = tracing::debug_span!("tenure.init", cache = %self.inner.settings.name, key = ?LogKey(&key));

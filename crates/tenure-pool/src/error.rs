@@ -20,8 +20,9 @@ pub enum ErrorKind {
     ShutDown,
     /// The cache scopes entries by runtime and was used outside a tokio runtime.
     NoRuntime,
-    /// A `get_or_try_insert_with` call would wait for an `init` that waits for
-    /// it: called, in `init`'s own task, for the key `init` is creating.
+    /// A `get_or_try_insert_with` call made inside an `init` would wait for a
+    /// flight that waits for that `init`: the key `init` is creating, or a
+    /// cycle of keys whose `init`s wait for each other.
     InitWaitsForItself,
 }
 
@@ -50,8 +51,9 @@ impl Error {
     pub(crate) fn init_waits_for_itself() -> Self {
         Self {
             kind: ErrorKind::InitWaitsForItself,
-            detail: "refused to wait for this key's `init`: the call was made from that `init` \
-                     (or from one it waits for in the same task), which would wait for ever"
+            detail: "refused to wait for this key's `init`: the call was made inside an `init` \
+                     that this key's `init` waits for (the same key, or a cycle of keys), \
+                     and both would wait for ever"
                 .to_owned(),
         }
     }

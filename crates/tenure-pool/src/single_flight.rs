@@ -10,11 +10,18 @@
 //! gone (the guard's removal panicked in the key's `Hash` or `Eq`) is replaced
 //! by the next caller that joins it, who leads.
 //!
-//! Each flight has an id, and a leader runs `init` with its id in a task-local
-//! list (an `init` that leads a flight of its own adds to it). A caller about to
-//! wait for a flight in its own task's list would wait for itself: it is refused
-//! instead ([`Waiting::is_own`]). A task that `init` spawns does not inherit the
-//! list, so a wait through one is not detected.
+//! Each flight has an id (unique in the process, across caches), and a leader
+//! runs `init` with its id in a task-local list (an `init` that leads a flight
+//! of its own adds to it). A call made inside such an `init` that is about to
+//! wait for a flight registers an edge of the process's wait-for graph from
+//! each flight in its list to the one it waits for, for as long as it waits
+//! ([`Waiting::enter`]). If the flight it would wait for already reaches one of
+//! its own flights through the graph (its own key; or a cycle of keys, in one
+//! task, in futures polled side by side, across tasks or across caches), the
+//! wait would never end: the call is refused instead. Only waits made by calls
+//! inside an `init` are edges: a task that `init` spawns does not inherit the
+//! list, so a wait through one (`init` awaiting a spawned task that waits for
+//! the key) is not detected.
 
 use std::{
     any::Any,
@@ -68,13 +75,86 @@ pub(crate) enum Role<'a, K: Hash + Eq + Clone> {
 /// A flight another caller leads, to wait for.
 pub(crate) struct Waiting(Flight);
 
+/// The edges of the wait-for graph: (a flight whose `init` is waiting, the
+/// flight it waits for), one per wait under way, in every cache of the process.
+/// Only calls made inside an `init` add edges, and they are few; no user code
+/// runs under the lock.
+static WAITS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn waits() -> std::sync::MutexGuard<'static, Vec<(u64, u64)>> {
+    WAITS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether `goal` holds a flight reachable from `from` (itself included)
+/// through `edges`.
+fn reaches(edges: &[(u64, u64)], from: u64, goal: &[u64]) -> bool {
+    let mut seen = vec![from];
+    let mut next = 0;
+    while let Some(&at) = seen.get(next) {
+        if goal.contains(&at) {
+            return true;
+        }
+        for &(waiting, awaited) in edges {
+            if waiting == at && !seen.contains(&awaited) {
+                seen.push(awaited);
+            }
+        }
+        next += 1;
+    }
+    false
+}
+
 impl Waiting {
-    /// Whether this task runs the flight's `init` (directly, or under another
-    /// `init` it runs): waiting for it would wait for itself.
-    pub(crate) fn is_own(&self) -> bool {
-        LEADING
-            .try_with(|leading| leading.contains(&self.0.id))
-            .unwrap_or(false)
+    /// Registers this wait in the wait-for graph (see the module docs), or
+    /// returns `None` if the flight reaches, through the graph, a flight whose
+    /// `init` this call runs inside: waiting would wait for itself.
+    pub(crate) fn enter(self) -> Option<Entered> {
+        let leading = LEADING.try_with(Clone::clone).unwrap_or_default();
+        if leading.is_empty() {
+            // Not inside an `init`: nothing waits for this call.
+            return Some(Entered {
+                flight: self.0,
+                edges: Edges::default(),
+            });
+        }
+        let mut edges = waits();
+        if reaches(&edges, self.0.id, &leading) {
+            return None;
+        }
+        edges.extend(leading.iter().map(|&from| (from, self.0.id)));
+        drop(edges);
+        let to = self.0.id;
+        Some(Entered {
+            flight: self.0,
+            edges: Edges { from: leading, to },
+        })
+    }
+}
+
+/// A wait registered in the wait-for graph, to [`wait`] for.
+pub(crate) struct Entered {
+    flight: Flight,
+    edges: Edges,
+}
+
+/// The wait-for graph's edges of one wait, removed when it ends (or is dropped).
+#[derive(Default)]
+struct Edges {
+    from: Vec<u64>,
+    to: u64,
+}
+
+impl Drop for Edges {
+    fn drop(&mut self) {
+        if self.from.is_empty() {
+            return;
+        }
+        let mut edges = waits();
+        for &from in &self.from {
+            if let Some(at) = edges.iter().position(|&edge| edge == (from, self.to)) {
+                edges.swap_remove(at);
+            }
+        }
     }
 }
 
@@ -105,7 +185,12 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, t
 }
 
 /// Waits for the leader; `None` if it was cancelled (the caller should retry).
-pub(crate) async fn wait(Waiting(Flight { mut rx, .. }): Waiting) -> Option<Outcome> {
+/// The wait's edges leave the wait-for graph when it ends.
+pub(crate) async fn wait(entered: Entered) -> Option<Outcome> {
+    let Entered {
+        flight: Flight { mut rx, .. },
+        edges: _edges,
+    } = entered;
     let published = rx
         .wait_for(Option::is_some)
         .await
@@ -173,5 +258,48 @@ impl<K: Hash + Eq + Clone> Drop for FlightGuard<'_, K> {
             Err(panic) if !std::thread::panicking() => std::panic::resume_unwind(panic),
             Err(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flight_reaches_itself_and_what_it_waits_for_through_any_chain() {
+        let edges = [(1, 2), (2, 3), (3, 4), (7, 8), (2, 5)];
+        assert!(reaches(&edges, 1, &[1]), "a flight reaches itself");
+        assert!(reaches(&edges, 1, &[4]));
+        assert!(reaches(&edges, 1, &[9, 5]));
+        assert!(!reaches(&edges, 1, &[7, 8]));
+        assert!(!reaches(&edges, 4, &[1, 2, 3]), "edges are one way");
+        let cycle = [(1, 2), (2, 1)];
+        assert!(!reaches(&cycle, 1, &[3]), "a cycle in the graph ends the search");
+    }
+
+    /// A wait's edges stay in the graph while it waits and leave it when the
+    /// wait is dropped (a cancelled waiter leaves nothing behind).
+    #[tokio::test]
+    async fn a_dropped_wait_takes_its_edges_out_of_the_graph() {
+        let flights: Flights<u32> = parking_lot::Mutex::default();
+        let Role::Lead(outer) = join(&flights, &1, 0) else {
+            panic!("the first caller leads")
+        };
+        let Role::Lead(awaited) = join(&flights, &2, 0) else {
+            panic!("the first caller leads")
+        };
+        let edge = (outer.guard.id, awaited.guard.id);
+        outer
+            .run(async {
+                let Role::Wait(waiting) = join(&flights, &2, 0) else {
+                    panic!("key 2 is under way")
+                };
+                let entered = waiting.enter().expect("no cycle");
+                assert!(waits().contains(&edge));
+                drop(entered);
+                assert!(!waits().contains(&edge));
+            })
+            .await;
+        drop((outer, awaited));
     }
 }

@@ -2,7 +2,8 @@
 //! shared value's `Drop`, a key's `Debug` in a log line. A batch of
 //! retirements (`invalidate_all`, `shutdown`, a reaper pass, the cache's drop)
 //! retires every entry of every shard all the same and then resumes the first
-//! panic; a close's accounting is never cut short by a log line.
+//! panic (a reaper pass logs it and goes on); a close's accounting is never cut
+//! short by a log line.
 //!
 //! Each test runs its cache on a current-thread runtime on its own thread, and
 //! marks what panics per value, so the tests run side by side.
@@ -222,4 +223,84 @@ fn a_key_whose_debug_panics_in_a_close_log_line_leaves_nothing_draining() {
     let output = capture.output();
     assert!(output.contains("<the key's Debug panicked>"), "{output}");
     assert!(output.contains("closing the entry panicked"), "{output}");
+}
+
+/// A reaper pass has no caller to resume a panic to: a shared value's `Drop`
+/// (or a key's) that panics as the reaper retires an expired entry is logged,
+/// and the reaper goes on. Entries that expire later are retired (and owned
+/// ones closed) with no traffic at all; before, the panic ended the reaper and
+/// nothing expired was retired or closed again until the next lookup.
+#[test]
+fn a_panic_in_a_reaper_pass_is_logged_and_the_reaper_goes_on() {
+    let capture = capture::Capture::start();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let shared = ClientCache::<u32, Shared<Value>>::builder()
+        .time_to_live(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let closed = Arc::new(AtomicUsize::new(0));
+    let armed = Arc::new(AtomicBool::new(false));
+    let owned_cache = ClientCache::<Key, Owned<Resource>>::builder()
+        .time_to_live(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let rt = paused_runtime();
+    rt.block_on(async {
+        let value = |panics| {
+            Shared::new(Value {
+                panics,
+                dropped: Arc::clone(&dropped),
+            })
+        };
+        let key = |id, drop_panics: Option<&Arc<AtomicBool>>| Key {
+            id,
+            drop_panics: drop_panics.cloned(),
+            debug_panics: false,
+        };
+        drop(shared.insert(1, value(true)).unwrap());
+        drop(owned_cache.insert(key(1, Some(&armed)), owned(&closed, false)).unwrap());
+        // The next drop of key 1 panics: the cache's, when the reaper retires it.
+        armed.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(shared.insert(2, value(false)).unwrap());
+        drop(owned_cache.insert(key(2, None), owned(&closed, false)).unwrap());
+        // Entry 1 expires at 100 ms (its reaper pass panics), entry 2 at 150 ms;
+        // nothing looks either cache up after this.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    });
+    assert!(!armed.load(Ordering::SeqCst), "the key's Drop did panic");
+    assert_eq!((shared.len(), dropped.load(Ordering::SeqCst)), (0, 2));
+    assert_eq!((owned_cache.len(), closed.load(Ordering::SeqCst)), (0, 2));
+    let stats = owned_cache.stats();
+    assert_eq!((stats.evictions.expired, stats.closes, stats.draining), (2, 2, 0));
+    let output = capture.output();
+    assert_eq!(
+        output.matches("panicked as the reaper let go of an expired entry").count(),
+        2,
+        "one error per pass that panicked, in each cache: {output}"
+    );
+}
+
+/// An insert that displaces an entry (here: replaces it) whose value's `Drop`
+/// panics: the panic goes on through `insert`, after the new entry is in.
+#[test]
+fn an_insert_whose_displaced_value_panics_in_drop_leaves_the_new_entry_in() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let cache = ClientCache::<u32, Shared<Value>>::builder().build().unwrap();
+    let rt = paused_runtime();
+    rt.block_on(async {
+        let value = |panics| {
+            Shared::new(Value {
+                panics,
+                dropped: Arc::clone(&dropped),
+            })
+        };
+        drop(cache.insert(1, value(true)).unwrap());
+        let replaced = catch_unwind(AssertUnwindSafe(|| cache.insert(1, value(false))));
+        let message = message(replaced.unwrap_err());
+        assert!(message.contains("this value's Drop panics"), "{message}");
+        let now = cache.get(&1).expect("the new entry is in");
+        assert!(!now.panics);
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the displaced value, once");
 }

@@ -389,3 +389,141 @@ async fn a_wait_through_a_spawned_task_is_not_detected() {
     });
     assert_eq!(outer.await.unwrap().as_str(), "outer");
 }
+
+/// `init` of `mine` waits (after `ready`) for `other`; whether that inner call
+/// was refused as waiting for itself is counted in `refused`, and `init`
+/// succeeds either way (its cycle broken where it was refused).
+async fn get_mine_asking_for(
+    cache: &Clients,
+    mine: &'static str,
+    other: (&Clients, &'static str),
+    ready: &Barrier,
+    refused: &AtomicUsize,
+) -> String {
+    let (other_cache, other_key) = other;
+    let made = cache
+        .get_or_try_insert_with(mine, || async move {
+            // Every flight of the cycle is led before any of them waits.
+            ready.wait().await;
+            let inner = get_or_make(other_cache, other_key, "from inside").await;
+            if refused_as_waiting_for_itself(&inner) {
+                refused.fetch_add(1, Ordering::SeqCst);
+            } else {
+                inner.unwrap();
+            }
+            Ok::<_, InitFailed>(Shared::new(mine.to_owned()))
+        })
+        .await;
+    made.unwrap().as_str().to_owned()
+}
+
+/// A cycle of two keys whose flights are led by two tasks: the `init` of "a"
+/// (task 1) waits for "b", whose `init` (task 2) waits for "a". Neither task
+/// runs the other's `init`, yet the second wait would close the cycle: it is
+/// refused, and both calls end.
+#[tokio::test(start_paused = true)]
+async fn a_cycle_of_inits_across_two_tasks_is_refused_not_stuck() {
+    let cache = Clients::builder().build().unwrap();
+    let ready = Arc::new(Barrier::new(2));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let spawn = |mine: &'static str, other: &'static str| {
+        let (cache, ready, refused) = (cache.clone(), Arc::clone(&ready), Arc::clone(&refused));
+        tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&cache, other), &ready, &refused).await })
+    };
+    let (a, b) = (spawn("a", "b"), spawn("b", "a"));
+    let (a, b) = within_a_minute(async { (a.await.unwrap(), b.await.unwrap()) }).await;
+    assert_eq!((a.as_str(), b.as_str()), ("a", "b"));
+    assert_eq!(
+        refused.load(Ordering::SeqCst),
+        1,
+        "the wait that closed the cycle, only"
+    );
+    assert_eq!(cache.len(), 2);
+}
+
+/// The same cycle in one task, its two calls polled side by side (`join!`):
+/// each runs inside its own `init` only, and the cycle is still found.
+#[tokio::test(start_paused = true)]
+async fn a_cycle_of_inits_polled_side_by_side_in_one_task_is_refused() {
+    let cache = Clients::builder().build().unwrap();
+    let ready = Barrier::new(2);
+    let refused = AtomicUsize::new(0);
+    let both = async {
+        tokio::join!(
+            get_mine_asking_for(&cache, "a", (&cache, "b"), &ready, &refused),
+            get_mine_asking_for(&cache, "b", (&cache, "a"), &ready, &refused),
+        )
+    };
+    let (a, b) = within_a_minute(both).await;
+    assert_eq!((a.as_str(), b.as_str()), ("a", "b"));
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+}
+
+/// A cycle of three flights in two caches, led by three tasks: "a" (cache
+/// one) waits for "b" (cache two), which waits for "c" (cache one), which
+/// waits for "a". One wait is refused; the other two are served.
+#[tokio::test(start_paused = true)]
+async fn a_cycle_through_two_caches_and_three_tasks_is_refused_once() {
+    let (one, two) = (Clients::builder().build().unwrap(), Clients::builder().build().unwrap());
+    let ready = Arc::new(Barrier::new(3));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let spawn = |(cache, mine): (&Clients, &'static str), (other, other_key): (&Clients, &'static str)| {
+        let (cache, other) = (cache.clone(), other.clone());
+        let (ready, refused) = (Arc::clone(&ready), Arc::clone(&refused));
+        tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&other, other_key), &ready, &refused).await })
+    };
+    let tasks = [
+        spawn((&one, "a"), (&two, "b")),
+        spawn((&two, "b"), (&one, "c")),
+        spawn((&one, "c"), (&one, "a")),
+    ];
+    let made = within_a_minute(async {
+        let mut made = Vec::new();
+        for task in tasks {
+            made.push(task.await.unwrap());
+        }
+        made
+    })
+    .await;
+    assert_eq!(made, ["a", "b", "c"]);
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert_eq!((one.len(), two.len()), (2, 1));
+}
+
+/// No cycle, no refusal: a chain of `init`s in three tasks ("a" waits for "b",
+/// which waits for "c", whose `init` waits for nothing) is served in order,
+/// and a second call of "c" from inside another `init` afterwards is served too.
+#[tokio::test(start_paused = true)]
+async fn a_chain_of_inits_across_tasks_is_not_refused() {
+    let cache = Clients::builder().build().unwrap();
+    let ready = Arc::new(Barrier::new(3));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let chain = |mine: &'static str, other: &'static str| {
+        let (cache, ready, refused) = (cache.clone(), Arc::clone(&ready), Arc::clone(&refused));
+        tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&cache, other), &ready, &refused).await })
+    };
+    let (a, b) = (chain("a", "b"), chain("b", "c"));
+    let last = {
+        let (cache, ready) = (cache.clone(), Arc::clone(&ready));
+        tokio::spawn(async move {
+            cache
+                .get_or_try_insert_with("c", || async move {
+                    ready.wait().await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    Ok::<_, InitFailed>(Shared::new("c".to_owned()))
+                })
+                .await
+                .unwrap()
+                .as_str()
+                .to_owned()
+        })
+    };
+    let made = within_a_minute(async { [a.await.unwrap(), b.await.unwrap(), last.await.unwrap()] }).await;
+    assert_eq!(made, ["a", "b", "c"]);
+    assert_eq!(refused.load(Ordering::SeqCst), 0, "a chain is not a cycle");
+    let again = cache.get_or_try_insert_with("d", || async {
+        get_or_make(&cache, "c", "unused").await.unwrap();
+        Ok::<_, InitFailed>(Shared::new("d".to_owned()))
+    });
+    assert_eq!(within_a_minute(again).await.unwrap().as_str(), "d");
+}
