@@ -58,7 +58,7 @@ use tenure::redis::{RedisClients, RedisConfig, deadpool_redis::redis::AsyncComma
 use tenure::test_util::{
     CountingServer, RedisServer,
     http_server::stream_bytes,
-    redis_server::{INSTALL_HINT, redis_server_available},
+    redis_server::{missing_server_hint, redis_server_available},
 };
 use tenure::{ClientCache, Shared};
 
@@ -171,8 +171,9 @@ async fn main() -> ExitCode {
     let redis_available = redis_server_available();
     if !settings.skip_redis && !redis_available {
         eprintln!(
-            "incident: the Redis half cannot run: {INSTALL_HINT}. \
-             The HTTP half runs now; the exit status will be 1 (use --skip-redis to run without Redis)."
+            "incident: the Redis half cannot run: {}. \
+             The HTTP half runs now; the exit status will be 1 (use --skip-redis to run without Redis).",
+            missing_server_hint()
         );
     }
     introduce(&settings);
@@ -943,7 +944,8 @@ fn summarize(closing: &HttpRun, tenure: &TenureRun, redis: &RedisOutcome) -> Exi
         RedisOutcome::Missing => {
             let _ = writeln!(
                 verdict,
-                "Redis: NOT RUN: {INSTALL_HINT}. Pass --skip-redis to run without it."
+                "Redis: NOT RUN: {}. Pass --skip-redis to run without it.",
+                missing_server_hint()
             );
             false
         }

@@ -26,7 +26,7 @@ pub use file::{Field, Kind, Settings, Value, duration};
 mod file {
     use std::{fmt, time::Duration};
 
-    use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
+    use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
 
     use super::is_plain_identifier;
 
@@ -390,15 +390,10 @@ mod file {
     /// A duration as text (`"250ms"`, `"10s"`, `"5m"`, `"1h"`), read as every tenure
     /// adapter reads it; the error names the setting, never the text.
     pub fn duration<E: de::Error>(name: &str, text: &str) -> Result<Duration, E> {
-        use serde::de::IntoDeserializer as _;
-        let deserializer: de::value::StrDeserializer<'_, de::value::Error> = text.into_deserializer();
-        crate::duration_text::DurationText::deserialize(deserializer)
-            .map(|d| d.0)
-            .map_err(|_| {
-                E::custom(format_args!(
-                    "`{name}`: invalid duration: write a whole number and a unit (ms, s, m or h), as in \"10s\" \
-             (the value is not shown)"
-                ))
-            })
+        crate::duration_text::parse(text).map_err(|why| {
+            E::custom(format_args!(
+                "`{name}`: invalid duration: {why} (the value is not shown)"
+            ))
+        })
     }
 }

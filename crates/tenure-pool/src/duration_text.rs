@@ -21,28 +21,35 @@ impl fmt::Debug for DurationText {
 impl<'de> Deserialize<'de> for DurationText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse(&text).map(DurationText).ok_or_else(|| {
-            de::Error::custom(format_args!(
-                "invalid duration {text:?}: write a whole number and a unit (ms, s, m or h), as in \"10s\""
-            ))
-        })
+        parse(&text)
+            .map(DurationText)
+            .map_err(|why| de::Error::custom(format_args!("invalid duration {text:?}: {why}")))
     }
 }
 
-/// `250ms`, `10s`, `5m`, `1h` (spaces around the unit allowed); `None` for
-/// anything else, or a duration that overflows.
-fn parse(text: &str) -> Option<Duration> {
+/// What is wrong with a duration's text, for an error message.
+pub(crate) const MALFORMED: &str = "write a whole number and a unit (ms, s, m or h), as in \"10s\"";
+/// A whole number and a unit whose duration does not fit.
+pub(crate) const TOO_LARGE: &str = "the number is too large for a duration";
+
+/// `250ms`, `10s`, `5m`, `1h` (spaces around the unit allowed); else why not
+/// ([`MALFORMED`], or [`TOO_LARGE`] for a duration that overflows).
+pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or(MALFORMED)?;
     let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(n)),
-        "s" => Some(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        _ => None,
+    if number.is_empty() {
+        return Err(MALFORMED);
     }
+    let per_unit: u64 = match unit.trim() {
+        "ms" => return number.parse().map(Duration::from_millis).map_err(|_| TOO_LARGE),
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(MALFORMED),
+    };
+    let n: u64 = number.parse().map_err(|_| TOO_LARGE)?;
+    n.checked_mul(per_unit).map(Duration::from_secs).ok_or(TOO_LARGE)
 }
 
 #[cfg(test)]
@@ -51,12 +58,20 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse("5 m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse("1h"), Some(Duration::from_secs(3600)));
-        for bad in ["", "10", "s", "1.5s", "-1s", "10d", "99999999999999999999s"] {
-            assert_eq!(parse(bad), None, "{bad}");
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse("5 m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "10", "s", "1.5s", "-1s", "10d", "+1s", "99999999999999999999"] {
+            assert_eq!(parse(bad), Err(MALFORMED), "{bad}");
+        }
+        for too_large in [
+            "99999999999999999999s",
+            "18446744073709551616ms",
+            "18446744073709551615h",
+            "307445734561825861m",
+        ] {
+            assert_eq!(parse(too_large), Err(TOO_LARGE), "{too_large}");
         }
     }
 }

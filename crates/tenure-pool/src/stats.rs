@@ -139,10 +139,14 @@ pub struct CacheStats {
     /// insert whose key's `Eq` panicked once the cache held the entry (the
     /// entry is dropped as the panic unwinds, so an owned one is closed; see
     /// [`ClientCache::insert`](crate::ClientCache::insert)). Every owned entry
-    /// handed to the cache is inserted, discarded after a refresh, or refused,
+    /// the cache takes is inserted, discarded after a refresh, or refused,
     /// so once nothing drains, `closes + closes_abandoned + close_panics`
     /// equals `inserts + refreshes_discarded + inserts_refused` (for a cache of
-    /// owned entries).
+    /// owned entries). An entry handed to `insert` that the cache does not take
+    /// is in none of these counters: one refused with `NoRuntime` (a
+    /// runtime-scoped cache used outside a runtime), or whose key's `Hash` or
+    /// `Clone` panicked first; it is dropped unclosed, as an `Owned` no cache
+    /// holds is.
     pub inserts_refused: u64,
     /// Calls of the eviction listener that panicked. The panic was caught and
     /// logged; the entry was retired all the same.

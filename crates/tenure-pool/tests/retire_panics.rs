@@ -275,7 +275,9 @@ fn a_panic_in_a_reaper_pass_is_logged_and_the_reaper_goes_on() {
     assert_eq!((stats.evictions.expired, stats.closes, stats.draining), (2, 2, 0));
     let output = capture.output();
     assert_eq!(
-        output.matches("panicked as the reaper let go of an expired entry").count(),
+        output
+            .matches("panicked as the reaper let go of an expired entry")
+            .count(),
         2,
         "one error per pass that panicked, in each cache: {output}"
     );

@@ -99,9 +99,10 @@ impl RedisConfigBuilder {
     }
 
     /// Authenticates to the server (for sentinel, to the master) as `username`,
-    /// overriding the URL's. Sent only together with a password: the `redis`
-    /// crate authenticates only when one is set, so without a password the
-    /// connections are the server's default user.
+    /// overriding the URL's; an empty one means the server's default user (no
+    /// username), as an empty username in a URL does. Sent only together with a
+    /// password: the `redis` crate authenticates only when one is set, so
+    /// without a password the connections are the server's default user.
     pub fn username(mut self, username: impl Into<String>) -> Self {
         self.username = Some(username.into());
         self
@@ -114,7 +115,8 @@ impl RedisConfigBuilder {
         self
     }
 
-    /// Authenticates to the sentinels themselves as `username` (sentinel only).
+    /// Authenticates to the sentinels themselves as `username` (sentinel only);
+    /// an empty one means no username, as for [`username`](Self::username).
     /// Sent only together with a
     /// [`sentinel_password`](Self::sentinel_password): without one, the
     /// sentinels are asked as their default user and this name is not sent.
@@ -205,7 +207,9 @@ impl RedisConfigBuilder {
             config.root_certificates.extend(root.check(index)?);
         }
         if let Some(username) = self.username {
-            config.username = Some(username);
+            // Empty: the server's default user, as an empty username in a URL
+            // (`redis://:pw@host`) reads; sending `AUTH "" pw` would fail.
+            config.username = Some(username).filter(|name| !name.is_empty());
         }
         if let Some(password) = self.password {
             config.password = Some(password);
@@ -215,7 +219,7 @@ impl RedisConfigBuilder {
                 return Err(Error::sentinel_credentials_without_sentinel(config.topology));
             }
             if let Some(username) = self.sentinel_username {
-                config.sentinel_username = Some(username);
+                config.sentinel_username = Some(username).filter(|name| !name.is_empty());
             }
             if let Some(password) = self.sentinel_password {
                 config.sentinel_password = Some(password);

@@ -87,6 +87,8 @@ struct SharedPools {
     inserts: AtomicU64,
     explicit: AtomicU64,
     replaced: AtomicU64,
+    /// Panics of the eviction listener, caught (as every tenure cache catches them).
+    listener_panics: AtomicU64,
     /// Set by shutdown, read under the map's write lock by `insert_shared`.
     shut_down: AtomicBool,
     /// The caller's eviction listener, told of every handed-in pool removed.
@@ -163,10 +165,23 @@ impl SharedPools {
         }
     }
 
-    /// Tells the listener, outside the map's lock, as the owned pools' cache does.
+    /// Tells the listener, outside the map's lock, as the owned pools' cache
+    /// does: a panic in the listener is caught, logged and counted
+    /// (`listener_panics`), and the pool is forgotten all the same.
     fn notify(&self, config: &RedisConfig, pool: HandedIn, cause: RemovalCause) {
         if let Some(listener) = &self.listener {
-            listener.notify(config, &pool.handle(config), cause);
+            let handle = pool.handle(config);
+            let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                listener.notify(config, &handle, cause);
+            }));
+            if told.is_err() {
+                self.listener_panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    config = %config,
+                    ?cause,
+                    "the eviction listener panicked; the handed-in pool is forgotten all the same"
+                );
+            }
         }
     }
 
@@ -176,6 +191,7 @@ impl SharedPools {
         stats.inserts = self.inserts.load(Ordering::Relaxed);
         stats.evictions.explicit = self.explicit.load(Ordering::Relaxed);
         stats.evictions.replaced = self.replaced.load(Ordering::Relaxed);
+        stats.listener_panics = self.listener_panics.load(Ordering::Relaxed);
         stats
     }
 }
@@ -342,6 +358,7 @@ impl RedisClients {
         stats.inserts += shared.inserts;
         stats.evictions.explicit += shared.evictions.explicit;
         stats.evictions.replaced += shared.evictions.replaced;
+        stats.listener_panics += shared.listener_panics;
         stats
     }
 
@@ -352,7 +369,8 @@ impl RedisClients {
     }
 
     /// Counters of the handed-in pools: hits, inserts, removals (`explicit` by
-    /// invalidation or shutdown, `replaced` by a later `insert_shared`). Handed-in
+    /// invalidation or shutdown, `replaced` by a later `insert_shared`), and
+    /// the eviction listener's caught panics (`listener_panics`). Handed-in
     /// pools are pinned, so capacity, expiry and idle evictions and `closes` are
     /// always 0.
     pub fn shared_stats(&self) -> CacheStats {

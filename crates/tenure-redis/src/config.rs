@@ -622,6 +622,67 @@ mod tests {
     }
 
     #[test]
+    fn a_path_names_its_database_or_service_as_written() {
+        for url in [
+            "redis://h/5/..",
+            "redis://h/5/../3",
+            "redis://h/./7",
+            "redis://h/%2e/7",
+            "redis://h/+1",
+            "redis://h//1",
+            "redis://h/1/2",
+            "redis+sentinel://s1/mymaster/2/../1",
+            "redis+sentinel://s1/mymaster/%2E%2e",
+            "redis+sentinel://s1/mymaster/../other",
+        ] {
+            assert_eq!(
+                kind(RedisConfig::from_url(url)),
+                Some(ErrorKind::InvalidDatabase),
+                "{url}"
+            );
+        }
+        for url in [
+            "redis+sentinel://s1/%2E%2E",
+            "redis+sentinel://s1/%2e",
+            "redis+sentinel://s1/./mymaster",
+        ] {
+            assert_eq!(
+                kind(RedisConfig::from_url(url)),
+                Some(ErrorKind::InvalidServiceName),
+                "{url}"
+            );
+        }
+        for (url, db) in [
+            ("redis://h", 0),
+            ("redis://h/", 0),
+            ("redis://h/1/", 1),
+            ("redis://h/12?protocol=resp3", 12),
+        ] {
+            assert_eq!(RedisConfig::from_url(url).unwrap().database(), db, "{url}");
+        }
+        let sentinel = RedisConfig::from_url("redis+sentinel://s1/my.master/3").unwrap();
+        assert_eq!((sentinel.service_name(), sentinel.database()), (Some("my.master"), 3));
+    }
+
+    #[test]
+    fn an_empty_username_is_the_default_user_as_in_a_url() {
+        let from_url = RedisConfig::from_url("redis://:pw@h/0").unwrap();
+        assert_eq!(from_url.username(), None);
+        let set = |url: &str| RedisConfig::builder(url).username("").password("pw").build().unwrap();
+        for url in ["redis://h/0", "redis://alice:other@h/0"] {
+            let built = set(url);
+            assert_eq!(built.username(), None, "{url}");
+            assert_eq!(built, from_url, "{url}");
+        }
+        let sentinel = RedisConfig::builder("redis+sentinel://s1/mymaster")
+            .sentinel_username("")
+            .sentinel_password("pw")
+            .build()
+            .unwrap();
+        assert_eq!(sentinel.sentinel_username(), None);
+    }
+
+    #[test]
     fn defaults_port_and_database() {
         let c = RedisConfig::from_url("redis://localhost").unwrap();
         assert_eq!(c.addr(), "localhost:6379");

@@ -227,6 +227,17 @@ fn parse_sentinel_url(input: &str) -> Result<RedisConfig, Error> {
             .map_err(|error| error.in_node(Topology::Sentinel, index))?;
         nodes.push(node);
     }
+    // `.` and `..` segments (written or percent-encoded) would be resolved by
+    // the URL parser into another service or database than the text shows.
+    for (index, segment) in path_of(tail).split('/').filter(|s| !s.is_empty()).enumerate() {
+        if is_dot_segment(segment) {
+            return Err(if index == 0 {
+                Error::invalid_service_name()
+            } else {
+                Error::invalid_database()
+            });
+        }
+    }
     // The path, query and fragment, parsed by the URL parser behind a placeholder host.
     let tail = Url::parse(&format!("redis://sentinel{tail}")).map_err(Error::invalid_url)?;
     if tail.fragment().is_some() {
@@ -335,9 +346,15 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     if url.fragment().is_some() {
         return Err(Error::unsupported_fragment());
     }
-    let database = match url.path().trim_matches('/') {
-        "" => 0,
-        path => parse_database(path)?,
+    // The path as written: the URL parser resolves `.` and `..` segments
+    // (`/5/..` would read as database 0).
+    let path = input.split_once("://").map_or("", |(_, rest)| {
+        let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        path_of(&rest[start..])
+    });
+    let database = match path.strip_prefix('/').map(|db| db.strip_suffix('/').unwrap_or(db)) {
+        None | Some("") => 0,
+        Some(db) => parse_database(db)?,
     };
     let protocol = parse_query(&url)?;
     let username = match url.username() {
@@ -360,11 +377,24 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     })
 }
 
+/// A database index: digits only (no sign), within `i64`.
 fn parse_database(text: &str) -> Result<i64, Error> {
-    match text.parse::<i64>() {
-        Ok(db) if db >= 0 => Ok(db),
-        _ => Err(Error::invalid_database()),
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid_database());
     }
+    text.parse::<i64>().map_err(|_| Error::invalid_database())
+}
+
+/// The path of a URL's tail as written (`/service/1?protocol=resp3#x`: up to
+/// the query or fragment).
+fn path_of(tail: &str) -> &str {
+    &tail[..tail.find(['?', '#']).unwrap_or(tail.len())]
+}
+
+/// `.` or `..`, written or percent-encoded (`%2e`, `%2E%2e`, ...).
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
 }
 
 /// The `protocol` query parameter, the only one understood; given at most once

@@ -106,3 +106,42 @@ async fn the_listener_hears_of_owned_and_handed_in_pools() {
     assert_eq!(stats.evictions.explicit, 5, "{stats:?}");
     assert!(!mine.is_closed());
 }
+
+/// A listener that panics, for handed-in pools as for owned ones: the panic is
+/// caught and counted (`listener_panics`), never escapes `insert_shared`,
+/// `invalidate` or `shutdown`, and `shutdown` still closes the owned pools.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_listener_is_caught_and_counted_for_every_pool() {
+    let _watchdog = common::Watchdog::new(
+        "a_panicking_listener_is_caught_and_counted_for_every_pool",
+        common::TEST_LIMIT,
+    );
+    let server = start_server();
+    let clients = RedisClients::builder()
+        .eviction_listener(|_, _, cause| panic!("this listener panics ({cause:?}), as the test asked"))
+        .build()
+        .unwrap();
+    let db0 = config(&server);
+    let db1 = RedisConfig::builder(&server.url()).database(1).build().unwrap();
+    let db2 = RedisConfig::builder(&server.url()).database(2).build().unwrap();
+    let mine: Pool = db0.create_pool().unwrap();
+    clients.insert_shared(db0.clone(), mine.clone()).unwrap();
+    clients.insert_shared(db0.clone(), mine.clone()).unwrap(); // replaces: panics in the listener
+    clients.invalidate(&db0); // removes: panics in the listener
+    clients.insert_shared(db1.clone(), mine.clone()).unwrap();
+    let owned = clients.get(&db2).await.unwrap();
+    set_get(&owned, "owned").await.unwrap();
+    drop(owned);
+    let report = clients.shutdown().await; // forgets db1 and retires db2: both panic in the listener
+    assert!(report.is_complete(), "{report:?}");
+    let (shared, all) = (clients.shared_stats(), clients.stats());
+    assert_eq!(shared.listener_panics, 3, "{shared:?}");
+    assert_eq!(all.listener_panics, 4, "{all:?}");
+    assert_eq!(
+        (all.closes, clients.len()),
+        (1, 0),
+        "the owned pool was closed: {all:?}"
+    );
+    assert!(clients.get(&db2).await.is_err(), "nothing is served after shutdown");
+    assert!(!mine.is_closed(), "a handed-in pool is never closed");
+}

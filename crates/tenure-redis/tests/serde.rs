@@ -124,6 +124,10 @@ fn bad_files_are_errors_that_never_show_the_password() {
             "`connect_timeout`: invalid duration: write a whole number and a unit",
         ),
         (
+            r#"{"url": "redis://u:s3cret@h/0", "connect_timeout": "18446744073709551616s"}"#,
+            "`connect_timeout`: invalid duration: the number is too large for a duration",
+        ),
+        (
             r#"{"url": "redis://u:s3cret@h/0", "wait_timeout": 250}"#,
             "expected a string",
         ),

@@ -71,6 +71,19 @@ pub const INSTALL_HINT: &str = "redis-server is not installed: install it with \
      `apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS), \
      or set REDIS_SERVER_BIN to its path";
 
+/// Why no `redis-server` runs, for a message: [`INSTALL_HINT`], or, when
+/// `REDIS_SERVER_BIN` is set, that the binary it names does not run.
+pub fn missing_server_hint() -> String {
+    match std::env::var_os("REDIS_SERVER_BIN") {
+        Some(path) => format!(
+            "REDIS_SERVER_BIN={} does not run (`--version` failed): set it to a redis-server \
+             binary, or unset it to use redis-server from PATH",
+            path.to_string_lossy()
+        ),
+        None => INSTALL_HINT.to_owned(),
+    }
+}
+
 /// The `CLIENT SETNAME` of the harness's admin connections, which
 /// [`RedisServer::client_count`] does not count.
 pub const ADMIN_CLIENT_NAME: &str = "tenure-test-admin";
@@ -267,7 +280,7 @@ impl RedisServer {
     /// [`RedisServer::start_mode`], with `extra_args` on the command line.
     fn start_mode_with(tls: bool, mode: Mode, extra_args: &[&str]) -> io::Result<Self> {
         let Some(version) = server_version() else {
-            return Err(io::Error::new(io::ErrorKind::NotFound, INSTALL_HINT));
+            return Err(io::Error::new(io::ErrorKind::NotFound, missing_server_hint()));
         };
         let keep_title = redis_orphans::has_set_proc_title(&version);
         // What dead test processes left behind: their servers and directories.
@@ -642,7 +655,7 @@ impl RedisServer {
             .spawn()
             .map_err(|e| {
                 if e.kind() == io::ErrorKind::NotFound {
-                    io::Error::new(io::ErrorKind::NotFound, INSTALL_HINT)
+                    io::Error::new(io::ErrorKind::NotFound, missing_server_hint())
                 } else {
                     e
                 }
