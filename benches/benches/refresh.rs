@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tenure_redis::{RedisClients, RedisConfig, deadpool_redis::redis::AsyncCommands};
 use tenure_test_support::{
     RedisServer,
-    redis_server::{INSTALL_HINT, redis_server_available},
+    redis_server::{missing_server_hint, redis_server_available},
 };
 
 const TTL: Duration = Duration::from_millis(100);
@@ -63,7 +63,7 @@ async fn run(clients: &RedisClients, config: &RedisConfig) -> (Vec<Duration>, u6
 
 fn main() {
     if !redis_server_available() {
-        eprintln!("the refresh benchmark needs redis-server: {INSTALL_HINT}");
+        eprintln!("the refresh benchmark needs redis-server: {}", missing_server_hint());
         std::process::exit(1);
     }
     let server = RedisServer::start().expect("a private redis-server");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tenure_test_support::{
     RedisServer,
-    redis_server::{INSTALL_HINT, redis_server_available},
+    redis_server::{INSTALL_HINT, missing_server_hint, redis_server_available},
 };
 
 const SETTLE: Duration = Duration::from_secs(5);
@@ -17,7 +17,7 @@ fn start() -> RedisServer {
 
 #[test]
 fn redis_server_is_installed() {
-    assert!(redis_server_available(), "{INSTALL_HINT}");
+    assert!(redis_server_available(), "{}", missing_server_hint());
     assert!(INSTALL_HINT.contains("apt-get install redis-server"));
 }
 
@@ -101,6 +101,8 @@ fn command_errors_are_reported() {
 }
 
 /// Set in the child process of `a_missing_redis_server_fails_with_the_install_hint`.
+/// The child's `REDIS_SERVER_BIN` names a binary that does not exist: the error
+/// names the variable and says how to install the server.
 const CHILD_ENV: &str = "TENURE_REDIS_MISSING_SERVER_CHILD";
 
 #[test]
@@ -111,6 +113,11 @@ fn a_missing_redis_server_fails_with_the_install_hint() {
         let err = RedisServer::start().unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
         assert!(err.to_string().contains("apt-get install redis-server"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("REDIS_SERVER_BIN=/nonexistent/redis-server does not run"),
+            "{err}"
+        );
         return;
     }
     // Parent: re-run this very test with the binary missing (the environment of

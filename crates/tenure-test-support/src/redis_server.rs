@@ -76,8 +76,9 @@ pub const INSTALL_HINT: &str = "redis-server is not installed: install it with \
 pub fn missing_server_hint() -> String {
     match std::env::var_os("REDIS_SERVER_BIN") {
         Some(path) => format!(
-            "REDIS_SERVER_BIN={} does not run (`--version` failed): set it to a redis-server \
-             binary, or unset it to use redis-server from PATH",
+            "REDIS_SERVER_BIN={} does not run (`--version` failed): point it at a redis-server \
+             binary, or unset it to use redis-server from PATH (install one with \
+             `apt-get install redis-server` (Debian/Ubuntu) or `brew install redis` (macOS))",
             path.to_string_lossy()
         ),
         None => INSTALL_HINT.to_owned(),
