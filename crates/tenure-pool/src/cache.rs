@@ -1065,35 +1065,32 @@ impl<K: CacheKey, E: Entry> ClientCache<K, E> {
                     }
                     break leader;
                 }
-                Role::Wait(waiting) => {
-                    let Some(entered) = waiting.enter() else {
-                        return Err(GetError::Cache(Error::init_waits_for_itself()));
-                    };
-                    match single_flight::wait(entered).await {
-                        // The leader inserted its entry, then published; in between
-                        // the entry may have been retired (`invalidate`, an eviction,
-                        // expiry), even before this call began. So a waiter takes
-                        // what the cache holds now, never the published handle: if
-                        // the key is gone, it looks again and leads a new flight.
-                        // The flight was unregistered before it was published, so
-                        // the next `join` does not find it.
-                        Some(Outcome::Ready) => {
-                            let here = self.inner.scope().map_err(GetError::Cache)?;
-                            if let Some(handle) = self.inner.lookup_uncounted(&key, here.tag()) {
-                                return Ok(handle);
-                            }
+                Role::Wait(waiting) => match single_flight::wait(waiting).await {
+                    // The leader inserted its entry, then published; in between
+                    // the entry may have been retired (`invalidate`, an eviction,
+                    // expiry), even before this call began. So a waiter takes
+                    // what the cache holds now, never the published handle: if
+                    // the key is gone, it looks again and leads a new flight.
+                    // The flight was unregistered before it was published, so
+                    // the next `join` does not find it.
+                    Some(Outcome::Ready) => {
+                        let here = self.inner.scope().map_err(GetError::Cache)?;
+                        if let Some(handle) = self.inner.lookup_uncounted(&key, here.tag()) {
+                            return Ok(handle);
                         }
-                        Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
-                        Some(Outcome::InitFailed(error)) => {
-                            if let Ok(error) = error.downcast::<Err>() {
-                                return Err(GetError::Init(error));
-                            }
-                            // The leader's error type differs from ours: run our own init.
-                        }
-                        // The leader was cancelled: look again, and lead if nobody else does.
-                        None => {}
                     }
-                }
+                    // The cache refused the leader's entry, or this wait
+                    // (it would wait for an `init` that waits for this call).
+                    Some(Outcome::Refused(error)) => return Err(GetError::Cache(error)),
+                    Some(Outcome::InitFailed(error)) => {
+                        if let Ok(error) = error.downcast::<Err>() {
+                            return Err(GetError::Init(error));
+                        }
+                        // The leader's error type differs from ours: run our own init.
+                    }
+                    // The leader was cancelled: look again, and lead if nobody else does.
+                    None => {}
+                },
             }
         };
         let span = tracing::debug_span!("tenure.init", cache = %self.inner.settings.name, key = ?LogKey(&key));

@@ -28,9 +28,9 @@ impl<'de> Deserialize<'de> for DurationText {
 }
 
 /// What is wrong with a duration's text, for an error message.
-pub(crate) const MALFORMED: &str = "write a whole number and a unit (ms, s, m or h), as in \"10s\"";
+const MALFORMED: &str = "write a whole number and a unit (ms, s, m or h), as in \"10s\"";
 /// A whole number and a unit whose duration does not fit.
-pub(crate) const TOO_LARGE: &str = "the number is too large for a duration";
+const TOO_LARGE: &str = "the number is too large for a duration";
 
 /// `250ms`, `10s`, `5m`, `1h` (spaces around the unit allowed); else why not
 /// ([`MALFORMED`], or [`TOO_LARGE`] for a duration that overflows).
@@ -38,18 +38,16 @@ pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or(MALFORMED)?;
     let (number, unit) = text.split_at(split);
-    if number.is_empty() {
-        return Err(MALFORMED);
-    }
-    let per_unit: u64 = match unit.trim() {
-        "ms" => return number.parse().map(Duration::from_millis).map_err(|_| TOO_LARGE),
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
+    let (per_unit, of): (u64, fn(u64) -> Duration) = match unit.trim() {
+        _ if number.is_empty() => return Err(MALFORMED),
+        "ms" => (1, Duration::from_millis),
+        "s" => (1, Duration::from_secs),
+        "m" => (60, Duration::from_secs),
+        "h" => (3600, Duration::from_secs),
         _ => return Err(MALFORMED),
     };
     let n: u64 = number.parse().map_err(|_| TOO_LARGE)?;
-    n.checked_mul(per_unit).map(Duration::from_secs).ok_or(TOO_LARGE)
+    n.checked_mul(per_unit).map(of).ok_or(TOO_LARGE)
 }
 
 #[cfg(test)]

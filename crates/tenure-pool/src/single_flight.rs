@@ -15,7 +15,7 @@
 //! of its own adds to it). A call made inside such an `init` that is about to
 //! wait for a flight registers an edge of the process's wait-for graph from
 //! each flight in its list to the one it waits for, for as long as it waits
-//! ([`Waiting::enter`]). If the flight it would wait for already reaches one of
+//! (`Edges::enter`). If the flight it would wait for already reaches one of
 //! its own flights through the graph (its own key; or a cycle of keys, in one
 //! task, in futures polled side by side, across tasks or across caches), the
 //! wait would never end: the call is refused instead. Only waits made by calls
@@ -104,44 +104,29 @@ fn reaches(edges: &[(u64, u64)], from: u64, goal: &[u64]) -> bool {
     false
 }
 
-impl Waiting {
-    /// Registers this wait in the wait-for graph (see the module docs), or
-    /// returns `None` if the flight reaches, through the graph, a flight whose
-    /// `init` this call runs inside: waiting would wait for itself.
-    pub(crate) fn enter(self) -> Option<Entered> {
-        let leading = LEADING.try_with(Clone::clone).unwrap_or_default();
-        if leading.is_empty() {
-            // Not inside an `init`: nothing waits for this call.
-            return Some(Entered {
-                flight: self.0,
-                edges: Edges::default(),
-            });
-        }
-        let mut edges = waits();
-        if reaches(&edges, self.0.id, &leading) {
-            return None;
-        }
-        edges.extend(leading.iter().map(|&from| (from, self.0.id)));
-        drop(edges);
-        let to = self.0.id;
-        Some(Entered {
-            flight: self.0,
-            edges: Edges { from: leading, to },
-        })
-    }
-}
-
-/// A wait registered in the wait-for graph, to [`wait`] for.
-pub(crate) struct Entered {
-    flight: Flight,
-    edges: Edges,
-}
-
-/// The wait-for graph's edges of one wait, removed when it ends (or is dropped).
-#[derive(Default)]
+/// The wait-for graph's edges of one wait (none for a call outside an
+/// `init`), removed when the wait ends or is dropped.
 struct Edges {
     from: Vec<u64>,
     to: u64,
+}
+
+impl Edges {
+    /// Registers a wait for flight `to` in the wait-for graph (see the module
+    /// docs), or returns `None` if `to` reaches, through the graph, a flight
+    /// whose `init` this call runs inside: waiting would wait for itself.
+    fn enter(to: u64) -> Option<Self> {
+        let from = LEADING.try_with(Clone::clone).unwrap_or_default();
+        // Outside an `init` nothing waits for this call: it adds no edge.
+        if !from.is_empty() {
+            let mut edges = waits();
+            if reaches(&edges, to, &from) {
+                return None;
+            }
+            edges.extend(from.iter().map(|&waiting| (waiting, to)));
+        }
+        Some(Self { from, to })
+    }
 }
 
 impl Drop for Edges {
@@ -185,12 +170,13 @@ pub(crate) fn join<'a, K: Hash + Eq + Clone>(flights: &'a Flights<K>, key: &K, t
 }
 
 /// Waits for the leader; `None` if it was cancelled (the caller should retry).
-/// The wait's edges leave the wait-for graph when it ends.
-pub(crate) async fn wait(entered: Entered) -> Option<Outcome> {
-    let Entered {
-        flight: Flight { mut rx, .. },
-        edges: _edges,
-    } = entered;
+/// A wait that would wait for itself (see the module docs) is refused at once,
+/// as the cache refuses an entry: [`Outcome::Refused`]. The wait's edges leave
+/// the wait-for graph when it ends.
+pub(crate) async fn wait(Waiting(Flight { id, mut rx }): Waiting) -> Option<Outcome> {
+    let Some(_edges) = Edges::enter(id) else {
+        return Some(Outcome::Refused(Error::init_waits_for_itself()));
+    };
     let published = rx
         .wait_for(Option::is_some)
         .await
@@ -291,13 +277,11 @@ mod tests {
         let edge = (outer.guard.id, awaited.guard.id);
         outer
             .run(async {
-                let Role::Wait(waiting) = join(&flights, &2, 0) else {
-                    panic!("key 2 is under way")
-                };
-                let entered = waiting.enter().expect("no cycle");
+                let edges = Edges::enter(edge.1).expect("no cycle");
                 assert!(waits().contains(&edge));
-                drop(entered);
+                drop(edges);
                 assert!(!waits().contains(&edge));
+                assert!(Edges::enter(edge.0).is_none(), "a wait for its own flight is refused");
             })
             .await;
         drop((outer, awaited));

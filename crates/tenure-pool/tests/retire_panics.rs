@@ -50,6 +50,14 @@ struct Value {
     dropped: Arc<AtomicUsize>,
 }
 
+/// A shared value whose `Drop` adds to `dropped`, and panics if `panics`.
+fn shared(panics: bool, dropped: &Arc<AtomicUsize>) -> Shared<Value> {
+    Shared::new(Value {
+        panics,
+        dropped: Arc::clone(dropped),
+    })
+}
+
 impl Drop for Value {
     fn drop(&mut self) {
         self.dropped.fetch_add(1, Ordering::SeqCst);
@@ -129,11 +137,7 @@ fn a_shared_value_whose_drop_panics_does_not_stop_invalidate_all_or_shutdown() {
         let rt = paused_runtime();
         rt.block_on(async {
             for id in 0..ENTRIES {
-                let value = Value {
-                    panics: id == 7,
-                    dropped: Arc::clone(&dropped),
-                };
-                drop(cache.insert(id, Shared::new(value)).unwrap());
+                drop(cache.insert(id, shared(id == 7, &dropped)).unwrap());
             }
         });
         // The first element runs first: `len` is read after the call (not
@@ -234,7 +238,7 @@ fn a_key_whose_debug_panics_in_a_close_log_line_leaves_nothing_draining() {
 fn a_panic_in_a_reaper_pass_is_logged_and_the_reaper_goes_on() {
     let capture = capture::Capture::start();
     let dropped = Arc::new(AtomicUsize::new(0));
-    let shared = ClientCache::<u32, Shared<Value>>::builder()
+    let shared_cache = ClientCache::<u32, Shared<Value>>::builder()
         .time_to_live(Duration::from_millis(100))
         .build()
         .unwrap();
@@ -246,30 +250,24 @@ fn a_panic_in_a_reaper_pass_is_logged_and_the_reaper_goes_on() {
         .unwrap();
     let rt = paused_runtime();
     rt.block_on(async {
-        let value = |panics| {
-            Shared::new(Value {
-                panics,
-                dropped: Arc::clone(&dropped),
-            })
-        };
         let key = |id, drop_panics: Option<&Arc<AtomicBool>>| Key {
             id,
             drop_panics: drop_panics.cloned(),
             debug_panics: false,
         };
-        drop(shared.insert(1, value(true)).unwrap());
+        drop(shared_cache.insert(1, shared(true, &dropped)).unwrap());
         drop(owned_cache.insert(key(1, Some(&armed)), owned(&closed, false)).unwrap());
         // The next drop of key 1 panics: the cache's, when the reaper retires it.
         armed.store(true, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        drop(shared.insert(2, value(false)).unwrap());
+        drop(shared_cache.insert(2, shared(false, &dropped)).unwrap());
         drop(owned_cache.insert(key(2, None), owned(&closed, false)).unwrap());
         // Entry 1 expires at 100 ms (its reaper pass panics), entry 2 at 150 ms;
         // nothing looks either cache up after this.
         tokio::time::sleep(Duration::from_secs(5)).await;
     });
     assert!(!armed.load(Ordering::SeqCst), "the key's Drop did panic");
-    assert_eq!((shared.len(), dropped.load(Ordering::SeqCst)), (0, 2));
+    assert_eq!((shared_cache.len(), dropped.load(Ordering::SeqCst)), (0, 2));
     assert_eq!((owned_cache.len(), closed.load(Ordering::SeqCst)), (0, 2));
     let stats = owned_cache.stats();
     assert_eq!((stats.evictions.expired, stats.closes, stats.draining), (2, 2, 0));
@@ -291,14 +289,8 @@ fn an_insert_whose_displaced_value_panics_in_drop_leaves_the_new_entry_in() {
     let cache = ClientCache::<u32, Shared<Value>>::builder().build().unwrap();
     let rt = paused_runtime();
     rt.block_on(async {
-        let value = |panics| {
-            Shared::new(Value {
-                panics,
-                dropped: Arc::clone(&dropped),
-            })
-        };
-        drop(cache.insert(1, value(true)).unwrap());
-        let replaced = catch_unwind(AssertUnwindSafe(|| cache.insert(1, value(false))));
+        drop(cache.insert(1, shared(true, &dropped)).unwrap());
+        let replaced = catch_unwind(AssertUnwindSafe(|| cache.insert(1, shared(false, &dropped))));
         let message = message(replaced.unwrap_err());
         assert!(message.contains("this value's Drop panics"), "{message}");
         let now = cache.get(&1).expect("the new entry is in");

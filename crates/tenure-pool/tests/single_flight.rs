@@ -417,6 +417,18 @@ async fn get_mine_asking_for(
     made.unwrap().as_str().to_owned()
 }
 
+/// [`get_mine_asking_for`] in a task of its own.
+fn spawn_asking(
+    (cache, mine): (&Clients, &'static str),
+    (other, other_key): (&Clients, &'static str),
+    ready: &Arc<Barrier>,
+    refused: &Arc<AtomicUsize>,
+) -> tokio::task::JoinHandle<String> {
+    let (cache, other) = (cache.clone(), other.clone());
+    let (ready, refused) = (Arc::clone(ready), Arc::clone(refused));
+    tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&other, other_key), &ready, &refused).await })
+}
+
 /// A cycle of two keys whose flights are led by two tasks: the `init` of "a"
 /// (task 1) waits for "b", whose `init` (task 2) waits for "a". Neither task
 /// runs the other's `init`, yet the second wait would close the cycle: it is
@@ -426,10 +438,7 @@ async fn a_cycle_of_inits_across_two_tasks_is_refused_not_stuck() {
     let cache = Clients::builder().build().unwrap();
     let ready = Arc::new(Barrier::new(2));
     let refused = Arc::new(AtomicUsize::new(0));
-    let spawn = |mine: &'static str, other: &'static str| {
-        let (cache, ready, refused) = (cache.clone(), Arc::clone(&ready), Arc::clone(&refused));
-        tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&cache, other), &ready, &refused).await })
-    };
+    let spawn = |mine, other| spawn_asking((&cache, mine), (&cache, other), &ready, &refused);
     let (a, b) = (spawn("a", "b"), spawn("b", "a"));
     let (a, b) = within_a_minute(async { (a.await.unwrap(), b.await.unwrap()) }).await;
     assert_eq!((a.as_str(), b.as_str()), ("a", "b"));
@@ -467,11 +476,7 @@ async fn a_cycle_through_two_caches_and_three_tasks_is_refused_once() {
     let (one, two) = (Clients::builder().build().unwrap(), Clients::builder().build().unwrap());
     let ready = Arc::new(Barrier::new(3));
     let refused = Arc::new(AtomicUsize::new(0));
-    let spawn = |(cache, mine): (&Clients, &'static str), (other, other_key): (&Clients, &'static str)| {
-        let (cache, other) = (cache.clone(), other.clone());
-        let (ready, refused) = (Arc::clone(&ready), Arc::clone(&refused));
-        tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&other, other_key), &ready, &refused).await })
-    };
+    let spawn = |mine, other| spawn_asking(mine, other, &ready, &refused);
     let tasks = [
         spawn((&one, "a"), (&two, "b")),
         spawn((&two, "b"), (&one, "c")),
@@ -498,10 +503,7 @@ async fn a_chain_of_inits_across_tasks_is_not_refused() {
     let cache = Clients::builder().build().unwrap();
     let ready = Arc::new(Barrier::new(3));
     let refused = Arc::new(AtomicUsize::new(0));
-    let chain = |mine: &'static str, other: &'static str| {
-        let (cache, ready, refused) = (cache.clone(), Arc::clone(&ready), Arc::clone(&refused));
-        tokio::spawn(async move { get_mine_asking_for(&cache, mine, (&cache, other), &ready, &refused).await })
-    };
+    let chain = |mine, other| spawn_asking((&cache, mine), (&cache, other), &ready, &refused);
     let (a, b) = (chain("a", "b"), chain("b", "c"));
     let last = {
         let (cache, ready) = (cache.clone(), Arc::clone(&ready));

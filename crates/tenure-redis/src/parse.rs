@@ -164,11 +164,7 @@ where
 /// written `%40`, as `Display` writes it), and the only query parameter is
 /// `protocol`.
 fn check_authority_end(input: &str) -> Result<(), Error> {
-    let Some((_, rest)) = input.split_once("://") else {
-        return Ok(());
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    if rest[authority_end..].contains('@') {
+    if split_authority(input).1.contains('@') {
         return Err(Error::unencoded_delimiter_in_credentials());
     }
     Ok(())
@@ -177,12 +173,11 @@ fn check_authority_end(input: &str) -> Result<(), Error> {
 /// `redis+sentinel://[user[:password]@]host[:port][,host[:port]...]/service[/db][?protocol=...]`.
 fn parse_sentinel_url(input: &str) -> Result<RedisConfig, Error> {
     check_authority_end(input)?;
-    let (scheme, rest) = input
+    let (scheme, _) = input
         .split_once("://")
         .ok_or_else(|| Error::malformed_url("no `://` after the scheme"))?;
     let tls = scheme.eq_ignore_ascii_case("rediss+sentinel");
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
+    let (authority, tail) = split_authority(input);
     let (userinfo, hosts) = match authority.rsplit_once('@') {
         // Credentials come once, before the first sentinel. A `,` before the
         // last `@` means a host is in front of them (`s1,user:pass@s2`) or a
@@ -348,10 +343,7 @@ fn parse_node_url(input: &str, default_port: u16) -> Result<NodeUrl, Error> {
     }
     // The path as written: the URL parser resolves `.` and `..` segments
     // (`/5/..` would read as database 0).
-    let path = input.split_once("://").map_or("", |(_, rest)| {
-        let start = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        path_of(&rest[start..])
-    });
+    let path = path_of(split_authority(input).1);
     let database = match path.strip_prefix('/').map(|db| db.strip_suffix('/').unwrap_or(db)) {
         None | Some("") => 0,
         Some(db) => parse_database(db)?,
@@ -383,6 +375,15 @@ fn parse_database(text: &str) -> Result<i64, Error> {
         return Err(Error::invalid_database());
     }
     text.parse::<i64>().map_err(|_| Error::invalid_database())
+}
+
+/// A URL as written, after its `scheme://`: its authority (credentials and
+/// hosts), and its tail (path, query and fragment). No `://`: both empty.
+fn split_authority(input: &str) -> (&str, &str) {
+    let Some((_, rest)) = input.split_once("://") else {
+        return ("", "");
+    };
+    rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()))
 }
 
 /// The path of a URL's tail as written (`/service/1?protocol=resp3#x`: up to
